@@ -1,0 +1,225 @@
+/**
+ * The one typed configuration object. It is built once, in the CLI, from (lowest to highest
+ * precedence) built-in defaults, `<dataDir>/hearth.json`, HEARTH_* environment variables and
+ * command-line flags, validated field by field, and then passed inward. Nothing below the CLI
+ * reads the environment or config files itself.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+export interface HearthConfig {
+  dataDir: string;
+  logLevel: 'debug' | 'info' | 'warn' | 'error';
+  mqtt: {
+    host: string;
+    port: number;
+    /** Largest PUBLISH payload accepted from a device, in bytes. */
+    maxPayloadBytes: number;
+    /** Most concurrent device connections; further connections are refused. */
+    maxConnections: number;
+  };
+  http: {
+    host: string;
+    port: number;
+  };
+  ingest: {
+    /** Group commit: commit after this many buffered messages... */
+    batchMaxMessages: number;
+    /** ...or after this many milliseconds, whichever comes first. */
+    batchMaxDelayMs: number;
+  };
+}
+
+export const CONFIG_FILE_NAME = 'hearth.json';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type FieldKind =
+  | { kind: 'int'; min: number; max: number }
+  | { kind: 'string'; maxLength: number; pattern?: RegExp; patternHint?: string }
+  | { kind: 'enum'; values: readonly string[] }
+  | { kind: 'bool' }
+  | { kind: 'nullable-string'; maxLength: number; pattern?: RegExp; patternHint?: string };
+
+interface FieldSpec {
+  /** Dotted path into HearthConfig. */
+  path: string;
+  type: FieldKind;
+  default: unknown;
+  env?: string;
+  flag?: string;
+  help: string;
+}
+
+const HOST_PATTERN = /^[A-Za-z0-9.:[\]-]+$/;
+
+/**
+ * Every configurable field. Later concerns add their own section's fields here, so that the
+ * README's table, the validation and the precedence rules stay in one place.
+ */
+export const CONFIG_FIELDS: FieldSpec[] = [
+  { path: 'dataDir', type: { kind: 'string', maxLength: 4096 }, default: './data', env: 'HEARTH_DATA_DIR', flag: 'data-dir', help: 'where the key, database and state live' },
+  { path: 'logLevel', type: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'] }, default: 'info', env: 'HEARTH_LOG_LEVEL', flag: 'log-level', help: 'log verbosity' },
+  { path: 'mqtt.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_MQTT_HOST', flag: 'mqtt-host', help: 'address the MQTT broker listens on' },
+  { path: 'mqtt.port', type: { kind: 'int', min: 0, max: 65535 }, default: 1883, env: 'HEARTH_MQTT_PORT', flag: 'mqtt-port', help: 'MQTT broker TCP port (0 picks a free port)' },
+  { path: 'mqtt.maxPayloadBytes', type: { kind: 'int', min: 256, max: 65536 }, default: 4096, env: 'HEARTH_MQTT_MAX_PAYLOAD', help: 'largest device payload accepted' },
+  { path: 'mqtt.maxConnections', type: { kind: 'int', min: 1, max: 10000 }, default: 500, env: 'HEARTH_MQTT_MAX_CONNECTIONS', help: 'most concurrent device connections' },
+  { path: 'http.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_HTTP_HOST', flag: 'http-host', help: 'address the web UI listens on' },
+  { path: 'http.port', type: { kind: 'int', min: 0, max: 65535 }, default: 8080, env: 'HEARTH_HTTP_PORT', flag: 'http-port', help: 'web UI TCP port (0 picks a free port)' },
+  { path: 'ingest.batchMaxMessages', type: { kind: 'int', min: 1, max: 10000 }, default: 256, env: 'HEARTH_BATCH_MAX_MESSAGES', help: 'group commit: messages per transaction at most' },
+  { path: 'ingest.batchMaxDelayMs', type: { kind: 'int', min: 0, max: 1000 }, default: 4, env: 'HEARTH_BATCH_MAX_DELAY_MS', help: 'group commit: longest wait before committing' },
+];
+
+export interface ConfigSources {
+  flags?: Record<string, string | boolean | undefined>;
+  env?: Record<string, string | undefined>;
+  /** Overrides the data dir used to find hearth.json (normally taken from flags/env/defaults). */
+  cwd?: string;
+}
+
+/** Build and validate the configuration. Throws ConfigError listing every bad field at once. */
+export function loadConfig(sources: ConfigSources = {}): HearthConfig {
+  const flags = sources.flags ?? {};
+  const env = sources.env ?? {};
+  const cwd = sources.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+
+  // The data dir decides where the config file is, so it is resolved first from the other sources.
+  const dataDirRaw = pickRaw(fieldByPath('dataDir'), flags, env, undefined);
+  const dataDir = resolve(cwd, String(dataDirRaw.value));
+  const file = readConfigFile(join(dataDir, CONFIG_FILE_NAME), problems);
+  if (file) {
+    for (const key of flattenKeys(file)) {
+      if (!CONFIG_FIELDS.some((f) => f.path === key) && !key.startsWith('$')) {
+        problems.push(`${CONFIG_FILE_NAME}: unknown setting "${key}"`);
+      }
+    }
+  }
+
+  for (const field of CONFIG_FIELDS) {
+    const raw = pickRaw(field, flags, env, file);
+    const parsed = parseValue(field, raw.value, raw.source, problems);
+    setPath(out, field.path, parsed);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  (out as { dataDir: string }).dataDir = dataDir;
+  return out as unknown as HearthConfig;
+}
+
+function fieldByPath(path: string): FieldSpec {
+  const f = CONFIG_FIELDS.find((x) => x.path === path);
+  if (!f) throw new Error(`no config field ${path}`);
+  return f;
+}
+
+function pickRaw(
+  field: FieldSpec,
+  flags: Record<string, string | boolean | undefined>,
+  env: Record<string, string | undefined>,
+  file: Record<string, unknown> | undefined,
+): { value: unknown; source: string } {
+  if (field.flag && flags[field.flag] !== undefined) return { value: flags[field.flag], source: `--${field.flag}` };
+  if (field.env && env[field.env] !== undefined && env[field.env] !== '') return { value: env[field.env], source: field.env };
+  if (file) {
+    const v = getPath(file, field.path);
+    if (v !== undefined) return { value: v, source: `${CONFIG_FILE_NAME} ${field.path}` };
+  }
+  return { value: field.default, source: 'default' };
+}
+
+function parseValue(field: FieldSpec, value: unknown, source: string, problems: string[]): unknown {
+  const t = field.type;
+  const bad = (why: string) => {
+    problems.push(`${source}: ${why}`);
+    return field.default;
+  };
+  switch (t.kind) {
+    case 'int': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+      if (!Number.isInteger(n)) return bad(`must be a whole number from ${t.min} to ${t.max}`);
+      if (n < t.min || n > t.max) return bad(`must be from ${t.min} to ${t.max} (got ${n})`);
+      return n;
+    }
+    case 'bool': {
+      if (typeof value === 'boolean') return value;
+      if (value === 'true' || value === '1' || value === 'yes' || value === 'on') return true;
+      if (value === 'false' || value === '0' || value === 'no' || value === 'off') return false;
+      return bad('must be true or false');
+    }
+    case 'enum': {
+      if (typeof value !== 'string' || !t.values.includes(value)) return bad(`must be one of ${t.values.join(', ')}`);
+      return value;
+    }
+    case 'nullable-string':
+    case 'string': {
+      if (t.kind === 'nullable-string' && (value === null || value === '')) return null;
+      if (typeof value !== 'string' || value.length === 0) return bad('must be a non-empty string');
+      if (value.length > t.maxLength) return bad(`must be at most ${t.maxLength} characters`);
+      if (/[\u0000-\u001f]/.test(value)) return bad('must not contain control characters');
+      if (t.pattern && !t.pattern.test(value)) return bad(`must be ${t.patternHint ?? `of the form ${t.pattern}`}`);
+      return value;
+    }
+  }
+}
+
+function readConfigFile(path: string, problems: string[]): Record<string, unknown> | undefined {
+  if (!existsSync(path)) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    problems.push(`${CONFIG_FILE_NAME}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+  if (text.length > 64 * 1024) {
+    problems.push(`${CONFIG_FILE_NAME}: larger than 64 KiB`);
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      problems.push(`${CONFIG_FILE_NAME}: must hold a JSON object`);
+      return undefined;
+    }
+    return parsed as Record<string, unknown>;
+  } catch {
+    problems.push(`${CONFIG_FILE_NAME}: is not valid JSON`);
+    return undefined;
+  }
+}
+
+function flattenKeys(obj: Record<string, unknown>, prefix = ''): string[] {
+  const keys: string[] = [];
+  for (const [k, v] of Object.entries(obj)) {
+    const p = prefix ? `${prefix}.${k}` : k;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v) && !CONFIG_FIELDS.some((f) => f.path === p)) {
+      keys.push(...flattenKeys(v as Record<string, unknown>, p));
+    } else keys.push(p);
+  }
+  return keys;
+}
+
+function getPath(obj: Record<string, unknown>, path: string): unknown {
+  let cur: unknown = obj;
+  for (const part of path.split('.')) {
+    if (cur === null || typeof cur !== 'object') return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+function setPath(obj: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let cur = obj;
+  for (const part of parts.slice(0, -1)) {
+    cur[part] ??= {};
+    cur = cur[part] as Record<string, unknown>;
+  }
+  cur[parts[parts.length - 1]!] = value;
+}

@@ -1,0 +1,55 @@
+/**
+ * The master key: 32 random bytes in `<dataDir>/hearth.key` (mode 0600), or, under systemd,
+ * `$CREDENTIALS_DIRECTORY/hearth.key` from LoadCredential=, which wins over the file.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const KEY_FILE_NAME = 'hearth.key';
+export const MASTER_KEY_BYTES = 32;
+
+export class KeyError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KeyError';
+  }
+}
+
+export interface KeyLocation {
+  path: string;
+  source: 'credential' | 'file';
+}
+
+export function keyLocation(dataDir: string, env: Record<string, string | undefined> = {}): KeyLocation {
+  const credDir = env.CREDENTIALS_DIRECTORY;
+  if (credDir && existsSync(join(credDir, KEY_FILE_NAME))) {
+    return { path: join(credDir, KEY_FILE_NAME), source: 'credential' };
+  }
+  return { path: join(dataDir, KEY_FILE_NAME), source: 'file' };
+}
+
+/** Create a fresh key file. Refuses to replace an existing key: losing it loses every sealed field. */
+export function createKeyFile(path: string): void {
+  if (existsSync(path)) throw new KeyError(`a key already exists at ${path}; refusing to overwrite it`);
+  const key = randomBytes(MASTER_KEY_BYTES);
+  // 'wx' fails if the file appeared in between; mode 0600 from the first byte on.
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, key);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  key.fill(0);
+}
+
+export function readKeyFile(path: string): Buffer {
+  if (!existsSync(path)) throw new KeyError(`no master key at ${path}; run \`hearth init\` first`);
+  const st = statSync(path);
+  if (!st.isFile()) throw new KeyError(`master key at ${path} is not a regular file`);
+  if (st.size !== MASTER_KEY_BYTES) {
+    throw new KeyError(`master key at ${path} has ${st.size} bytes, expected ${MASTER_KEY_BYTES}; it is damaged or not a hearth key`);
+  }
+  return readFileSync(path);
+}

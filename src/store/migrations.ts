@@ -1,0 +1,62 @@
+/**
+ * Versioned schema migrations. Each concern owns a block of version numbers so work on different
+ * concerns never collides: 1–9 foundation, 10–19 metrics/uplink, 20–29 scales and members,
+ * 30–39 web UI, 40–49 hardware/ops, 50–59 reliability. Applied versions are recorded one by one,
+ * so a migration is applied exactly once whatever order the blocks were added in.
+ * Never edit a migration that has shipped; add a new one.
+ */
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: Migration[] = [
+  {
+    version: 1,
+    name: 'foundation',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value BLOB NOT NULL
+      ) STRICT;
+
+      -- One row per enrolled device of any kind. Personal values are sealed BLOBs.
+      CREATE TABLE devices (
+        id           TEXT PRIMARY KEY,
+        kind         TEXT NOT NULL CHECK (kind IN ('camera', 'scale')),
+        nickname     BLOB NOT NULL,
+        secret_hash  TEXT,
+        lookup_tag   TEXT UNIQUE,
+        created_at   INTEGER NOT NULL
+      ) STRICT;
+
+      -- Latest reported state of a camera; the state BLOB is sealed JSON.
+      CREATE TABLE camera_state (
+        device_id   TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        state       BLOB,
+        online      INTEGER NOT NULL DEFAULT 0,
+        last_seen   INTEGER,
+        updated_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Everything a device reported that happened. type and times are not personal; detail is sealed.
+      CREATE TABLE events (
+        id           INTEGER PRIMARY KEY,
+        device_id    TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        type         TEXT NOT NULL,
+        ts           INTEGER NOT NULL,
+        received_at  INTEGER NOT NULL,
+        detail       BLOB
+      ) STRICT;
+      CREATE INDEX events_by_device ON events(device_id, type);
+      CREATE INDEX events_by_time ON events(received_at);
+
+      -- Durable counters of refused input and other operational figures (no personal values).
+      CREATE TABLE counters (
+        name   TEXT PRIMARY KEY,
+        value  INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];
