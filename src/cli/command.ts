@@ -1,0 +1,38 @@
+/**
+ * The CLI's command table entries. Each concern contributes its commands from
+ * src/cli/commands/<concern>.ts; src/cli/main.ts registers them and dispatches by the longest
+ * matching command name (e.g. "device add" before "device").
+ */
+import type { HearthConfig } from '../config/config.js';
+
+export type Flags = Record<string, string | boolean | undefined>;
+
+export interface CommandContext {
+  /** Positional arguments after the command name. */
+  args: string[];
+  flags: Flags;
+  env: Record<string, string | undefined>;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Builds the validated configuration from flags, env and the data dir's hearth.json. */
+  config(): HearthConfig;
+}
+
+export interface CommandSpec {
+  /** One or more words, e.g. "device add". */
+  name: string;
+  /** Shown in help: arguments and flags after the name. */
+  usage: string;
+  summary: string;
+  /** Flags that take no value. All other flags take the next word (or --flag=value). */
+  booleanFlags?: string[];
+  run(ctx: CommandContext): Promise<number>;
+}
+
+/** An error whose message is meant for the user as is; main prints it and exits non-zero. */
+export class UsageError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
