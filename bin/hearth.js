@@ -8,5 +8,7 @@ if (!existsSync(fileURLToPath(entry))) {
   process.stderr.write('hearth: not built yet; run `npm run build` (or `npm install`) first\n');
   process.exit(1);
 }
+// Everything the hub writes (database, WAL, key, backups) is for its own user only.
+process.umask(0o077);
 const { main } = await import(entry.href);
 process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,302 @@
+/**
+ * The embedded MQTT broker (aedes over TCP). Every client authenticates as an enrolled camera;
+ * it may publish only to its own status/event topics and subscribe only to its own commands.
+ * Payloads are validated here and handed to the ingest sink; a QoS 1/2 publish is acknowledged
+ * only when the sink reports the record committed (group commit), so a PUBACK means "on disk".
+ */
+import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
+import { createServer, type Server, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { verifyPassword, VerifiedSecretCache } from '../crypto/password.js';
+import type { SodiumApi } from '../crypto/sodium.js';
+import type { Logger } from '../log/logger.js';
+import { LogThrottle } from '../log/throttle.js';
+import type { Counters } from '../store/counters.js';
+import type { Done } from '../store/group-commit.js';
+import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, parseStatus } from '../devices/camera/protocol.js';
+import type { CameraRecord } from '../devices/camera/store.js';
+import { AuthThrottle } from './auth-throttle.js';
+
+export interface BrokerDeps {
+  sodium: SodiumApi;
+  logger: Logger;
+  counters: Counters;
+  /** Argon2id hash of an enrolled camera's secret, or undefined for anything else. */
+  cameraSecretHash(deviceId: string): string | undefined;
+  /** Stores a record; `done` runs once it is committed (or failed). */
+  ingest(record: CameraRecord, done?: Done): void;
+  now?: () => number;
+}
+
+export interface BrokerOptions {
+  host: string;
+  port: number;
+  maxPayloadBytes: number;
+  maxConnections: number;
+  /** Lets a protocol adapter (e.g. for MQTT 5) sit between the socket and aedes. */
+  attachConnection?: (socket: Socket, handle: (stream: Duplex) => Client) => void;
+}
+
+/** What the hub attaches to each aedes client once it authenticated. */
+interface HubClient extends Client {
+  deviceId?: string;
+  /** Set by a protocol adapter that can refuse a single publish without disconnecting (MQTT 5). */
+  nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
+}
+
+/** Longest MQTT topic accepted; camera topics are far shorter. */
+const MAX_TOPIC_BYTES = 256;
+/** A camera needs one connection; a few allow for a reconnect overlapping the old socket's close. */
+const MAX_CONNECTIONS_PER_DEVICE = 4;
+
+export class HubBroker {
+  readonly aedes: Aedes;
+  private server: Server | undefined;
+  private readonly connections = new Map<string, Set<HubClient>>();
+  private readonly sockets = new Set<Socket>();
+  private readonly secretCache = new VerifiedSecretCache();
+  private readonly authThrottle: AuthThrottle;
+  private readonly logThrottle = new LogThrottle();
+  private readonly now: () => number;
+  private readonly log: Logger;
+
+  private constructor(
+    aedes: Aedes,
+    private readonly deps: BrokerDeps,
+    private readonly opts: BrokerOptions,
+  ) {
+    this.aedes = aedes;
+    this.now = deps.now ?? Date.now;
+    this.log = deps.logger.child({ component: 'broker' });
+    this.authThrottle = new AuthThrottle({}, this.now);
+    aedes.authenticate = (client, username, password, cb) =>
+      this.authenticate(client as HubClient, username, password, cb as (err: Error | null, ok: boolean) => void);
+    aedes.authorizePublish = (client, packet, cb) => this.authorizePublish(client as HubClient | null, packet as AedesPublishPacket, cb);
+    aedes.authorizeSubscribe = (client, sub, cb) => this.authorizeSubscribe(client as HubClient, sub, cb);
+    aedes.on('clientReady', (client) => this.onClientReady(client as HubClient));
+    aedes.on('clientDisconnect', (client) => this.onClientGone(client as HubClient));
+    aedes.on('clientError', (client, err) => this.onClientError(client as HubClient, err));
+    aedes.on('connectionError', (client, err) => this.onClientError(client as HubClient, err));
+  }
+
+  static async create(deps: BrokerDeps, opts: BrokerOptions): Promise<HubBroker> {
+    const aedes = await Aedes.createBroker({
+      // $SYS heartbeats are of no use to cameras; keep them rare.
+      heartbeatInterval: 3_600_000,
+      connectTimeout: 10_000,
+      drainTimeout: 30_000,
+      maxClientsIdLength: 64,
+      maxTopicLevels: 16,
+      queueLimit: 42,
+      concurrency: 1000,
+    });
+    return new HubBroker(aedes, deps, opts);
+  }
+
+  listen(): Promise<number> {
+    const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.opts.port, this.opts.host, () => {
+        server.off('error', reject);
+        const addr = server.address();
+        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+      });
+    });
+  }
+
+  /** Stop accepting connections, disconnect every client, close aedes. */
+  async close(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+  }
+
+  /** Closes every connection of a device (removed, or its secret changed). */
+  disconnectDevice(deviceId: string): number {
+    this.secretCache.forget(deviceId);
+    const clients = [...(this.connections.get(deviceId) ?? [])];
+    for (const c of clients) c.close();
+    return clients.length;
+  }
+
+  connectedDeviceIds(): string[] {
+    return [...this.connections.keys()];
+  }
+
+  isOnline(deviceId: string): boolean {
+    return (this.connections.get(deviceId)?.size ?? 0) > 0;
+  }
+
+  private onSocket(socket: Socket): void {
+    if (this.sockets.size >= this.opts.maxConnections) {
+      this.refuse('connection_limit', 'too many connections');
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.on('error', () => {}); // reported through aedes; an unhandled socket error would crash the hub
+    const handle = (stream: Duplex): Client => {
+      const client = this.aedes.handle(stream as never);
+      this.limitPacketSize(client);
+      return client;
+    };
+    if (this.opts.attachConnection) this.opts.attachConnection(socket, handle);
+    else handle(socket);
+  }
+
+  /**
+   * aedes' MQTT parser would buffer a packet of any announced length (up to 256 MB). Refuse, as
+   * soon as the length is known, anything larger than a payload plus a topic plus headers.
+   */
+  private limitPacketSize(client: Client): void {
+    const parser = (client as unknown as { _parser: ParserInternals })._parser;
+    const limit = this.opts.maxPayloadBytes + MAX_TOPIC_BYTES + 64;
+    const parseLength = parser._parseLength;
+    parser._parseLength = function (this: ParserInternals) {
+      const ok = parseLength.call(this);
+      if (ok && this.packet.length > limit) {
+        this._emitError(new Error('packet too large'));
+        return false;
+      }
+      return ok;
+    };
+  }
+
+  private authenticate(client: HubClient, username: string | undefined, password: Buffer | undefined, cb: (err: Error | null, ok: boolean) => void): void {
+    const source = remoteAddress(client);
+    const refuse = (reason: string) => {
+      this.authThrottle.recordFailure(source);
+      this.refuse('auth_refused', 'connection refused', { reason });
+      const err = Object.assign(new Error('not authorized'), { returnCode: 5 });
+      cb(err, false);
+    };
+    if (this.authThrottle.retryAfterMs(source) > 0) {
+      this.deps.counters.increment('mqtt.auth_throttled');
+      return cb(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
+    }
+    if (!username || !password || password.length > 256 || !isValidDeviceId(username)) return refuse('bad_credentials_format');
+    const secret = password.toString('utf8');
+    const hash = this.deps.cameraSecretHash(username);
+    if (!hash) return refuse('unknown_device');
+    if (!this.secretCache.matches(username, secret)) {
+      if (!verifyPassword(this.deps.sodium, hash, secret)) {
+        this.deps.counters.increment(`device.auth_failed:${username}`);
+        return refuse('wrong_secret');
+      }
+      this.secretCache.remember(username, secret);
+    }
+    if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuse('device_connection_limit');
+    this.authThrottle.recordSuccess(source);
+    client.deviceId = username;
+    // Namespace the session id by device, so one camera can never take over another's session.
+    (client as { id: string }).id = `${username}|${client.id}`;
+    cb(null, true);
+  }
+
+  private authorizePublish(client: HubClient | null, packet: AedesPublishPacket, cb: (err?: Error | null) => void): void {
+    const deviceId = client?.deviceId;
+    if (!deviceId) {
+      // A will left by a session that is gone: its sender can no longer be verified.
+      this.deps.counters.increment('mqtt.publish_refused.orphan_will');
+      return cb(new Error('not authorized'));
+    }
+    const topic = parsePublishTopic(packet.topic, deviceId);
+    if (!topic.ok) return this.refusePublish(client!, packet, topic.reason, cb);
+    const at = this.now();
+    let record: CameraRecord;
+    if (topic.channel === 'status') {
+      const parsed = parseStatus(packet.payload as Buffer, this.opts.maxPayloadBytes);
+      if (!parsed.ok) return this.refusePublish(client!, packet, parsed.reason, cb);
+      if (parsed.droppedFields > 0) this.deps.counters.increment('mqtt.fields_dropped', parsed.droppedFields);
+      record = { kind: 'status', deviceId, status: parsed.value, at };
+    } else {
+      const parsed = parseEvent(packet.payload as Buffer, this.opts.maxPayloadBytes, at);
+      if (!parsed.ok) return this.refusePublish(client!, packet, parsed.reason, cb);
+      if (parsed.droppedFields > 0) this.deps.counters.increment('mqtt.fields_dropped', parsed.droppedFields);
+      record = { kind: 'event', deviceId, event: parsed.value, at };
+    }
+    // The hub keeps no retained copy: nothing but the camera itself may subscribe, and the plaintext
+    // would otherwise sit in broker memory.
+    packet.retain = false;
+    if (packet.qos === 0) {
+      this.deps.ingest(record); // best effort, documented
+      return cb(null);
+    }
+    this.deps.ingest(record, (err) => {
+      if (err) {
+        this.deps.counters.increment('mqtt.publish_failed.store');
+        return cb(new Error('not stored'));
+      }
+      cb(null);
+    });
+  }
+
+  private refusePublish(client: HubClient, packet: AedesPublishPacket, reason: string, cb: (err?: Error | null) => void): void {
+    this.refuse(`publish_refused.${reason}`, 'publish refused', { deviceId: client.deviceId, reason });
+    // MQTT 5 can refuse one message and keep the connection; MQTT 3.1.1 has only disconnection.
+    if (client.nackPublish?.(packet, reason)) return;
+    cb(new Error(`publish refused: ${reason}`));
+  }
+
+  private authorizeSubscribe(client: HubClient, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
+    const deviceId = client.deviceId;
+    if (deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId)) return cb(null, sub);
+    this.refuse('subscribe_refused', 'subscription refused', { deviceId });
+    cb(null, null); // SUBACK "failure" for this filter; the connection stays up
+  }
+
+  private onClientReady(client: HubClient): void {
+    const deviceId = client.deviceId;
+    if (!deviceId) return;
+    let set = this.connections.get(deviceId);
+    if (!set) this.connections.set(deviceId, (set = new Set()));
+    const wasOffline = set.size === 0;
+    set.add(client);
+    if (wasOffline) this.deps.ingest({ kind: 'presence', deviceId, online: true, at: this.now() });
+    this.log.debug('device connected', { deviceId });
+  }
+
+  private onClientGone(client: HubClient): void {
+    const deviceId = client.deviceId;
+    if (!deviceId) return;
+    const set = this.connections.get(deviceId);
+    if (!set?.delete(client)) return;
+    if (set.size === 0) {
+      this.connections.delete(deviceId);
+      this.deps.ingest({ kind: 'presence', deviceId, online: false, at: this.now() });
+    }
+    this.log.debug('device disconnected', { deviceId });
+  }
+
+  private onClientError(client: HubClient | undefined, err: Error): void {
+    if (err.message.startsWith('publish refused') || err.message === 'not stored') return; // counted where it was decided
+    // Parser errors and resets are routine on a LAN; count them, never echo their content.
+    const code = /too large/.test(err.message) ? 'packet_too_large' : (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'reset' : 'protocol_error';
+    this.deps.counters.increment(`mqtt.client_error.${code}`);
+    if (code !== 'reset') this.refuseLog(`client_error.${code}`, 'client connection error', { deviceId: client?.deviceId, reason: code });
+  }
+
+  private refuse(counter: string, msg: string, fields: Record<string, string | undefined> = {}): void {
+    this.deps.counters.increment(`mqtt.${counter}`);
+    this.refuseLog(counter, msg, fields);
+  }
+
+  private refuseLog(key: string, msg: string, fields: Record<string, string | undefined>): void {
+    const suppressed = this.logThrottle.shouldLog(`${key}:${fields.deviceId ?? ''}`);
+    if (suppressed >= 0) this.log.warn(msg, { ...fields, count: suppressed > 0 ? suppressed + 1 : undefined });
+  }
+}
+
+interface ParserInternals {
+  packet: { length: number };
+  _parseLength(): boolean;
+  _emitError(err: Error): void;
+}
+
+function remoteAddress(client: Client): string {
+  const conn = client.conn as { remoteAddress?: string; socket?: { remoteAddress?: string } };
+  return conn.remoteAddress ?? conn.socket?.remoteAddress ?? 'unknown';
+}

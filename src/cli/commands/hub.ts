@@ -1,0 +1,73 @@
+/**
+ * `hearth init` and `hearth start`.
+ */
+import { join } from 'node:path';
+import { createLogger } from '../../log/logger.js';
+import { openVault } from '../../store/vault.js';
+import { DB_FILE_NAME } from '../../store/database.js';
+import { startHub } from '../../hub/hub.js';
+import { HUB_SERVICES, attachConnection } from '../../hub/services.js';
+import { AlreadyRunningError } from '../../hub/pid-lock.js';
+import type { CommandSpec } from '../command.js';
+
+const init: CommandSpec = {
+  name: 'init',
+  usage: '[--data-dir DIR]',
+  summary: 'create the data dir, its master key (hearth.key) and database',
+  async run(ctx) {
+    const config = ctx.config();
+    const vault = await openVault(config.dataDir, ctx.env, { create: true });
+    vault.close();
+    ctx.out(`hub ready in ${config.dataDir}`);
+    ctx.out(`  database: ${join(config.dataDir, DB_FILE_NAME)}`);
+    ctx.out(`  master key: ${vault.key.path}${vault.key.source === 'credential' ? ' (systemd credential)' : ''} — back it up: without it nothing stored can be read`);
+    return 0;
+  },
+};
+
+const start: CommandSpec = {
+  name: 'start',
+  usage: '[--data-dir DIR] [--mqtt-port P] [--http-port P] [--mqtt-host H] [--http-host H]',
+  summary: 'run the hub daemon (creates the data dir on first run)',
+  async run(ctx) {
+    const config = ctx.config();
+    const logger = createLogger({ level: config.logLevel });
+    let hub;
+    try {
+      hub = await startHub(config, { env: ctx.env, logger, services: HUB_SERVICES, attachConnection });
+    } catch (err) {
+      if (err instanceof AlreadyRunningError) {
+        ctx.err(`hearth: ${err.message}`);
+        return 1;
+      }
+      throw err;
+    }
+    logger.info('hub started', { dataDir: config.dataDir });
+    ctx.out(`hearth is running (data dir ${config.dataDir})`);
+    ctx.out(`  MQTT broker: mqtt://${config.mqtt.host}:${hub.mqttPort}`);
+    ctx.out(`  web UI:      http://${config.http.host}:${hub.httpPort}/`);
+
+    return await new Promise<number>((resolve) => {
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info('stopping', { reason: signal });
+        hub
+          .stop()
+          .then(() => {
+            logger.info('stopped cleanly');
+            resolve(0);
+          })
+          .catch((err: unknown) => {
+            logger.error('error while stopping', { code: (err as { code?: string }).code ?? 'unknown' });
+            resolve(1);
+          });
+      };
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+    });
+  },
+};
+
+export const hubCommands: CommandSpec[] = [init, start];

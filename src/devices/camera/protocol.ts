@@ -1,0 +1,157 @@
+/**
+ * The camera MQTT protocol, as pure functions: which topics a camera may use and what its payloads
+ * must look like. Every payload is hostile until it passes here. Rules (documented in docs/camera-protocol.md):
+ * - UTF-8 JSON object, at most the configured payload size;
+ * - known fields are type- and length-checked; unknown fields are dropped (never stored) and counted;
+ * - a failed check rejects the whole message with a short reason code that contains no payload data.
+ */
+import { isIP } from 'node:net';
+
+export const TOPIC_ROOT = 'hearth/cam';
+export type CameraChannel = 'status' | 'event';
+
+export interface CameraStatus {
+  state: 'online' | 'offline';
+  model?: string;
+  firmware?: string;
+  ssid?: string;
+  /** An IPv4/IPv6 address or a subnet in CIDR form. */
+  ip?: string;
+  rssi?: number;
+}
+
+export interface CameraEvent {
+  type: string;
+  /** Device time, Unix milliseconds. */
+  ts: number;
+  /** Free text from the camera (e.g. why a connection failed); sealed at rest. */
+  detail?: string;
+}
+
+export type Rejection = { ok: false; reason: string };
+export type Parsed<T> = { ok: true; value: T; droppedFields: number } | Rejection;
+
+/** Event types the hub itself records from connections; a camera may not report them. */
+export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['online', 'offline']);
+export const KNOWN_EVENT_TYPES: readonly string[] = ['motion', 'connect_failed', 'activation', 'reboot', 'sound', 'tamper', 'firmware_update'];
+
+const DEVICE_ID_PATTERN = /^[a-z0-9-]{3,40}$/;
+const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function cameraTopic(deviceId: string, channel: CameraChannel | 'cmd'): string {
+  return `${TOPIC_ROOT}/${deviceId}/${channel}`;
+}
+
+/** The topic filter a camera may subscribe to (its own commands). */
+export function cameraCommandFilter(deviceId: string): string {
+  return `${TOPIC_ROOT}/${deviceId}/cmd/#`;
+}
+
+/** Checks that `topic` is one of the device's own publish topics. */
+export function parsePublishTopic(topic: string, deviceId: string): { ok: true; channel: CameraChannel } | Rejection {
+  const prefix = `${TOPIC_ROOT}/${deviceId}/`;
+  if (!topic.startsWith(prefix)) return { ok: false, reason: 'topic_not_own' };
+  const rest = topic.slice(prefix.length);
+  if (rest === 'status' || rest === 'event') return { ok: true, channel: rest };
+  return { ok: false, reason: 'topic_unknown_channel' };
+}
+
+/** A device may subscribe to its own command topics only: cmd/#, cmd/+ or an exact cmd/<name>. */
+export function isAllowedSubscription(filter: string, deviceId: string): boolean {
+  const base = `${TOPIC_ROOT}/${deviceId}/cmd`;
+  if (filter === `${base}/#` || filter === base) return true;
+  if (!filter.startsWith(`${base}/`)) return false;
+  const tail = filter.slice(base.length + 1);
+  // '#' only as the whole last level; '+' allowed as whole levels below cmd/.
+  return tail.split('/').every((level, i, all) => level.length > 0 && (level === '+' || (level === '#' ? i === all.length - 1 : !/[+#]/.test(level))));
+}
+
+export function isValidDeviceId(id: string): boolean {
+  return DEVICE_ID_PATTERN.test(id);
+}
+
+function decodeObject(payload: Uint8Array, maxBytes: number): { ok: true; obj: Record<string, unknown> } | Rejection {
+  if (payload.length === 0) return { ok: false, reason: 'payload_empty' };
+  if (payload.length > maxBytes) return { ok: false, reason: 'payload_too_large' };
+  let text: string;
+  try {
+    text = utf8.decode(payload);
+  } catch {
+    return { ok: false, reason: 'payload_not_utf8' };
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'payload_not_json' };
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return { ok: false, reason: 'payload_not_object' };
+  return { ok: true, obj: value as Record<string, unknown> };
+}
+
+type FieldCheck = (v: unknown) => boolean;
+const shortText =
+  (maxBytes: number): FieldCheck =>
+  (v) =>
+    typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= maxBytes && !/[\u0000-\u001f\u007f]/.test(v);
+
+const STATUS_FIELDS: Record<string, FieldCheck> = {
+  state: (v) => v === 'online' || v === 'offline',
+  model: shortText(64),
+  firmware: shortText(64),
+  // IEEE 802.11 SSIDs are at most 32 octets.
+  ssid: (v) => typeof v === 'string' && Buffer.byteLength(v) <= 32 && !/[\u0000-\u001f]/.test(v),
+  ip: (v) => typeof v === 'string' && isIpOrSubnet(v),
+  rssi: (v) => typeof v === 'number' && Number.isInteger(v) && v >= -127 && v <= 0,
+};
+
+export function parseStatus(payload: Uint8Array, maxBytes: number): Parsed<CameraStatus> {
+  const decoded = decodeObject(payload, maxBytes);
+  if (!decoded.ok) return decoded;
+  const out: Record<string, unknown> = {};
+  let dropped = 0;
+  for (const [key, value] of Object.entries(decoded.obj)) {
+    const check = STATUS_FIELDS[key];
+    if (!check) {
+      dropped++;
+      continue;
+    }
+    if (!check(value)) return { ok: false, reason: `status_bad_${key}` };
+    out[key] = value;
+  }
+  if (out.state === undefined) return { ok: false, reason: 'status_missing_state' };
+  return { ok: true, value: out as unknown as CameraStatus, droppedFields: dropped };
+}
+
+/** Earliest device time accepted (2020-01-01): older clocks are unset clocks. */
+const MIN_EVENT_TS = Date.UTC(2020, 0, 1);
+const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
+
+export function parseEvent(payload: Uint8Array, maxBytes: number, now: number): Parsed<CameraEvent> {
+  const decoded = decodeObject(payload, maxBytes);
+  if (!decoded.ok) return decoded;
+  const { type, ts, detail } = decoded.obj;
+  const dropped = Object.keys(decoded.obj).filter((k) => k !== 'type' && k !== 'ts' && k !== 'detail').length;
+  if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return { ok: false, reason: 'event_bad_type' };
+  if (RESERVED_EVENT_TYPES.has(type)) return { ok: false, reason: 'event_reserved_type' };
+  if (typeof ts !== 'number' || !Number.isInteger(ts)) return { ok: false, reason: 'event_bad_ts' };
+  // Accept seconds or milliseconds; cameras differ. Anything outside a sane range is refused.
+  const tsMs = ts < 1e11 ? ts * 1000 : ts;
+  if (tsMs < MIN_EVENT_TS || tsMs > now + MAX_CLOCK_SKEW_MS) return { ok: false, reason: 'event_ts_out_of_range' };
+  if (detail !== undefined && !shortText(256)(detail)) return { ok: false, reason: 'event_bad_detail' };
+  const value: CameraEvent = { type, ts: tsMs };
+  if (detail !== undefined) value.detail = detail as string;
+  return { ok: true, value, droppedFields: dropped };
+}
+
+function isIpOrSubnet(v: string): boolean {
+  if (v.length > 49) return false;
+  const slash = v.indexOf('/');
+  if (slash < 0) return isIP(v) !== 0;
+  const addr = v.slice(0, slash);
+  const bits = v.slice(slash + 1);
+  const family = isIP(addr);
+  if (family === 0 || !/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (family === 4 ? 32 : 128);
+}

@@ -1,0 +1,168 @@
+/**
+ * Camera persistence: the latest state (sealed JSON per camera), the event log (detail sealed) and
+ * presence transitions. Writes arrive in batches from the group committer, inside one transaction.
+ */
+import type { Sealer } from '../../crypto/sealer.js';
+import type { Db } from '../../store/database.js';
+import type { CameraEvent, CameraStatus } from './protocol.js';
+
+export type CameraRecord =
+  | { kind: 'status'; deviceId: string; status: CameraStatus; at: number }
+  | { kind: 'event'; deviceId: string; event: CameraEvent; at: number }
+  | { kind: 'presence'; deviceId: string; online: boolean; at: number };
+
+export interface CameraView {
+  id: string;
+  model: string | null;
+  firmware: string | null;
+  ssid: string | null;
+  ip: string | null;
+  rssi: number | null;
+  online: boolean;
+  lastSeen: number | null;
+  eventCounts: Record<string, number>;
+}
+
+type StoredState = Omit<CameraStatus, 'state'>;
+
+const stateAad = (deviceId: string) => `camera_state:${deviceId}`;
+const detailAad = (eventId: number | bigint) => `event:${eventId}:detail`;
+
+export class CameraStore {
+  private readonly stmts;
+  /** Decrypted latest state per camera, so a status update needs no read-and-open. */
+  private readonly stateCache = new Map<string, StoredState>();
+  /** Online flag per camera as stored, so only transitions are written. */
+  private readonly onlineCache = new Map<string, boolean>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+  ) {
+    this.stmts = {
+      readState: db.prepare('SELECT state, online, last_seen FROM camera_state WHERE device_id = ?'),
+      upsertState: db.prepare(
+        `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
+         SELECT @id, @state, 0, @at, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
+         ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+      ),
+      setOnline: db.prepare(
+        `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
+         SELECT @id, NULL, @online, @at, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
+         ON CONFLICT(device_id) DO UPDATE SET online = excluded.online, updated_at = excluded.updated_at`,
+      ),
+      touch: db.prepare('UPDATE camera_state SET last_seen = MAX(COALESCE(last_seen, 0), @at) WHERE device_id = @id'),
+      insertEvent: db.prepare(
+        `INSERT INTO events (device_id, type, ts, received_at, detail)
+         SELECT @id, @type, @ts, @at, NULL WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)`,
+      ),
+      setDetail: db.prepare('UPDATE events SET detail = ? WHERE id = ?'),
+      staleOnline: db.prepare("SELECT device_id, last_seen FROM camera_state WHERE online = 1"),
+      countEvents: db.prepare('SELECT type, COUNT(*) AS n FROM events WHERE device_id = ? GROUP BY type ORDER BY type'),
+    };
+  }
+
+  /**
+   * At start-up no camera is connected yet: any camera still marked online lost its connection
+   * while the hub was down, so it is marked offline as of the last time it was heard from.
+   */
+  closeStalePresence(now: number): number {
+    const stale = this.stmts.staleOnline.all() as { device_id: string; last_seen: number | null }[];
+    this.db.transaction(() => {
+      for (const row of stale) this.applyPresence(row.device_id, false, row.last_seen ?? now);
+    })();
+    return stale.length;
+  }
+
+  /** Writes one batch; the caller runs it inside a transaction. */
+  writeBatch(records: readonly CameraRecord[]): void {
+    const lastSeen = new Map<string, number>();
+    for (const r of records) {
+      switch (r.kind) {
+        case 'status':
+          this.applyStatus(r.deviceId, r.status, r.at);
+          if (r.status.state === 'offline') this.applyPresence(r.deviceId, false, r.at);
+          break;
+        case 'event':
+          this.applyEvent(r.deviceId, r.event, r.at);
+          break;
+        case 'presence':
+          this.applyPresence(r.deviceId, r.online, r.at);
+          break;
+      }
+      if (r.kind !== 'presence' || r.online) lastSeen.set(r.deviceId, r.at);
+    }
+    // One last-seen update per camera per batch, not per message.
+    for (const [deviceId, at] of lastSeen) this.stmts.touch.run({ id: deviceId, at });
+  }
+
+  /** After a failed batch was rolled back the caches may be ahead of the disk: start over from it. */
+  invalidateCaches(): void {
+    this.stateCache.clear();
+    this.onlineCache.clear();
+  }
+
+  /** Forgets cached state of a removed camera. */
+  forget(deviceId: string): void {
+    this.stateCache.delete(deviceId);
+    this.onlineCache.delete(deviceId);
+  }
+
+  view(deviceId: string): CameraView {
+    const row = this.stmts.readState.get(deviceId) as { state: Buffer | null; online: number; last_seen: number | null } | undefined;
+    const state: StoredState = row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+    const eventCounts: Record<string, number> = {};
+    for (const c of this.stmts.countEvents.all(deviceId) as { type: string; n: number }[]) eventCounts[c.type] = c.n;
+    return {
+      id: deviceId,
+      model: state.model ?? null,
+      firmware: state.firmware ?? null,
+      ssid: state.ssid ?? null,
+      ip: state.ip ?? null,
+      rssi: state.rssi ?? null,
+      online: row?.online === 1,
+      lastSeen: row?.last_seen ?? null,
+      eventCounts,
+    };
+  }
+
+  private applyStatus(deviceId: string, status: CameraStatus, at: number): void {
+    const { state: _presence, ...fields } = status;
+    const merged: StoredState = { ...this.currentState(deviceId), ...fields };
+    this.stmts.upsertState.run({ id: deviceId, state: this.sealer.sealJson('cameraState', stateAad(deviceId), merged), at });
+    this.stateCache.set(deviceId, merged);
+  }
+
+  private currentState(deviceId: string): StoredState {
+    const cached = this.stateCache.get(deviceId);
+    if (cached) return cached;
+    const row = this.stmts.readState.get(deviceId) as { state: Buffer | null } | undefined;
+    return row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+  }
+
+  private applyEvent(deviceId: string, event: CameraEvent, at: number): void {
+    const res = this.stmts.insertEvent.run({ id: deviceId, type: event.type, ts: event.ts, at });
+    // The detail is sealed under the row's own id, which exists only once the row does.
+    if (event.detail !== undefined && res.changes > 0) {
+      this.stmts.setDetail.run(this.sealer.seal('eventDetail', detailAad(res.lastInsertRowid), event.detail), res.lastInsertRowid);
+    }
+  }
+
+  private applyPresence(deviceId: string, online: boolean, at: number): void {
+    let current = this.onlineCache.get(deviceId);
+    if (current === undefined) {
+      const row = this.stmts.readState.get(deviceId) as { online: number } | undefined;
+      current = row?.online === 1;
+    }
+    if (current === online) return;
+    const res = this.stmts.insertEvent.run({ id: deviceId, type: online ? 'online' : 'offline', ts: at, at });
+    if (res.changes === 0) return; // device was removed meanwhile
+    this.stmts.setOnline.run({ id: deviceId, online: online ? 1 : 0, at });
+    this.onlineCache.set(deviceId, online);
+  }
+
+  /** Opens a stored event detail (for the UI and exports). */
+  openDetail(eventId: number, sealed: Buffer): string {
+    return this.sealer.openString('eventDetail', detailAad(eventId), sealed);
+  }
+}

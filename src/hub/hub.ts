@@ -1,0 +1,176 @@
+/**
+ * The daemon: composes the vault, the ingest pipeline, the broker, the web server and every other
+ * service, starts them in order and stops them in reverse, flushing what is buffered.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HearthConfig } from '../config/config.js';
+import type { Logger } from '../log/logger.js';
+import { HubBroker, type BrokerOptions } from '../broker/broker.js';
+import { CameraStore, type CameraRecord } from '../devices/camera/store.js';
+import { DeviceRegistry } from '../devices/registry.js';
+import { Counters } from '../store/counters.js';
+import { DbWatcher } from '../store/db-watcher.js';
+import { GroupCommitter } from '../store/group-commit.js';
+import { openVault, type Vault } from '../store/vault.js';
+import { createWebServer, listenWeb } from '../web/server.js';
+import { acquirePidLock } from './pid-lock.js';
+
+/** A part of the hub with a lifecycle (BLE reader, uplink, GPIO...). */
+export interface HubService {
+  name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+/** What services get to build themselves from. */
+export interface HubContext {
+  config: HearthConfig;
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  vault: Vault;
+  registry: DeviceRegistry;
+  counters: Counters;
+  cameras: CameraStore;
+  broker: HubBroker;
+  web: FastifyInstance;
+  watcher: DbWatcher;
+}
+
+export interface HubOptions {
+  env: Record<string, string | undefined>;
+  logger: Logger;
+  /** Builds further services once the core is up (registered by each concern). */
+  services?: ((ctx: HubContext) => HubService | HubService[] | undefined)[];
+  /** Lets a protocol adapter sit in front of aedes (MQTT 5). */
+  attachConnection?: BrokerOptions['attachConnection'];
+}
+
+export interface RunningHub {
+  mqttPort: number;
+  httpPort: number;
+  ctx: HubContext;
+  stop(): Promise<void>;
+}
+
+const COUNTER_FLUSH_MS = 10_000;
+
+export async function startHub(config: HearthConfig, opts: HubOptions): Promise<RunningHub> {
+  const log = opts.logger;
+  const vault = await openVault(config.dataDir, opts.env, { create: true });
+  let releaseLock: (() => void) | undefined;
+  const cleanups: (() => Promise<void> | void)[] = [() => vault.close()];
+  const runCleanups = async () => {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.error('error while stopping', { code: (err as { code?: string }).code ?? (err as Error).name });
+      }
+    }
+  };
+  try {
+    releaseLock = acquirePidLock(config.dataDir);
+    cleanups.push(releaseLock);
+    const { db, sealer, sodium } = vault;
+    const registry = new DeviceRegistry(db, sealer);
+    const counters = new Counters(db);
+    const cameras = new CameraStore(db, sealer);
+    const closedStale = cameras.closeStalePresence(Date.now());
+    if (closedStale > 0) log.info('marked cameras offline that were online when the hub last stopped', { count: closedStale });
+
+    const writeBatch = db.transaction((items: CameraRecord[]) => {
+      cameras.writeBatch(items);
+      counters.writePending();
+    });
+    let storeHealthy = true;
+    const committer = new GroupCommitter<CameraRecord>({
+      maxItems: config.ingest.batchMaxMessages,
+      maxDelayMs: config.ingest.batchMaxDelayMs,
+      commit: (items) => {
+        writeBatch.immediate(items);
+        if (!storeHealthy) log.info('storage is writable again; accepting messages');
+        storeHealthy = true;
+      },
+      onError: (err, items) => {
+        cameras.invalidateCaches();
+        const code = (err as { code?: string }).code ?? err.name;
+        if (storeHealthy) log.error('could not store messages; refusing them until storage recovers', { code, count: items });
+        storeHealthy = false;
+      },
+    });
+    cleanups.push(() => {
+      committer.close();
+      counters.flush();
+    });
+
+    const cameraSecretHash = db.prepare("SELECT secret_hash FROM devices WHERE id = ? AND kind = 'camera'").pluck();
+    const broker = await HubBroker.create(
+      {
+        sodium,
+        logger: log,
+        counters,
+        cameraSecretHash: (id) => (cameraSecretHash.get(id) as string | null | undefined) ?? undefined,
+        ingest: (record, done) => committer.add(record, done),
+      },
+      {
+        host: config.mqtt.host,
+        port: config.mqtt.port,
+        maxPayloadBytes: config.mqtt.maxPayloadBytes,
+        maxConnections: config.mqtt.maxConnections,
+        attachConnection: opts.attachConnection,
+      },
+    );
+    let ready = false;
+    const web = createWebServer({ logger: log, isReady: () => ready });
+
+    // Another process (the CLI) changed the database: drop connections of removed cameras.
+    const watcher = new DbWatcher(db);
+    watcher.onExternalChange(() => {
+      for (const id of broker.connectedDeviceIds()) {
+        if (!registry.exists(id)) {
+          broker.disconnectDevice(id);
+          cameras.forget(id);
+          log.info('disconnected a removed device', { deviceId: id });
+        }
+      }
+    });
+
+    const mqttPort = await broker.listen();
+    cleanups.push(() => broker.close());
+    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher };
+
+    const services: HubService[] = [];
+    for (const build of opts.services ?? []) {
+      const built = build(ctx);
+      if (built) services.push(...(Array.isArray(built) ? built : [built]));
+    }
+    for (const s of services) {
+      await s.start();
+      cleanups.push(() => s.stop());
+    }
+
+    const httpPort = await listenWeb(web, { host: config.http.host, port: config.http.port });
+    // The web server stops first on shutdown so no request sees a half-closed store.
+    cleanups.push(() => web.close());
+    watcher.start();
+    cleanups.push(() => watcher.stop());
+    const counterTimer = setInterval(() => counters.flush(), COUNTER_FLUSH_MS);
+    counterTimer.unref();
+    cleanups.push(() => clearInterval(counterTimer));
+    ready = true;
+
+    let stopping: Promise<void> | undefined;
+    return {
+      mqttPort,
+      httpPort,
+      ctx,
+      stop: () => (stopping ??= (async () => {
+        ready = false;
+        await runCleanups();
+      })()),
+    };
+  } catch (err) {
+    await runCleanups();
+    throw err;
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The vault: the data dir's master key and database opened together, with a key check so that a
+ * wrong key is refused before anything is read or written.
+ */
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createKeyFile, keyLocation, readKeyFile, KeyError, type KeyLocation } from '../crypto/keys.js';
+import { Sealer, SealError } from '../crypto/sealer.js';
+import { loadSodium, type SodiumApi } from '../crypto/sodium.js';
+import { DB_FILE_NAME, openDatabase, StoreError, type Db } from './database.js';
+
+export interface Vault {
+  db: Db;
+  sealer: Sealer;
+  sodium: SodiumApi;
+  dataDir: string;
+  key: KeyLocation;
+  close(): void;
+}
+
+export interface OpenVaultOptions {
+  /** Create the data dir, key and database when they are missing (init, start). */
+  create?: boolean;
+}
+
+const KEY_CHECK_META = 'key_check';
+const KEY_CHECK_AAD = 'meta:key_check';
+const KEY_CHECK_TEXT = 'hearth key check v1';
+
+export async function openVault(dataDir: string, env: Record<string, string | undefined>, opts: OpenVaultOptions = {}): Promise<Vault> {
+  const sodium = await loadSodium();
+  const dbPath = join(dataDir, DB_FILE_NAME);
+  if (opts.create) ensureDataDir(dataDir);
+  else if (!existsSync(dbPath)) throw new StoreError(`no hub in ${dataDir} (no ${DB_FILE_NAME}); run \`hearth init\` or pass the right --data-dir`);
+
+  let key = keyLocation(dataDir, env);
+  if (!existsSync(key.path)) {
+    if (!opts.create) throw new KeyError(`no master key at ${key.path}`);
+    // A database without its key is unreadable: never mint a new key next to an existing database.
+    if (existsSync(dbPath)) throw new KeyError(`the master key for ${dbPath} is missing (${key.path}); restore it from your backup`);
+    createKeyFile(key.path);
+    key = keyLocation(dataDir, env);
+  }
+  const master = readKeyFile(key.path);
+  const sealer = new Sealer(sodium, master);
+  master.fill(0);
+
+  const db = openDatabase(dbPath, { mustExist: !opts.create });
+  try {
+    checkKey(db, sealer);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return { db, sealer, sodium, dataDir, key, close: () => db.close() };
+}
+
+function ensureDataDir(dataDir: string): void {
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  else if (!statSync(dataDir).isDirectory()) throw new StoreError(`${dataDir} exists and is not a directory`);
+  else if ((statSync(dataDir).mode & 0o077) !== 0) {
+    // Tighten a data dir others could read; it holds sealed data but also the key by default.
+    try {
+      chmodSync(dataDir, 0o700);
+    } catch {
+      /* not ours to change (e.g. a systemd StateDirectory); systemd sets its mode itself */
+    }
+  }
+}
+
+/** Writes a sealed marker on first use; afterwards, a key that cannot open it is the wrong key. */
+function checkKey(db: Db, sealer: Sealer): void {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(KEY_CHECK_META) as { value: Buffer } | undefined;
+  if (!row) {
+    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(KEY_CHECK_META, sealer.seal('keyCheck', KEY_CHECK_AAD, KEY_CHECK_TEXT));
+    return;
+  }
+  try {
+    if (sealer.openString('keyCheck', KEY_CHECK_AAD, row.value) === KEY_CHECK_TEXT) return;
+  } catch (err) {
+    if (!(err instanceof SealError)) throw err;
+  }
+  throw new KeyError('the master key does not match this database (wrong key file or credential); nothing was changed');
+}
