@@ -1,0 +1,108 @@
+/**
+ * Test helpers that run hearth for real: temp data dirs, the CLI as a child process, and the daemon
+ * as a child process (compiled output, as a user runs it) or in-process via startHub.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const BIN = join(ROOT, 'bin', 'hearth.js');
+
+export function tempDir(prefix = 'hearth-test-'): { path: string; cleanup(): void } {
+  const path = mkdtempSync(join(tmpdir(), prefix));
+  return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `hearth <args>` synchronously with a clean HEARTH_* environment. */
+export function cli(args: string[], env: Record<string, string> = {}, input?: string): CliResult {
+  const res = spawnSync(process.execPath, [BIN, ...args], {
+    env: { ...baseEnv(), ...env },
+    encoding: 'utf8',
+    input,
+    timeout: 30_000,
+  });
+  return { code: res.status ?? -1, stdout: res.stdout, stderr: res.stderr };
+}
+
+export function baseEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('HEARTH_') && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+  return env;
+}
+
+export interface Camera {
+  id: string;
+  username: string;
+  password: string;
+}
+
+export function enrolCamera(dataDir: string, nickname: string): Camera {
+  const res = cli(['device', 'add', 'camera', nickname, '--json', '--data-dir', dataDir]);
+  if (res.code !== 0) throw new Error(`enrol failed: ${res.stderr}`);
+  return JSON.parse(res.stdout) as Camera;
+}
+
+export interface DaemonHandle {
+  proc: ChildProcess;
+  mqttPort: number;
+  httpPort: number;
+  output(): string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait (a power cut, as far as the process can tell). */
+  kill(): Promise<void>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `hearth start` on free ports and waits until it prints where it listens. */
+export async function startDaemon(dataDir: string, extraArgs: string[] = [], env: Record<string, string> = {}): Promise<DaemonHandle> {
+  const proc = spawn(process.execPath, [BIN, 'start', '--data-dir', dataDir, '--mqtt-port', '0', '--http-port', '0', '--mqtt-host', '127.0.0.1', '--http-host', '127.0.0.1', ...extraArgs], {
+    env: { ...baseEnv(), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const ports = await new Promise<{ mqtt: number; http: number }>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${out}`)), 20_000);
+    const check = () => {
+      const m = /MQTT broker: mqtt:\/\/[^:]+:(\d+)/.exec(out);
+      const h = /web UI:\s+http:\/\/[^:]+:(\d+)/.exec(out);
+      if (m && h) {
+        clearTimeout(timer);
+        resolve({ mqtt: Number(m[1]), http: Number(h[1]) });
+      }
+    };
+    proc.stdout!.on('data', check);
+    proc.stderr!.on('data', check);
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    proc,
+    mqttPort: ports.mqtt,
+    httpPort: ports.http,
+    output: () => out,
+    exited,
+    stop: async () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+    kill: async () => {
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
