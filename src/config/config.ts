@@ -28,6 +28,22 @@ export interface HearthConfig {
     /** ...or after this many milliseconds, whichever comes first. */
     batchMaxDelayMs: number;
   };
+  uplink: {
+    /** Upstream collector broker, mqtt:// or mqtts://; null keeps the uplink off. */
+    url: string | null;
+    username: string | null;
+    /** Files in (or relative to) the data dir: password, CA bundle, client certificate and key. */
+    passwordFile: string | null;
+    caFile: string | null;
+    certFile: string | null;
+    keyFile: string | null;
+    /** Length of a report window. */
+    windowSeconds: number;
+    /** Differential-privacy epsilon spent by one report of one category. */
+    epsilonPerReport: number;
+    /** Most epsilon one category may spend per UTC day; once spent, nothing more is sent that day. */
+    dailyEpsilonBudget: number;
+  };
 }
 
 export const CONFIG_FILE_NAME = 'hearth.json';
@@ -41,6 +57,7 @@ export class ConfigError extends Error {
 
 type FieldKind =
   | { kind: 'int'; min: number; max: number }
+  | { kind: 'number'; min: number; max: number }
   | { kind: 'string'; maxLength: number; pattern?: RegExp; patternHint?: string }
   | { kind: 'enum'; values: readonly string[] }
   | { kind: 'bool' }
@@ -72,6 +89,15 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'http.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_HTTP_HOST', flag: 'http-host', help: 'address the web UI listens on' },
   { path: 'http.port', type: { kind: 'int', min: 0, max: 65535 }, default: 8080, env: 'HEARTH_HTTP_PORT', flag: 'http-port', help: 'web UI TCP port (0 picks a free port)' },
   { path: 'ingest.batchMaxMessages', type: { kind: 'int', min: 1, max: 10000 }, default: 256, env: 'HEARTH_BATCH_MAX_MESSAGES', help: 'group commit: messages per transaction at most' },
+  { path: 'uplink.url', type: { kind: 'nullable-string', maxLength: 1024, pattern: /^mqtts?:\/\/[^\s/?#@]+(:\d+)?\/?$/, patternHint: 'mqtt://host:port or mqtts://host:port (no credentials in the URL)' }, default: null, env: 'HEARTH_UPLINK_URL', help: 'upstream collector broker; unset keeps the uplink off' },
+  { path: 'uplink.username', type: { kind: 'nullable-string', maxLength: 255 }, default: null, env: 'HEARTH_UPLINK_USERNAME', help: 'upstream MQTT user name' },
+  { path: 'uplink.passwordFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_PASSWORD_FILE', help: 'file (relative to the data dir) holding the upstream password' },
+  { path: 'uplink.caFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_CA_FILE', help: 'CA bundle (relative to the data dir) that the upstream server certificate must chain to' },
+  { path: 'uplink.certFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_CERT_FILE', help: 'client certificate for the upstream broker (relative to the data dir)' },
+  { path: 'uplink.keyFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_KEY_FILE', help: 'private key of the client certificate (relative to the data dir)' },
+  { path: 'uplink.windowSeconds', type: { kind: 'int', min: 60, max: 7 * 86400 }, default: 86400, env: 'HEARTH_UPLINK_WINDOW_SECONDS', help: 'length of a report window' },
+  { path: 'uplink.epsilonPerReport', type: { kind: 'number', min: 0.01, max: 5 }, default: 0.5, env: 'HEARTH_UPLINK_EPSILON', help: 'differential-privacy epsilon per report and category' },
+  { path: 'uplink.dailyEpsilonBudget', type: { kind: 'number', min: 0.01, max: 20 }, default: 1, env: 'HEARTH_UPLINK_DAILY_EPSILON', help: 'most epsilon per category and UTC day' },
   { path: 'ingest.batchMaxDelayMs', type: { kind: 'int', min: 0, max: 1000 }, default: 4, env: 'HEARTH_BATCH_MAX_DELAY_MS', help: 'group commit: longest wait before committing' },
 ];
 
@@ -143,6 +169,12 @@ function parseValue(field: FieldSpec, value: unknown, source: string, problems: 
     case 'int': {
       const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
       if (!Number.isInteger(n)) return bad(`must be a whole number from ${t.min} to ${t.max}`);
+      if (n < t.min || n > t.max) return bad(`must be from ${t.min} to ${t.max} (got ${n})`);
+      return n;
+    }
+    case 'number': {
+      const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+      if (!Number.isFinite(n)) return bad(`must be a number from ${t.min} to ${t.max}`);
       if (n < t.min || n > t.max) return bad(`must be from ${t.min} to ${t.max} (got ${n})`);
       return n;
     }

@@ -59,4 +59,50 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 10,
+    name: 'upstream: consent, privacy budget, report outbox, privacy ledger',
+    sql: `
+      -- Current consent per upstream category (absent row = off) and every change with its time.
+      CREATE TABLE consent (
+        category    TEXT PRIMARY KEY,
+        enabled     INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        changed_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE consent_changes (
+        id          INTEGER PRIMARY KEY,
+        category    TEXT NOT NULL,
+        enabled     INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+        changed_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Differential-privacy budget spent per UTC day and category.
+      CREATE TABLE privacy_budget (
+        day            TEXT NOT NULL,
+        category       TEXT NOT NULL,
+        epsilon_spent  REAL NOT NULL,
+        PRIMARY KEY (day, category)
+      ) STRICT;
+
+      -- Signed reports waiting for the upstream broker's PUBACK (store-and-forward).
+      CREATE TABLE report_outbox (
+        id          TEXT PRIMARY KEY,
+        category    TEXT NOT NULL,
+        topic       TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        created_at  INTEGER NOT NULL,
+        attempts    INTEGER NOT NULL DEFAULT 0
+      ) STRICT;
+      CREATE INDEX report_outbox_by_time ON report_outbox(created_at);
+
+      -- Every message that ever left the hub: exact bytes and time. Append-only.
+      CREATE TABLE privacy_ledger (
+        id          INTEGER PRIMARY KEY,
+        report_id   TEXT NOT NULL,
+        topic       TEXT NOT NULL,
+        payload     BLOB NOT NULL,
+        sent_at     INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
