@@ -108,9 +108,12 @@ export class HubBroker {
 
   /** Stop accepting connections, disconnect every client, close aedes. */
   async close(): Promise<void> {
-    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    for (const s of this.sockets) s.destroy();
+    // server.close() waits for open connections, so close the clients (through aedes, which
+    // publishes their wills and emits the disconnects) while it waits.
+    const serverClosed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
+    for (const s of this.sockets) s.destroy();
+    await serverClosed;
   }
 
   /** Closes every connection of a device (removed, or its secret changed). */
