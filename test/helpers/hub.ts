@@ -106,3 +106,22 @@ export async function startDaemon(dataDir: string, extraArgs: string[] = [], env
     },
   };
 }
+
+import type { MqttClient } from 'mqtt';
+
+/**
+ * QoS 1 publish that settles when the PUBACK arrives, or fails when the connection closes first
+ * (mqtt.js keeps an unacknowledged publish pending forever when it will not reconnect).
+ */
+export function publishAcked(client: MqttClient, topic: string, payload: string | Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (!client.connected) return reject(new Error('not connected'));
+    const onClose = () => reject(new Error('connection closed before PUBACK'));
+    client.once('close', onClose);
+    client.publish(topic, payload, { qos: 1 }, (err) => {
+      client.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
