@@ -1,0 +1,102 @@
+/**
+ * The upstream report: building, signing (Ed25519 over the canonical JSON without the signature),
+ * verifying, and validating against the JSON Schema in schemas/report.schema.json, which is the
+ * allow-list of everything that may leave the hub.
+ */
+import { readFileSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
+import type { SodiumApi } from '../crypto/sodium.js';
+import type { Category, MetricValues } from '../metrics/categories.js';
+import type { PrivateRelease } from '../metrics/dp.js';
+import { canonicalBytes } from './canonical.js';
+import { publicKeyBase64, type SigningKeys } from './identity.js';
+
+export const REPORT_VERSION = 1;
+/** The schema file lives at the repository root (two levels up from src/uplink and dist/uplink). */
+export const REPORT_SCHEMA_URL = new URL('../../schemas/report.schema.json', import.meta.url);
+
+export interface Report {
+  v: typeof REPORT_VERSION;
+  id: string;
+  hub: string;
+  key: string;
+  category: Category;
+  /** Epoch seconds, [start, end). */
+  window: { start: number; end: number };
+  metrics: MetricValues;
+  privacy: { mechanism: PrivateRelease['mechanism']; epsilon: number; bounds: Record<string, number> };
+  signature: string;
+}
+
+export type UnsignedReport = Omit<Report, 'signature'>;
+
+export function newReportId(sodium: SodiumApi): string {
+  const b = Buffer.from(sodium.randombytes_buf(16));
+  b[6] = (b[6]! & 0x0f) | 0x40; // version 4
+  b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+export interface ReportInput {
+  id: string;
+  pseudonym: string;
+  category: Category;
+  /** Epoch milliseconds, [start, end). */
+  window: { start: number; end: number };
+  release: PrivateRelease;
+}
+
+export function signReport(sodium: SodiumApi, keys: SigningKeys, input: ReportInput): Report {
+  const unsigned: UnsignedReport = {
+    v: REPORT_VERSION,
+    id: input.id,
+    hub: input.pseudonym,
+    key: publicKeyBase64(keys),
+    category: input.category,
+    window: { start: Math.floor(input.window.start / 1000), end: Math.floor(input.window.end / 1000) },
+    metrics: { ...input.release.values },
+    privacy: { mechanism: input.release.mechanism, epsilon: input.release.epsilon, bounds: { ...input.release.bounds } },
+  };
+  const signature = sodium.crypto_sign_detached(canonicalBytes(unsigned), keys.privateKey);
+  return { ...unsigned, signature: Buffer.from(signature).toString('base64') };
+}
+
+/** The exact bytes published: the canonical JSON of the signed report. */
+export function reportBytes(report: Report): Buffer {
+  return canonicalBytes(report);
+}
+
+/**
+ * Checks a received report's signature. With `publicKey` the signer must be that key; without it,
+ * the key in the report is used (trust on first use by the collector).
+ */
+export function verifyReport(sodium: SodiumApi, report: Report, publicKey?: Uint8Array): boolean {
+  const { signature, ...unsigned } = report;
+  const key = publicKey ?? Buffer.from(unsigned.key, 'base64');
+  if (publicKey && Buffer.compare(Buffer.from(publicKey), Buffer.from(unsigned.key, 'base64')) !== 0) return false;
+  try {
+    return sodium.crypto_sign_verify_detached(Buffer.from(signature, 'base64'), canonicalBytes(unsigned), key);
+  } catch {
+    return false;
+  }
+}
+
+export class ReportValidator {
+  private readonly check: ValidateFunction;
+
+  constructor(schema: object = loadReportSchema()) {
+    const ajv = new Ajv({ allErrors: true, strict: true });
+    this.check = ajv.compile(schema);
+  }
+
+  /** undefined when valid; otherwise a short reason naming the offending paths (never values). */
+  problem(doc: unknown): string | undefined {
+    if (this.check(doc)) return undefined;
+    return (this.check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`).slice(0, 5).join('; ');
+  }
+}
+
+export function loadReportSchema(): object {
+  return JSON.parse(readFileSync(REPORT_SCHEMA_URL, 'utf8')) as object;
+}
