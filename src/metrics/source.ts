@@ -9,7 +9,8 @@ import type { AggregationInput, DeviceRow, EventRow, TimeWindow } from './aggreg
 /** Only these event types are ever read for upstream aggregation. */
 export const AGGREGATED_EVENT_TYPES = ['activation', 'connect_failed', 'reboot', 'online', 'offline', 'weigh_in'] as const;
 
-const AUTH_FAILED_PREFIX = 'auth_failed:';
+/** The broker counts refused logins of enrolled devices as device.auth_failed:<deviceId>. */
+const AUTH_FAILED_PREFIX = 'device.auth_failed:';
 
 export class MetricsSource {
   private readonly stmts;
