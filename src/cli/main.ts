@@ -43,8 +43,10 @@ export async function main(argv: string[], io = { out: (t: string) => process.st
       return 1;
     }
     // Unknown failures: the message may come from a library, so print only its class and code.
-    const e = err as { name?: string; code?: string };
-    io.err(`hearth: unexpected failure (${e.name ?? 'Error'}${e.code ? ' ' + e.code : ''}); see the log for details\n`);
+    const e = err as { name?: string; code?: string; stack?: string };
+    io.err(`hearth: unexpected failure (${e.name ?? 'Error'}${e.code ? ' ' + e.code : ''})\n`);
+    if (process.env.HEARTH_LOG_LEVEL === 'debug') io.err(`${e.stack ?? ''}\n`);
+    else io.err('run again with HEARTH_LOG_LEVEL=debug for details\n');
     return 70;
   }
 }

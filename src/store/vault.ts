@@ -8,6 +8,7 @@ import { createKeyFile, keyLocation, readKeyFile, KeyError, type KeyLocation } f
 import { Sealer, SealError } from '../crypto/sealer.js';
 import { loadSodium, type SodiumApi } from '../crypto/sodium.js';
 import { DB_FILE_NAME, openDatabase, StoreError, type Db } from './database.js';
+import { completePendingRotation, discardStalePendingKey } from './key-rotation.js';
 
 export interface Vault {
   db: Db;
@@ -41,18 +42,35 @@ export async function openVault(dataDir: string, env: Record<string, string | un
     createKeyFile(key.path);
     key = keyLocation(dataDir, env);
   }
-  const master = readKeyFile(key.path);
-  const sealer = new Sealer(sodium, master);
-  master.fill(0);
-
+  let sealer = sealerFromFile(sodium, key.path);
   const db = openDatabase(dbPath, { mustExist: !opts.create });
   try {
-    checkKey(db, sealer);
+    const status = keyCheckStatus(db, sealer);
+    if (status === 'absent') {
+      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(KEY_CHECK_META, sealer.seal('keyCheck', KEY_CHECK_AAD, KEY_CHECK_TEXT));
+    } else if (status === 'mismatch') {
+      // Perhaps a key rotation committed and was killed before it could swap the key files.
+      if (!completePendingRotation(sodium, key.path, (candidate) => keyCheckStatus(db, candidate) === 'ok')) {
+        throw new KeyError('the master key does not match this database (wrong key file or credential); nothing was changed');
+      }
+      sealer = sealerFromFile(sodium, key.path);
+    } else if (key.source === 'file') {
+      discardStalePendingKey(key.path);
+    }
   } catch (err) {
     db.close();
     throw err;
   }
   return { db, sealer, sodium, dataDir, key, close: () => db.close() };
+}
+
+function sealerFromFile(sodium: SodiumApi, path: string): Sealer {
+  const master = readKeyFile(path);
+  try {
+    return new Sealer(sodium, master);
+  } finally {
+    master.fill(0);
+  }
 }
 
 function ensureDataDir(dataDir: string): void {
@@ -68,17 +86,14 @@ function ensureDataDir(dataDir: string): void {
   }
 }
 
-/** Writes a sealed marker on first use; afterwards, a key that cannot open it is the wrong key. */
-function checkKey(db: Db, sealer: Sealer): void {
+/** Whether `sealer` opens the database's sealed key-check marker. */
+export function keyCheckStatus(db: Db, sealer: Sealer): 'ok' | 'absent' | 'mismatch' {
   const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(KEY_CHECK_META) as { value: Buffer } | undefined;
-  if (!row) {
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(KEY_CHECK_META, sealer.seal('keyCheck', KEY_CHECK_AAD, KEY_CHECK_TEXT));
-    return;
-  }
+  if (!row) return 'absent';
   try {
-    if (sealer.openString('keyCheck', KEY_CHECK_AAD, row.value) === KEY_CHECK_TEXT) return;
+    return sealer.openString('keyCheck', KEY_CHECK_AAD, row.value) === KEY_CHECK_TEXT ? 'ok' : 'mismatch';
   } catch (err) {
-    if (!(err instanceof SealError)) throw err;
+    if (err instanceof SealError) return 'mismatch';
+    throw err;
   }
-  throw new KeyError('the master key does not match this database (wrong key file or credential); nothing was changed');
 }

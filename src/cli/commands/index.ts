@@ -1,9 +1,10 @@
 import type { CommandSpec } from '../command.js';
 import { deviceCommands } from './devices.js';
 import { hubCommands } from './hub.js';
+import { keyCommands } from './key.js';
 import { consentCommands } from './consent.js';
 import { ledgerCommands } from './ledger.js';
 import { reportCommands } from './report.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...consentCommands, ...reportCommands, ...ledgerCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands];

@@ -1,0 +1,51 @@
+/**
+ * `hearth key rotate`: re-seal everything under a new master key (see store/key-rotation.ts).
+ */
+import { accessSync, constants } from 'node:fs';
+import { dirname } from 'node:path';
+import { acquirePidLock, AlreadyRunningError } from '../../hub/pid-lock.js';
+import { rotateKey } from '../../store/key-rotation.js';
+import { openVault } from '../../store/vault.js';
+import { UsageError, type CommandSpec } from '../command.js';
+
+const rotate: CommandSpec = {
+  name: 'key rotate',
+  usage: '[--data-dir DIR] [--json]',
+  summary: 're-seal every stored value under a new master key; the old key opens nothing afterwards',
+  async run(ctx) {
+    const config = ctx.config();
+    let release: () => void;
+    try {
+      // Holding the daemon's lock keeps a daemon from starting halfway through.
+      release = acquirePidLock(config.dataDir);
+    } catch (err) {
+      if (err instanceof AlreadyRunningError) throw new UsageError(`${err.message}; stop it first (e.g. systemctl stop hearth)`, 1);
+      throw err;
+    }
+    try {
+      const vault = await openVault(config.dataDir, ctx.env);
+      try {
+        try {
+          accessSync(dirname(vault.key.path), constants.W_OK);
+        } catch {
+          throw new UsageError(`cannot write beside the key (${vault.key.path}); run as the key's owner`, 1);
+        }
+        const result = rotateKey(vault.db, vault.sodium, vault.sealer, vault.key.path, (p) => {
+          if (!ctx.flags.json) ctx.err(`re-sealing ${p.table}.${p.column}: ${p.done}/${p.total}`);
+        });
+        if (ctx.flags.json) ctx.out(JSON.stringify({ rotated: true, keyPath: vault.key.path, ...result }));
+        else {
+          ctx.out(`rotated: ${result.resealed} sealed values re-sealed under a new key at ${vault.key.path}`);
+          ctx.out('Back up the new key now; the old key no longer opens this database.');
+        }
+        return 0;
+      } finally {
+        vault.close();
+      }
+    } finally {
+      release();
+    }
+  },
+};
+
+export const keyCommands: CommandSpec[] = [rotate];
