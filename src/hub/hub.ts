@@ -34,6 +34,15 @@ export interface HubContext {
   broker: HubBroker;
   web: FastifyInstance;
   watcher: DbWatcher;
+  /** Whether the store currently accepts writes; shown in the UI when it does not. */
+  storage: StorageStatus;
+}
+
+export interface StorageStatus {
+  healthy: boolean;
+  /** A short code such as SQLITE_FULL when unhealthy. */
+  problem?: string;
+  since: number;
 }
 
 export interface HubOptions {
@@ -82,20 +91,26 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       cameras.writeBatch(items);
       counters.writePending();
     });
-    let storeHealthy = true;
+    const storage: StorageStatus = { healthy: true, since: Date.now() };
     const committer = new GroupCommitter<CameraRecord>({
       maxItems: config.ingest.batchMaxMessages,
       maxDelayMs: config.ingest.batchMaxDelayMs,
       commit: (items) => {
         writeBatch.immediate(items);
-        if (!storeHealthy) log.info('storage is writable again; accepting messages');
-        storeHealthy = true;
+        counters.committed();
+        if (!storage.healthy) {
+          log.info('storage is writable again; accepting messages');
+          Object.assign(storage, { healthy: true, problem: undefined, since: Date.now() });
+        }
       },
       onError: (err, items) => {
         cameras.invalidateCaches();
         const code = (err as { code?: string }).code ?? err.name;
-        if (storeHealthy) log.error('could not store messages; refusing them until storage recovers', { code, count: items });
-        storeHealthy = false;
+        if (storage.healthy) {
+          const why = code === 'SQLITE_FULL' ? 'the disk is full' : 'the database cannot be written';
+          log.error(`could not store messages (${why}); refusing them until storage recovers`, { code, count: items });
+          Object.assign(storage, { healthy: false, problem: code, since: Date.now() });
+        }
       },
     });
     cleanups.push(() => {
@@ -137,7 +152,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher };
+    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher, storage };
 
     const services: HubService[] = [];
     for (const build of opts.services ?? []) {
@@ -154,7 +169,13 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     cleanups.push(() => web.close());
     watcher.start();
     cleanups.push(() => watcher.stop());
-    const counterTimer = setInterval(() => counters.flush(), COUNTER_FLUSH_MS);
+    const counterTimer = setInterval(() => {
+      try {
+        counters.flush();
+      } catch {
+        /* storage trouble is reported by the ingest path; the counts stay in memory until it recovers */
+      }
+    }, COUNTER_FLUSH_MS);
     counterTimer.unref();
     cleanups.push(() => clearInterval(counterTimer));
     ready = true;

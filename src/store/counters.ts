@@ -7,6 +7,7 @@ import type { Db } from './database.js';
 
 export class Counters {
   private readonly deltas = new Map<string, number>();
+  private written = 0;
   private readonly upsert;
   private readonly readAll;
 
@@ -19,15 +20,26 @@ export class Counters {
     this.deltas.set(name, (this.deltas.get(name) ?? 0) + by);
   }
 
-  /** Writes pending increments; call inside an open transaction or on its own. */
+  /**
+   * Writes pending increments inside the caller's transaction. They are forgotten only when
+   * `committed()` is called, so a rolled-back batch does not lose counts.
+   */
   writePending(): void {
-    if (this.deltas.size === 0) return;
     for (const [name, value] of this.deltas) this.upsert.run(name, value);
-    this.deltas.clear();
+    this.written = this.deltas.size;
   }
 
+  /** The transaction holding the last writePending() committed. */
+  committed(): void {
+    if (this.written > 0) this.deltas.clear();
+    this.written = 0;
+  }
+
+  /** Writes pending increments in a transaction of their own; a failure keeps them for later. */
   flush(): void {
+    if (this.deltas.size === 0) return;
     this.db.transaction(() => this.writePending())();
+    this.committed();
   }
 
   /** Stored values plus what is not written yet. */
