@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect } from 'node:net';
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { loadConfig, type HearthConfig } from '../src/config/config.js';
@@ -67,16 +68,30 @@ export class Mosquitto {
   private constructor(
     readonly port: number,
     private readonly dir: string,
+    scheme: 'mqtt' | 'mqtts',
   ) {
-    this.url = `mqtt://127.0.0.1:${port}`;
+    this.url = `${scheme}://127.0.0.1:${port}`;
   }
 
-  static async start(dir: string): Promise<Mosquitto> {
-    const m = new Mosquitto(await freePort(), dir);
+  /** `globalLines` go before the listener (password_file), `listenerLines` under it (TLS files). */
+  static async start(dir: string, opts: { globalLines?: string[]; listenerLines?: string[]; anonymous?: boolean; scheme?: 'mqtt' | 'mqtts' } = {}): Promise<Mosquitto> {
+    const m = new Mosquitto(await freePort(), dir, opts.scheme ?? 'mqtt');
     mkdirSync(join(dir, 'persist'), { recursive: true });
     writeFileSync(
       join(dir, 'mosquitto.conf'),
-      [`listener ${m.port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${join(dir, 'persist')}/`, 'log_dest none', ''].join('\n'),
+      [
+        'per_listener_settings false',
+        // Stay the current user (as root, mosquitto would otherwise drop to "mosquitto" and lose access to the temp files).
+        `user ${userInfo().username}`,
+        `allow_anonymous ${opts.anonymous ?? true}`,
+        'persistence true',
+        `persistence_location ${join(dir, 'persist')}/`,
+        'log_dest none',
+        ...(opts.globalLines ?? []),
+        `listener ${m.port} 127.0.0.1`,
+        ...(opts.listenerLines ?? []),
+        '',
+      ].join('\n'),
     );
     await m.resume();
     return m;
