@@ -74,8 +74,8 @@ export class Mosquitto {
   }
 
   /** `globalLines` go before the listener (password_file), `listenerLines` under it (TLS files). */
-  static async start(dir: string, opts: { globalLines?: string[]; listenerLines?: string[]; anonymous?: boolean; scheme?: 'mqtt' | 'mqtts' } = {}): Promise<Mosquitto> {
-    const m = new Mosquitto(await freePort(), dir, opts.scheme ?? 'mqtt');
+  static async start(dir: string, opts: { port?: number; globalLines?: string[]; listenerLines?: string[]; anonymous?: boolean; scheme?: 'mqtt' | 'mqtts' } = {}): Promise<Mosquitto> {
+    const m = new Mosquitto(opts.port ?? (await freePort()), dir, opts.scheme ?? 'mqtt');
     mkdirSync(join(dir, 'persist'), { recursive: true });
     writeFileSync(
       join(dir, 'mosquitto.conf'),
