@@ -28,6 +28,24 @@ export interface HearthConfig {
     /** ...or after this many milliseconds, whichever comes first. */
     batchMaxDelayMs: number;
   };
+  gpio: {
+    /** Use the privacy switch and activity LED when the board has GPIO. */
+    enabled: boolean;
+    /** Header pin of the privacy switch, chip-relative (the BCM number on a Pi); -1 for none. */
+    switchPin: number;
+    /** toggle: paused while on; button: each press flips paused/resumed. */
+    switchMode: 'toggle' | 'button';
+    /** The switch pulls the pin low when on (wired to ground with a pull-up). */
+    switchActiveLow: boolean;
+    /** Header pin of the LED lit while a report is sent; -1 for none. */
+    ledPin: number;
+    /** A switch change counts once the level has been stable this long. */
+    debounceMs: number;
+    /** How often the switch is sampled. */
+    pollMs: number;
+    /** The gpiochip carrying the header pins; null picks the Raspberry Pi's pin controller. */
+    chipLabel: string | null;
+  };
   uplink: {
     /** Upstream collector broker, mqtt:// or mqtts://; null keeps the uplink off. */
     url: string | null;
@@ -99,6 +117,14 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'uplink.epsilonPerReport', type: { kind: 'number', min: 0.01, max: 5 }, default: 0.5, env: 'HEARTH_UPLINK_EPSILON', help: 'differential-privacy epsilon per report and category' },
   { path: 'uplink.dailyEpsilonBudget', type: { kind: 'number', min: 0.01, max: 20 }, default: 1, env: 'HEARTH_UPLINK_DAILY_EPSILON', help: 'most epsilon per category and UTC day' },
   { path: 'ingest.batchMaxDelayMs', type: { kind: 'int', min: 0, max: 1000 }, default: 4, env: 'HEARTH_BATCH_MAX_DELAY_MS', help: 'group commit: longest wait before committing' },
+  { path: 'gpio.enabled', type: { kind: 'bool' }, default: true, env: 'HEARTH_GPIO_ENABLED', help: 'use the privacy switch and LED when the board has GPIO' },
+  { path: 'gpio.switchPin', type: { kind: 'int', min: -1, max: 511 }, default: 17, env: 'HEARTH_GPIO_SWITCH_PIN', help: 'privacy switch pin (BCM number on a Pi; -1 for none)' },
+  { path: 'gpio.switchMode', type: { kind: 'enum', values: ['toggle', 'button'] }, default: 'toggle', env: 'HEARTH_GPIO_SWITCH_MODE', help: 'toggle: paused while on; button: each press flips' },
+  { path: 'gpio.switchActiveLow', type: { kind: 'bool' }, default: true, env: 'HEARTH_GPIO_SWITCH_ACTIVE_LOW', help: 'the switch pulls its pin low when on' },
+  { path: 'gpio.ledPin', type: { kind: 'int', min: -1, max: 511 }, default: 27, env: 'HEARTH_GPIO_LED_PIN', help: 'activity LED pin, lit while a report is sent (-1 for none)' },
+  { path: 'gpio.debounceMs', type: { kind: 'int', min: 5, max: 2000 }, default: 50, env: 'HEARTH_GPIO_DEBOUNCE_MS', help: 'switch debounce time' },
+  { path: 'gpio.pollMs', type: { kind: 'int', min: 5, max: 1000 }, default: 25, env: 'HEARTH_GPIO_POLL_MS', help: 'how often the switch is sampled' },
+  { path: 'gpio.chipLabel', type: { kind: 'nullable-string', maxLength: 64, pattern: /^[A-Za-z0-9_.:-]+$/, patternHint: 'a gpiochip label such as pinctrl-bcm2711' }, default: null, env: 'HEARTH_GPIO_CHIP_LABEL', help: 'gpiochip of the header pins (default: the Pi pin controller)' },
 ];
 
 export interface ConfigSources {
