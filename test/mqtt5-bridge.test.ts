@@ -10,6 +10,12 @@ import { Aedes, type AedesPublishPacket, type Client } from 'aedes';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/config.js';
+import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
+import { startHub, type RunningHub } from '../src/hub/hub.js';
+import { silentLogger } from '../src/log/logger.js';
+import { createMqtt5Bridge } from '../src/broker/mqtt5-bridge.js';
+import { tempDir } from './helpers/hub.js';
 import {
   attachConnection,
   Mqtt5Bridge,
@@ -441,6 +447,23 @@ describe('bridge in front of aedes', () => {
     await pub.endAsync();
   });
 
+  it('completes a QoS 2 delivery toward aedes when the v5 client refuses it with PUBREC >= 0x80', async () => {
+    const raw = await rawV5();
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'chat/q2', qos: 2 }] });
+    await expect.poll(() => raw.received.find((p) => p.cmd === 'suback')).toMatchObject({ granted: [2] });
+    const pub = await connected(4);
+    await pub.publishAsync('chat/q2', 'first', { qos: 2 });
+    await expect.poll(() => raw.received.find((p) => p.cmd === 'publish')).toBeTruthy();
+    const first = raw.received.find((p) => p.cmd === 'publish') as { messageId: number };
+    raw.send({ cmd: 'pubrec', messageId: first.messageId, reasonCode: 0x80 });
+    await pub.publishAsync('chat/q2', 'second', { qos: 2 });
+    await expect.poll(() => raw.received.filter((p) => p.cmd === 'publish').length).toBe(2);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(raw.received.filter((p) => p.cmd === 'pubrel')).toEqual([]); // the flow ended at the refusing PUBREC
+    raw.sock.destroy();
+    await pub.endAsync();
+  });
+
   it('works with mosquitto_sub and mosquitto_pub -V mqttv5 unchanged', async () => {
     const sub = execFile('mosquitto_sub', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-u', GOOD.username, '-P', GOOD.password, '-t', 'chat/mosq', '-q', '1', '-C', '1', '-W', '10']);
     let out = '';
@@ -476,5 +499,79 @@ describe('bridge when the broker shuts down', () => {
     expect(await disconnect).toMatchObject({ reasonCode: 0x8b });
     await closed;
     await new Promise<void>((r) => server.close(() => r()));
+  });
+});
+
+describe('bridge in front of the hub broker', () => {
+  const dir = tempDir();
+  let hub: RunningHub;
+  const refusals: BridgeRefusal[] = [];
+  const clients: MqttClient[] = [];
+  const NOW = Date.now();
+
+  beforeAll(async () => {
+    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' } });
+    const attach = createMqtt5Bridge({ maxPacketBytes: config.mqtt.maxPayloadBytes + 512, onRefused: (r) => refusals.push(r) });
+    hub = await startHub(config, { env: {}, logger: silentLogger, attachConnection: attach });
+  });
+
+  afterAll(async () => {
+    for (const c of clients) c.end(true);
+    await hub.stop();
+    dir.cleanup();
+  });
+
+  function enrol(nickname: string) {
+    const password = generateDevicePassword();
+    const d = hub.ctx.registry.add('camera', nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    return { id: d.id, password };
+  }
+
+  function connect(username: string, password: string, protocolVersion: 4 | 5): Promise<MqttClient> {
+    const c = mqtt.connect(`mqtt://127.0.0.1:${hub.mqttPort}`, { username, password, protocolVersion, reconnectPeriod: 0, connectTimeout: 5000 });
+    clients.push(c);
+    return new Promise((resolve, reject) => {
+      c.once('connect', () => resolve(c));
+      c.once('error', reject);
+    });
+  }
+
+  const events = (id: string) => (hub.ctx.vault.db.prepare('SELECT type FROM events WHERE device_id = ? ORDER BY id').all(id) as { type: string }[]).map((e) => e.type);
+  const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: number }) => e);
+
+  it('refuses a wrong secret over MQTT 5 with 0x87 and stores a valid event', async () => {
+    const cam = enrol('Hall');
+    await expect(connect(cam.id, 'wrong', 5)).rejects.toMatchObject({ code: 0x87 });
+    const c = await connect(cam.id, cam.password, 5);
+    await c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 });
+    expect(events(cam.id)).toContain('motion');
+    await c.endAsync();
+  });
+
+  it('answers refused v5 publishes with a negative PUBACK and keeps the camera connected', async () => {
+    const cam = enrol('Yard');
+    const other = enrol('Shed');
+    const c = await connect(cam.id, cam.password, 5);
+    expect(await failure(c.publishAsync(`hearth/cam/${cam.id}/status`, JSON.stringify({ state: 'online', ssid: 'x'.repeat(80) }), { qos: 1 }))).toMatchObject({ code: 0x99 });
+    expect(await failure(c.publishAsync(`hearth/cam/${cam.id}/event`, 'not json', { qos: 1 }))).toMatchObject({ code: 0x99 });
+    expect(await failure(c.publishAsync(`hearth/cam/${other.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 }))).toMatchObject({ code: 0x87 });
+    expect(events(other.id)).toEqual([]);
+    await c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 });
+    expect(events(cam.id)).toEqual(['online', 'motion']);
+    expect(c.connected).toBe(true);
+    expect(hub.ctx.broker.isOnline(cam.id)).toBe(true);
+    const counts = hub.ctx.counters.snapshot();
+    expect(counts['mqtt.publish_refused.status_bad_ssid']).toBe(1);
+    expect(counts['mqtt.publish_refused.topic_not_own']).toBe(1);
+    await c.endAsync();
+  });
+
+  it('still disconnects a 3.1.1 camera for the same refusal', async () => {
+    const cam = enrol('Porch');
+    const c = await connect(cam.id, cam.password, 4);
+    const closed = new Promise((r) => c.once('close', r));
+    c.publish(`hearth/cam/${cam.id}/event`, 'not json', { qos: 1 });
+    await closed;
+    expect(refusals).toEqual([]);
   });
 });

@@ -314,6 +314,11 @@ export function createMqtt5Bridge(opts: Mqtt5BridgeOptions): (socket: Socket, ha
 function startBridge(socket: Socket, firstBytes: Buffer, handle: ConnectionHandler, opts: Mqtt5BridgeOptions): void {
   const framer = new PacketFramer(opts.maxPacketBytes);
   const framed = framer.push(firstBytes);
+  if (framed === 'too_large') {
+    opts.onRefused?.('packet_too_large');
+    socket.destroy();
+    return;
+  }
   const first = typeof framed === 'string' ? undefined : framed[0];
   const connect = first ? parseSingle(first) : undefined;
   if (!connect || connect.cmd !== 'connect') {
@@ -372,7 +377,7 @@ export class Mqtt5Bridge extends Duplex {
   private readonly clientMaxPacketBytes: number;
   /** Topic count of each UNSUBSCRIBE in flight: a v5 UNSUBACK carries one reason code per topic. */
   private readonly unsubscribeCounts = new Map<number, number>();
-  /** QoS 2 deliveries dropped for size, whose PUBREL from aedes the bridge answers itself. */
+  /** QoS 2 deliveries dropped for size or refused by the client, whose PUBREL from aedes the bridge answers itself. */
   private readonly droppedQos2 = new Set<number>();
   private readonly translation: ConnectTranslation;
   /** Not `client`: aedes sets `conn.client` on the stream itself. */
@@ -443,8 +448,11 @@ export class Mqtt5Bridge extends Duplex {
     switch (packet.cmd) {
       case 'publish':
         return this.publishFromClient(packet);
-      case 'puback':
       case 'pubrec':
+        // A failure code ends a v5 QoS 2 flow here; 3.1.1 ends it with PUBREL/PUBCOMP, which the bridge completes.
+        if ((packet.reasonCode ?? 0) >= 0x80) this.droppedQos2.add(packet.messageId!);
+        return this.toBroker({ cmd: 'pubrec', messageId: packet.messageId! });
+      case 'puback':
       case 'pubrel':
       case 'pubcomp':
         return this.toBroker({ cmd: packet.cmd, messageId: packet.messageId } as Packet);
