@@ -197,6 +197,28 @@ describe('uplink to a real Mosquitto broker', () => {
     expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
   });
 
+  it('sends nothing from the outbox that this hub did not make: forged, unsigned or off-schema entries are dropped', async () => {
+    collector.received.length = 0;
+    const { db, sodium } = hub.ctx.vault;
+    const topic = `hearth/v1/reports/${uplink.reporter.pseudonym}`;
+    const insert = db.prepare('INSERT INTO report_outbox (id, category, topic, payload, created_at) VALUES (?, ?, ?, ?, ?)');
+    // Genuine in shape but signed by another key.
+    const stranger = sodium.crypto_sign_keypair();
+    const forged = { v: 1, id: 'c0ffee00-0000-4000-8000-000000000001', hub: uplink.reporter.pseudonym, key: Buffer.from(stranger.publicKey).toString('base64'), category: 'adoption', window: { start: 1, end: 2 }, metrics: { activations: 0, cameras: 1, scales: 0 }, privacy: { mechanism: 'discrete-laplace', epsilon: 0.5, bounds: { activations: 5, cameras: 16, scales: 4 } } };
+    const { canonicalBytes } = await import('../src/uplink/canonical.js');
+    const signed = { ...forged, signature: Buffer.from(sodium.crypto_sign_detached(canonicalBytes(forged), stranger.privateKey)).toString('base64') };
+    insert.run(forged.id, 'adoption', topic, canonicalBytes(signed), Date.now());
+    // Off-schema, carrying a canary.
+    insert.run('c0ffee00-0000-4000-8000-000000000002', 'adoption', topic, Buffer.from(JSON.stringify({ ...signed, id: 'c0ffee00-0000-4000-8000-000000000002', ssid: CANARIES.ssid })), Date.now());
+    const genuine = uplink.closeNow()!.outcomes.filter((o) => o.status === 'queued').map((o) => (o as { reportId: string }).reportId);
+    await waitFor(() => collector.received.length === genuine.length && new Outbox(db).size() === 0, 10_000, 'genuine reports only');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(receivedIds().sort()).toEqual(genuine.sort());
+    const ledgerText = new PrivacyLedger(db).list().map((e) => e.payload.toString('utf8')).join('\n');
+    expect(ledgerText).not.toContain('c0ffee00');
+    expect(ledgerText).not.toContain(CANARIES.ssid);
+  });
+
   it('keeps reports while Mosquitto is down and delivers each exactly once after it returns', async () => {
     collector.received.length = 0;
     const ledgerBefore = new PrivacyLedger(hub.ctx.vault.db).size();

@@ -13,7 +13,8 @@ import type { Db } from '../store/database.js';
 import type { PrivacyLedger } from './ledger.js';
 import type { Outbox, OutboxEntry } from './outbox.js';
 import type { PrivacyGate } from './privacy-gate.js';
-import type { ReportValidator } from './report.js';
+import type { SodiumApi } from '../crypto/sodium.js';
+import { verifyReport, type Report, type ReportValidator } from './report.js';
 
 export interface SendHooks {
   /** A report is about to be sent (e.g. light an LED). */
@@ -29,6 +30,9 @@ export interface BackoffOptions {
 
 export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 1000, maxMs: 5 * 60_000 };
 
+/** A PUBACK that takes longer means a stuck connection: drop it and send again on a fresh one. */
+export const PUBACK_TIMEOUT_MS = 30_000;
+
 /** Full jitter: a uniformly random delay up to the exponentially growing cap. */
 export function backoffDelay(attempt: number, opts: BackoffOptions, random: (maxExclusive: number) => number = randomInt): number {
   const cap = Math.min(opts.maxMs, opts.initialMs * 2 ** Math.min(attempt, 30));
@@ -38,6 +42,10 @@ export function backoffDelay(attempt: number, opts: BackoffOptions, random: (max
 export interface UplinkClientOptions {
   url: string;
   clientId: string;
+  /** The only topic reports may go to, and the hub's own signing key: nothing else leaves. */
+  topic: string;
+  publicKey: Uint8Array;
+  sodium: SodiumApi;
   /** Credentials and TLS material (already read from the data dir). */
   connectOptions: Pick<IClientOptions, 'username' | 'password' | 'ca' | 'cert' | 'key'>;
   db: Db;
@@ -192,7 +200,10 @@ export class UplinkClient {
     }
   }
 
-  /** Last checks before bytes leave: consent still given, payload still within the schema. */
+  /**
+   * Last checks before bytes leave: consent still given, the payload still within the schema, of
+   * the entry's category, to the hub's own topic, and signed by this hub.
+   */
   private mayLeave(entry: OutboxEntry): boolean {
     if (!this.opts.consent.isEnabled(entry.category)) {
       this.opts.outbox.remove(entry.id);
@@ -205,7 +216,13 @@ export class UplinkClient {
     } catch {
       doc = undefined;
     }
-    const problem = doc === undefined ? 'not JSON' : this.opts.validator.problem(doc);
+    let problem = doc === undefined ? 'not JSON' : this.opts.validator.problem(doc);
+    if (!problem) {
+      const report = doc as Report;
+      if (report.id !== entry.id || report.category !== entry.category) problem = 'does not match its outbox entry';
+      else if (entry.topic !== this.opts.topic) problem = 'not addressed to the report topic';
+      else if (!verifyReport(this.opts.sodium, report, this.opts.publicKey)) problem = 'not signed by this hub';
+    }
     if (problem) {
       this.opts.outbox.remove(entry.id);
       this.log.error('refused to send a queued report that does not match the report schema', { category: entry.category, reason: problem });
@@ -228,7 +245,14 @@ export class UplinkClient {
       ok = await new Promise<boolean>((resolve) => {
         const onClose = () => resolve(false);
         this.closeWaiters.add(onClose);
+        const timeout = setTimeout(() => {
+          if (this.client !== c) return;
+          this.log.warn('no PUBACK in time; reconnecting');
+          this.dropClient();
+          this.scheduleReconnect();
+        }, PUBACK_TIMEOUT_MS);
         c.publish(entry.topic, entry.payload, { qos: 1 }, (err) => {
+          clearTimeout(timeout);
           this.closeWaiters.delete(onClose);
           resolve(!err);
         });

@@ -14,9 +14,10 @@ import type { Logger } from '../log/logger.js';
 import type { RandomSource } from '../metrics/dp.js';
 import type { Db } from '../store/database.js';
 import { UplinkClient, type BackoffOptions, type SendHooks } from './client.js';
+import { reportTopic } from './identity.js';
 import { PrivacyLedger } from './ledger.js';
 import { Outbox } from './outbox.js';
-import { openGate, type PrivacyGate } from './privacy-gate.js';
+import { anyPaused, DbFlagPrivacyGate, openGate, type PrivacyGate } from './privacy-gate.js';
 import { ReportValidator } from './report.js';
 import { Reporter, type ClosedWindow } from './reporter.js';
 
@@ -66,6 +67,9 @@ export class UplinkService {
       ? new UplinkClient({
           url,
           clientId: `hearth-${this.reporter.pseudonym}`,
+          topic: reportTopic(this.reporter.pseudonym),
+          publicKey: this.reporter.keys.publicKey,
+          sodium: opts.sodium,
           connectOptions: readConnectOptions(opts.config),
           db: opts.db,
           outbox: new Outbox(opts.db),
@@ -168,15 +172,20 @@ function isLoopbackUrl(url: string): boolean {
 
 /**
  * Builds the service from the hub's context (structurally typed, so the hub need not change shape):
- * `HUB_SERVICES.push((ctx) => uplinkServiceFromHub(ctx))`.
+ * `HUB_SERVICES.push((ctx) => uplinkServiceFromHub(ctx))`. The uplink pauses while the database
+ * flag (`hearth report pause`) or any extra gate (e.g. a hardware switch) is paused.
  */
-export function uplinkServiceFromHub(ctx: {
-  config: HearthConfig;
-  logger: Logger;
-  vault: { db: Db; sealer: Sealer; sodium: SodiumApi };
-  watcher?: { onExternalChange(cb: () => void): unknown };
-}): UplinkService {
-  const service = new UplinkService({ db: ctx.vault.db, sealer: ctx.vault.sealer, sodium: ctx.vault.sodium, config: ctx.config, logger: ctx.logger });
+export function uplinkServiceFromHub(
+  ctx: {
+    config: HearthConfig;
+    logger: Logger;
+    vault: { db: Db; sealer: Sealer; sodium: SodiumApi };
+    watcher?: { onExternalChange(cb: () => void): unknown };
+  },
+  extra: { gates?: PrivacyGate[]; hooks?: SendHooks[] } = {},
+): UplinkService {
+  const gate = anyPaused(new DbFlagPrivacyGate(ctx.vault.db), ...(extra.gates ?? []));
+  const service = new UplinkService({ db: ctx.vault.db, sealer: ctx.vault.sealer, sodium: ctx.vault.sodium, config: ctx.config, logger: ctx.logger, gate, hooks: extra.hooks });
   ctx.watcher?.onExternalChange(() => service.wake());
   return service;
 }

@@ -1,9 +1,11 @@
 /**
- * `hearth report now|pubkey|queue`: close the current report window immediately, print the key
- * that signs reports (for registering the hub with the collector), and list what waits to be sent.
+ * `hearth report now|pubkey|queue|pause|resume`: close the current report window immediately, print
+ * the key that signs reports (for registering the hub with the collector), list what waits to be
+ * sent, and pause or resume all upstream traffic.
  */
 import { publicKeyBase64 } from '../../uplink/identity.js';
 import { Outbox } from '../../uplink/outbox.js';
+import { DbFlagPrivacyGate } from '../../uplink/privacy-gate.js';
 import { Reporter } from '../../uplink/reporter.js';
 import { silentLogger } from '../../log/logger.js';
 import type { CommandSpec } from '../command.js';
@@ -65,12 +67,31 @@ const queue: CommandSpec = {
         attempts: e.attempts,
         report: JSON.parse(e.payload.toString('utf8')) as unknown,
       }));
+      const paused = new DbFlagPrivacyGate(vault.db).isPaused();
       if (ctx.flags.json) ctx.out(JSON.stringify(entries));
-      else if (entries.length === 0) ctx.out('the outbox is empty');
-      else for (const e of entries) ctx.out(`${e.queuedAt}  ${e.category.padEnd(14)} ${e.id}  attempts=${e.attempts}`);
+      else if (entries.length === 0) ctx.out(`the outbox is empty${paused ? ' (uplink paused)' : ''}`);
+      else {
+        if (paused) ctx.out('uplink paused (`hearth report resume` lets these go)');
+        for (const e of entries) ctx.out(`${e.queuedAt}  ${e.category.padEnd(14)} ${e.id}  attempts=${e.attempts}`);
+      }
       return 0;
     });
   },
 };
 
-export const reportCommands: CommandSpec[] = [now, pubkey, queue];
+function pauseCommand(paused: boolean): CommandSpec {
+  return {
+    name: paused ? 'report pause' : 'report resume',
+    usage: '',
+    summary: paused ? 'stop all upstream traffic (reports keep queueing) until `hearth report resume`' : 'let queued reports go upstream again',
+    async run(ctx) {
+      return withVault(ctx, (vault) => {
+        new DbFlagPrivacyGate(vault.db).setPaused(paused);
+        ctx.out(paused ? 'uplink paused: nothing leaves the hub; reports keep queueing' : 'uplink resumed');
+        return 0;
+      });
+    },
+  };
+}
+
+export const reportCommands: CommandSpec[] = [now, pubkey, queue, pauseCommand(true), pauseCommand(false)];
