@@ -344,7 +344,7 @@ describe('bridge in front of aedes', () => {
 
   it('still disconnects a 3.1.1 client for an invalid payload (no negative ack in 3.1.1)', async () => {
     const c = await connected(4);
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     c.publish('data/x', 'not json either', { qos: 1 });
     await closed;
     expect(stored).not.toContain('not json either');
@@ -353,7 +353,7 @@ describe('bridge in front of aedes', () => {
   it('sends DISCONNECT 0x87 before closing a v5 client whose publish aedes refused', async () => {
     const c = await connected(5);
     const disconnect = new Promise<{ reasonCode?: number }>((r) => c.once('disconnect', r));
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     c.publish('secret/topic', '{}', { qos: 1 });
     expect(await disconnect).toMatchObject({ reasonCode: 0x87 });
     await closed;
@@ -470,7 +470,7 @@ describe('bridge in front of aedes', () => {
     sub.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((r) => sub.once('exit', r));
     // Wait until the subscription is in place: the broker then forwards to it.
-    await expect.poll(() => Object.values(aedes.clients).some((c) => Object.keys((c as Client & { subscriptions: object }).subscriptions).includes('chat/mosq')), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => Object.values((aedes as unknown as { clients: Record<string, Client> }).clients).some((c) => Object.keys((c as Client & { subscriptions: object }).subscriptions).includes('chat/mosq')), { timeout: 5000 }).toBe(true);
     await run('mosquitto_pub', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-u', GOOD.username, '-P', GOOD.password, '-q', '1', '-t', 'chat/mosq', '-m', 'from-mosquitto']);
     await run('mosquitto_pub', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(port), '-u', GOOD.username, '-P', GOOD.password, '-q', '1', '-t', 'data/m', '-m', '{"m":5}']);
     expect(await exited).toBe(0);
@@ -494,7 +494,7 @@ describe('bridge when the broker shuts down', () => {
     c.on('error', () => {});
     await new Promise((r) => c.once('connect', r));
     const disconnect = new Promise<{ reasonCode?: number }>((r) => c.once('disconnect', r));
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     await new Promise<void>((r) => aedes.close(() => r()));
     expect(await disconnect).toMatchObject({ reasonCode: 0x8b });
     await closed;
@@ -569,7 +569,7 @@ describe('bridge in front of the hub broker', () => {
   it('still disconnects a 3.1.1 camera for the same refusal', async () => {
     const cam = enrol('Porch');
     const c = await connect(cam.id, cam.password, 4);
-    const closed = new Promise((r) => c.once('close', r));
+    const closed = new Promise<void>((r) => c.once('close', () => r()));
     c.publish(`hearth/cam/${cam.id}/event`, 'not json', { qos: 1 });
     await closed;
     expect(refusals).toEqual([]);

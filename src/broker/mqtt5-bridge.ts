@@ -70,7 +70,8 @@ export interface NegativeAckClient {
 export type ConnectionHandler = (stream: Duplex) => unknown;
 
 const DEFAULT_FIRST_PACKET_TIMEOUT_MS = 10_000;
-const DEFAULT_TOPIC_ALIAS_MAXIMUM = 16;
+/** A camera publishes to two or three topics; each alias holds one topic of up to a packet's size. */
+const DEFAULT_TOPIC_ALIAS_MAXIMUM = 8;
 /** Time a closing socket gets to flush its last packets (e.g. a refusing CONNACK) before it is destroyed. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -580,7 +581,7 @@ export class Mqtt5Bridge extends Duplex {
     if (packet.qos > 0) v5.messageId = packet.messageId!;
     const bytes = this.encodeForClient(v5);
     if (!bytes) return;
-    if (bytes.length <= this.clientMaxPacketBytes) return void this.socket.write(bytes);
+    if (bytes.length <= this.clientMaxPacketBytes) return this.writeToClient(bytes);
     // MQTT 5: a packet over the client's limit is discarded as if delivered [MQTT-3.1.2-25].
     if (packet.qos === 1) this.toBroker({ cmd: 'puback', messageId: packet.messageId! });
     if (packet.qos === 2) {
@@ -604,9 +605,12 @@ export class Mqtt5Bridge extends Duplex {
   }
 
   private sendToClient(packet: Packet): void {
-    if (this.socket.destroyed || this.socket.writableEnded) return;
     const bytes = this.encodeForClient(packet);
-    if (bytes) this.socket.write(bytes);
+    if (bytes) this.writeToClient(bytes);
+  }
+
+  private writeToClient(bytes: Buffer): void {
+    if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(bytes);
   }
 
   // --- negative acknowledgement ----------------------------------------------------------
