@@ -5,6 +5,7 @@ import { keyCommands } from './key.js';
 import { consentCommands } from './consent.js';
 import { ledgerCommands } from './ledger.js';
 import { reportCommands } from './report.js';
+import { privacyCommands } from './privacy.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...privacyCommands];
