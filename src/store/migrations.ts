@@ -105,4 +105,37 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 20,
+    name: 'scales and household members: sealed scale addresses, members, sealed measurements',
+    sql: `
+      -- Household members. The name is sealed; name_tag is its keyed blind index, for lookups by name.
+      CREATE TABLE members (
+        id          TEXT PRIMARY KEY,
+        name        BLOB NOT NULL,
+        name_tag    TEXT NOT NULL UNIQUE,
+        created_at  INTEGER NOT NULL
+      ) STRICT;
+
+      -- Enrolled scales (kind 'scale' in devices). The Bluetooth address is sealed; its blind
+      -- index is the device's lookup_tag.
+      CREATE TABLE scales (
+        device_id  TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        address    BLOB NOT NULL
+      ) STRICT;
+
+      -- One row per weigh-in. Time and member stay plain (to list, count and assign); every body
+      -- value is inside the sealed metrics.
+      CREATE TABLE measurements (
+        id           TEXT PRIMARY KEY,
+        device_id    TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        member_id    TEXT REFERENCES members(id) ON DELETE SET NULL,
+        assignment   TEXT NOT NULL CHECK (assignment IN ('auto', 'manual', 'unassigned')),
+        measured_at  INTEGER NOT NULL,
+        metrics      BLOB NOT NULL
+      ) STRICT;
+      CREATE INDEX measurements_by_member ON measurements(member_id, measured_at);
+      CREATE INDEX measurements_by_time ON measurements(measured_at);
+    `,
+  },
 ];

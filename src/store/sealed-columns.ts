@@ -21,6 +21,9 @@ export const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'devices', column: 'nickname', keyColumns: ['id'], purpose: 'deviceNickname', aad: (r) => `device:${String(r.id)}:nickname` },
   { table: 'camera_state', column: 'state', keyColumns: ['device_id'], purpose: 'cameraState', aad: (r) => `camera_state:${String(r.device_id)}` },
   { table: 'events', column: 'detail', keyColumns: ['id'], purpose: 'eventDetail', aad: (r) => `event:${String(r.id)}:detail` },
+  { table: 'members', column: 'name', keyColumns: ['id'], purpose: 'memberName', aad: (r) => `member:${String(r.id)}:name` },
+  { table: 'scales', column: 'address', keyColumns: ['device_id'], purpose: 'scaleAddress', aad: (r) => `scale:${String(r.device_id)}:address` },
+  { table: 'measurements', column: 'metrics', keyColumns: ['id'], purpose: 'bodyMetrics', aad: (r) => `measurement:${String(r.id)}:metrics` },
 ];
 
 /**

@@ -6,6 +6,7 @@ import { consentCommands } from './consent.js';
 import { ledgerCommands } from './ledger.js';
 import { reportCommands } from './report.js';
 import { privacyCommands } from './privacy.js';
+import { scaleCommands } from './scale.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...privacyCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands];
