@@ -9,7 +9,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
-import { attachConnection } from '../src/hub/services.js';
 import { createLogger } from '../src/log/logger.js';
 import { tempDir, type Camera } from './helpers/hub.js';
 
@@ -44,7 +43,7 @@ describe('embedded broker', () => {
 
   beforeAll(async () => {
     const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' } });
-    hub = await startHub(config, { env: {}, logger: createLogger({ level: 'debug', sink: (l) => logLines.push(l) }), attachConnection });
+    hub = await startHub(config, { env: {}, logger: createLogger({ level: 'debug', sink: (l) => logLines.push(l) }) });
     camA = enrol('Front door');
     camB = enrol('Garden');
   });
@@ -156,5 +155,36 @@ describe('embedded broker', () => {
     expect(await subDone).toBe(0);
     expect(received.trim()).toBe('{}');
     await expect(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-u', cam.username, '-P', 'nope', '-q', '1', '-t', `hearth/cam/${cam.id}/event`, '-m', '{}'])).rejects.toMatchObject({ code: expect.any(Number) });
+  });
+
+  describe('MQTT 5 clients', () => {
+    const v5: IClientOptions = { protocolVersion: 5 };
+
+    it('refuse wrong credentials with CONNACK reason 0x87 "not authorized"', async () => {
+      await expect(connect({ username: camA.username, password: 'wrong' }, v5)).rejects.toMatchObject({ code: 0x87 });
+    });
+
+    it('store a QoS 1 status, and get a negative PUBACK for a bad payload without losing the connection', async () => {
+      const c = await connect(camA, v5);
+      await c.publishAsync(`hearth/cam/${camA.id}/status`, JSON.stringify({ state: 'online', ssid: 'FiveNet', rssi: -51, model: 'M5', firmware: '5.0' }), { qos: 1, properties: { userProperties: { ignored: 'yes' } } });
+      expect(hub.ctx.cameras.view(camA.id)).toMatchObject({ ssid: 'FiveNet', rssi: -51, model: 'M5' });
+      const before = counters()['mqtt.publish_refused.payload_not_json'] ?? 0;
+      const refused = await c.publishAsync(`hearth/cam/${camA.id}/event`, '{not json', { qos: 1 }).then(
+        () => undefined,
+        (e: { code?: number }) => e,
+      );
+      expect(refused).toMatchObject({ code: 0x99 });
+      expect(c.connected).toBe(true);
+      expect(counters()['mqtt.publish_refused.payload_not_json']).toBe(before + 1);
+      await c.publishAsync(`hearth/cam/${camA.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 });
+      expect(events(camA.id).filter((e) => e.type === 'motion').length).toBeGreaterThanOrEqual(2);
+      await c.endAsync();
+    });
+
+    it('work with mosquitto_pub -V mqttv5 unchanged', async () => {
+      const cam = enrol('Shed');
+      await run('mosquitto_pub', ['-V', 'mqttv5', '-h', '127.0.0.1', '-p', String(hub.mqttPort), '-u', cam.username, '-P', cam.password, '-q', '1', '-t', `hearth/cam/${cam.id}/event`, '-m', JSON.stringify({ type: 'reboot', ts: NOW })]);
+      expect(events(cam.id).map((e) => e.type)).toContain('reboot');
+    });
   });
 });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createLogger } from '../src/log/logger.js';
 import { openDatabase } from '../src/store/database.js';
 import { startHubGpio } from '../src/hw/gpio/hub-gpio.js';
-import { writePrivacyFlag } from '../src/hw/gpio/privacy-flag.js';
+import { writePrivacyFlag } from '../src/uplink/privacy-flag.js';
 
 const GPIO = '/sys/class/gpio';
 const dataDir = process.argv[2]!;

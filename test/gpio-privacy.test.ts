@@ -12,7 +12,7 @@ import { createLogger } from '../src/log/logger.js';
 import { openDatabase, type Db } from '../src/store/database.js';
 import { LevelDebouncer, nextPausedState, type Level } from '../src/hw/gpio/debounce.js';
 import { ActivityLed } from '../src/hw/gpio/led.js';
-import { PrivacyFlagGate, readPrivacyFlag, writePrivacyFlag } from '../src/hw/gpio/privacy-flag.js';
+import { PrivacyFlagGate, readPrivacyFlag, writePrivacyFlag } from '../src/uplink/privacy-flag.js';
 import { PrivacySwitch } from '../src/hw/gpio/privacy-switch.js';
 import { startHubGpio } from '../src/hw/gpio/hub-gpio.js';
 import type { GpioPins, InputPin } from '../src/hw/gpio/pins.js';

@@ -197,3 +197,36 @@ describe('sd_notify environment parsing', () => {
     expect(sanitizeStatus('x'.repeat(500))).toHaveLength(200);
   });
 });
+
+describe('the daemon under Type=notify', () => {
+  it('sends READY=1 only once MQTT and HTTP serve, feeds the watchdog, and STOPPING=1 on SIGTERM', async () => {
+    const { startDaemon, tempDir } = await import('./helpers/hub.js');
+    const { connect } = await import('node:net');
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-notify-'));
+    const path = join(dir, 'notify');
+    const receiver = await Receiver.start(path);
+    const data = tempDir();
+    cleanups.push(() => {
+      receiver.stop();
+      rmSync(dir, { recursive: true, force: true });
+      data.cleanup();
+    });
+    const daemon = await startDaemon(data.path, [], { NOTIFY_SOCKET: path, WATCHDOG_USEC: '400000' });
+    await receiver.waitFor((d) => d.some((x) => x.msg.startsWith('READY=1')));
+    // When READY=1 was sent, both ports already accepted connections.
+    for (const port of [daemon.mqttPort, daemon.httpPort]) {
+      await new Promise<void>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => {
+          s.destroy();
+          resolve();
+        });
+        s.once('error', reject);
+      });
+    }
+    await receiver.waitFor((d) => d.filter((x) => x.msg === 'WATCHDOG=1').length >= 3, 3000);
+    const ready = receiver.received.find((x) => x.msg.startsWith('READY=1'))!;
+    expect(ready.msg).toMatch(/^READY=1\nSTATUS=serving MQTT on port \d+/);
+    expect(await daemon.stop()).toBe(0);
+    await receiver.waitFor((d) => d.some((x) => x.msg.startsWith('STOPPING=1')));
+  });
+});

@@ -5,7 +5,8 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DB_FILE_NAME, openDatabase, type Db } from '../src/store/database.js';
-import { anyPaused, DbFlagPrivacyGate, SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
+import { PrivacyFlagGate, readPrivacyFlag, writePrivacyFlag } from '../src/uplink/privacy-flag.js';
+import { anyPaused, SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
 import { cli } from './helpers/hub.js';
 import { testVault, waitFor, type TestHub } from './uplink-helpers.js';
 
@@ -22,23 +23,26 @@ describe('privacy gates', () => {
   });
 
   it('a database flag set by another connection reaches the daemon within the poll interval', async () => {
-    const daemonSide = new DbFlagPrivacyGate(hub.vault.db, 20);
+    const daemonSide = new PrivacyFlagGate(hub.vault.db, 20);
+    daemonSide.start();
     const seen: boolean[] = [];
     const off = daemonSide.onChange((p) => seen.push(p));
     expect(daemonSide.isPaused()).toBe(false);
-    new DbFlagPrivacyGate(other).setPaused(true);
+    writePrivacyFlag(other, true);
     await waitFor(() => seen.length === 1, 2000, 'pause seen');
     expect(daemonSide.isPaused()).toBe(true);
-    new DbFlagPrivacyGate(other).setPaused(false);
+    writePrivacyFlag(other, false);
     await waitFor(() => seen.length === 2, 2000, 'resume seen');
     expect(seen).toEqual([true, false]);
     off();
+    daemonSide.stop();
   });
 
-  it('`hearth report pause` and `resume` set the flag', () => {
-    const gate = new DbFlagPrivacyGate(hub.vault.db);
+  it('`hearth report pause` and `resume` set the same flag as `hearth privacy pause`', () => {
+    const gate = { isPaused: () => readPrivacyFlag(hub.vault.db) };
     expect(cli(['report', 'pause', '--data-dir', hub.config.dataDir]).stdout).toMatch(/uplink paused/);
     expect(gate.isPaused()).toBe(true);
+    expect(cli(['privacy', 'status', '--data-dir', hub.config.dataDir]).stdout).toMatch(/paused/);
     expect(cli(['report', 'queue', '--data-dir', hub.config.dataDir]).stdout).toMatch(/paused/);
     expect(cli(['report', 'resume', '--data-dir', hub.config.dataDir]).stdout).toMatch(/resumed/);
     expect(gate.isPaused()).toBe(false);

@@ -46,6 +46,11 @@ interface HubClient extends Client {
 
 /** Longest MQTT topic accepted; camera topics are far shorter. */
 const MAX_TOPIC_BYTES = 256;
+
+/** The largest MQTT packet accepted from a camera: the payload cap plus a topic and headers. */
+export function mqttPacketLimit(maxPayloadBytes: number): number {
+  return maxPayloadBytes + MAX_TOPIC_BYTES + 64;
+}
 /** A camera needs one connection; a few allow for a reconnect overlapping the old socket's close. */
 const MAX_CONNECTIONS_PER_DEVICE = 4;
 
@@ -156,7 +161,7 @@ export class HubBroker {
    */
   private limitPacketSize(client: Client): void {
     const parser = (client as unknown as { _parser: ParserInternals })._parser;
-    const limit = this.opts.maxPayloadBytes + MAX_TOPIC_BYTES + 64;
+    const limit = mqttPacketLimit(this.opts.maxPayloadBytes);
     const parseLength = parser._parseLength;
     parser._parseLength = function (this: ParserInternals) {
       const ok = parseLength.call(this);
@@ -169,9 +174,11 @@ export class HubBroker {
   }
 
   private authenticate(client: HubClient, username: string | undefined, password: Buffer | undefined, cb: (err: Error | null, ok: boolean) => void): void {
-    const source = remoteAddress(client);
+    // Throttled per address and account: guessing is per account, and only known accounts cost an
+    // Argon2id check, so an address cannot lock out other cameras behind the same NAT or proxy.
+    const source = `${remoteAddress(client)}|${username ?? ''}`;
     const refuse = (reason: string) => {
-      this.authThrottle.recordFailure(source);
+      if (reason !== 'device_connection_limit') this.authThrottle.recordFailure(source);
       this.refuse('auth_refused', 'connection refused', { reason });
       const err = Object.assign(new Error('not authorized'), { returnCode: 5 });
       cb(err, false);

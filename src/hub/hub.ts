@@ -5,13 +5,16 @@
 import type { FastifyInstance } from 'fastify';
 import type { HearthConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
-import { HubBroker, type BrokerOptions } from '../broker/broker.js';
+import { HubBroker, mqttPacketLimit, type BrokerOptions } from '../broker/broker.js';
+import { createMqtt5Bridge } from '../broker/mqtt5-bridge.js';
 import { CameraStore, type CameraRecord } from '../devices/camera/store.js';
 import { DeviceRegistry } from '../devices/registry.js';
 import { Counters } from '../store/counters.js';
 import { DbWatcher } from '../store/db-watcher.js';
 import { GroupCommitter } from '../store/group-commit.js';
 import { openVault, type Vault } from '../store/vault.js';
+import type { PrivacyStatus } from '../hw/gpio/hub-gpio.js';
+import type { UplinkService } from '../uplink/service.js';
 import { createWebServer, listenWeb } from '../web/server.js';
 import { acquirePidLock } from './pid-lock.js';
 
@@ -36,6 +39,16 @@ export interface HubContext {
   watcher: DbWatcher;
   /** Whether the store currently accepts writes; shown in the UI when it does not. */
   storage: StorageStatus;
+  /** Set by the privacy service once started: whether upstream is paused, and by what. */
+  privacy?: PrivacyControl;
+  /** Set by the uplink service once started (report preview, wake after a change). */
+  uplink?: UplinkService;
+}
+
+export interface PrivacyControl {
+  status(): PrivacyStatus;
+  /** The persistent software flag (`hearth privacy pause`), for the web UI. */
+  setPausedByCommand(paused: boolean): void;
 }
 
 export interface StorageStatus {
@@ -50,7 +63,7 @@ export interface HubOptions {
   logger: Logger;
   /** Builds further services once the core is up (registered by each concern). */
   services?: ((ctx: HubContext) => HubService | HubService[] | undefined)[];
-  /** Lets a protocol adapter sit in front of aedes (MQTT 5). */
+  /** The adapter in front of aedes; by default the MQTT 5 bridge (3.1.1 sockets pass untouched). */
   attachConnection?: BrokerOptions['attachConnection'];
 }
 
@@ -132,7 +145,12 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         port: config.mqtt.port,
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         maxConnections: config.mqtt.maxConnections,
-        attachConnection: opts.attachConnection,
+        attachConnection:
+          opts.attachConnection ??
+          createMqtt5Bridge({
+            maxPacketBytes: mqttPacketLimit(config.mqtt.maxPayloadBytes),
+            onRefused: (reason) => counters.increment(`mqtt.bridge_refused.${reason}`),
+          }),
       },
     );
     let ready = false;

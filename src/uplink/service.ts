@@ -17,7 +17,7 @@ import { UplinkClient, type BackoffOptions, type SendHooks } from './client.js';
 import { reportTopic } from './identity.js';
 import { PrivacyLedger } from './ledger.js';
 import { Outbox } from './outbox.js';
-import { anyPaused, DbFlagPrivacyGate, openGate, type PrivacyGate } from './privacy-gate.js';
+import { openGate, type PrivacyGate } from './privacy-gate.js';
 import { ReportValidator } from './report.js';
 import { Reporter, type ClosedWindow } from './reporter.js';
 
@@ -171,9 +171,9 @@ function isLoopbackUrl(url: string): boolean {
 }
 
 /**
- * Builds the service from the hub's context (structurally typed, so the hub need not change shape):
- * `HUB_SERVICES.push((ctx) => uplinkServiceFromHub(ctx))`. The uplink pauses while the database
- * flag (`hearth report pause`) or any extra gate (e.g. a hardware switch) is paused.
+ * Builds the service from the hub's context (structurally typed, so the hub need not change shape).
+ * The gate is the hub's combined privacy gate (persistent flag and hardware switch); the hooks
+ * follow each send (the activity LED).
  */
 export function uplinkServiceFromHub(
   ctx: {
@@ -182,10 +182,9 @@ export function uplinkServiceFromHub(
     vault: { db: Db; sealer: Sealer; sodium: SodiumApi };
     watcher?: { onExternalChange(cb: () => void): unknown };
   },
-  extra: { gates?: PrivacyGate[]; hooks?: SendHooks[] } = {},
+  extra: { gate?: PrivacyGate; hooks?: SendHooks[] } = {},
 ): UplinkService {
-  const gate = anyPaused(new DbFlagPrivacyGate(ctx.vault.db), ...(extra.gates ?? []));
-  const service = new UplinkService({ db: ctx.vault.db, sealer: ctx.vault.sealer, sodium: ctx.vault.sodium, config: ctx.config, logger: ctx.logger, gate, hooks: extra.hooks });
+  const service = new UplinkService({ db: ctx.vault.db, sealer: ctx.vault.sealer, sodium: ctx.vault.sodium, config: ctx.config, logger: ctx.logger, gate: extra.gate, hooks: extra.hooks });
   ctx.watcher?.onExternalChange(() => service.wake());
   return service;
 }

@@ -6,8 +6,9 @@ import { createLogger } from '../../log/logger.js';
 import { openVault } from '../../store/vault.js';
 import { DB_FILE_NAME } from '../../store/database.js';
 import { startHub } from '../../hub/hub.js';
-import { HUB_SERVICES, attachConnection } from '../../hub/services.js';
+import { HUB_SERVICES } from '../../hub/services.js';
 import { AlreadyRunningError } from '../../hub/pid-lock.js';
+import { createSystemdNotifier } from '../../hw/systemd/notify.js';
 import type { CommandSpec } from '../command.js';
 
 const init: CommandSpec = {
@@ -32,10 +33,13 @@ const start: CommandSpec = {
   async run(ctx) {
     const config = ctx.config();
     const logger = createLogger({ level: config.logLevel });
+    // Under systemd (Type=notify) READY=1 goes out only once broker, store and web all serve.
+    const systemd = createSystemdNotifier({ env: ctx.env, logger });
     let hub;
     try {
-      hub = await startHub(config, { env: ctx.env, logger, services: HUB_SERVICES, attachConnection });
+      hub = await startHub(config, { env: ctx.env, logger, services: HUB_SERVICES });
     } catch (err) {
+      systemd.close();
       if (err instanceof AlreadyRunningError) {
         ctx.err(`hearth: ${err.message}`);
         return 1;
@@ -46,6 +50,8 @@ const start: CommandSpec = {
     ctx.out(`hearth is running (data dir ${config.dataDir})`);
     ctx.out(`  MQTT broker: mqtt://${config.mqtt.host}:${hub.mqttPort}`);
     ctx.out(`  web UI:      http://${config.http.host}:${hub.httpPort}/`);
+    systemd.notifyReady(`serving MQTT on port ${hub.mqttPort} and the web UI on port ${hub.httpPort}`);
+    systemd.startWatchdog();
 
     return await new Promise<number>((resolve) => {
       let stopping = false;
@@ -53,10 +59,13 @@ const start: CommandSpec = {
         if (stopping) return;
         stopping = true;
         logger.info('stopping', { reason: signal });
+        systemd.notifyStopping('flushing and closing the store');
+        systemd.stopWatchdog();
         hub
           .stop()
           .then(() => {
             logger.info('stopped cleanly');
+            systemd.close();
             resolve(0);
           })
           .catch((err: unknown) => {

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { DB_FILE_NAME, openDatabase, type Db } from '../../store/database.js';
-import { readPrivacyFlag, writePrivacyFlag } from '../../hw/gpio/privacy-flag.js';
+import { readPrivacyFlag, writePrivacyFlag } from '../../uplink/privacy-flag.js';
 import { runningDaemonPid } from '../../hub/pid-lock.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
 

@@ -5,7 +5,7 @@
  */
 import { publicKeyBase64 } from '../../uplink/identity.js';
 import { Outbox } from '../../uplink/outbox.js';
-import { DbFlagPrivacyGate } from '../../uplink/privacy-gate.js';
+import { readPrivacyFlag, writePrivacyFlag } from '../../uplink/privacy-flag.js';
 import { Reporter } from '../../uplink/reporter.js';
 import { silentLogger } from '../../log/logger.js';
 import type { CommandSpec } from '../command.js';
@@ -67,7 +67,7 @@ const queue: CommandSpec = {
         attempts: e.attempts,
         report: JSON.parse(e.payload.toString('utf8')) as unknown,
       }));
-      const paused = new DbFlagPrivacyGate(vault.db).isPaused();
+      const paused = readPrivacyFlag(vault.db);
       if (ctx.flags.json) ctx.out(JSON.stringify(entries));
       else if (entries.length === 0) ctx.out(`the outbox is empty${paused ? ' (uplink paused)' : ''}`);
       else {
@@ -86,7 +86,7 @@ function pauseCommand(paused: boolean): CommandSpec {
     summary: paused ? 'stop all upstream traffic (reports keep queueing) until `hearth report resume`' : 'let queued reports go upstream again',
     async run(ctx) {
       return withVault(ctx, (vault) => {
-        new DbFlagPrivacyGate(vault.db).setPaused(paused);
+        writePrivacyFlag(vault.db, paused);
         ctx.out(paused ? 'uplink paused: nothing leaves the hub; reports keep queueing' : 'uplink resumed');
         return 0;
       });

@@ -12,7 +12,7 @@ import { anyPaused, openGate, type PrivacyGate } from '../../uplink/privacy-gate
 import { GpioResolveError, listGpioChips, pickHeaderChip, sysfsGpioNumber, realSysfs, type SysfsReader } from './chips.js';
 import { ActivityLed } from './led.js';
 import { onoffPins, type GpioPins } from './pins.js';
-import { PrivacyFlagGate } from './privacy-flag.js';
+import { PrivacyFlagGate } from '../../uplink/privacy-flag.js';
 import { PrivacySwitch } from './privacy-switch.js';
 
 export interface PrivacyStatus {

@@ -4,8 +4,8 @@
  * daemon. It survives restarts, and it works on hubs without GPIO. The flag is not personal data,
  * so it is stored in the clear.
  */
-import type { Db } from '../../store/database.js';
-import type { PrivacyGate } from '../../uplink/privacy-gate.js';
+import type { Db } from '../store/database.js';
+import type { PrivacyGate } from './privacy-gate.js';
 
 export const PRIVACY_FLAG_KEY = 'privacy_paused';
 const PAUSED = Buffer.from('1');
