@@ -9,7 +9,7 @@ import { ConsentStore } from '../src/consent/consent.js';
 import { DeviceRegistry } from '../src/devices/registry.js';
 import { silentLogger } from '../src/log/logger.js';
 import { PrivacyLedger } from '../src/uplink/ledger.js';
-import { Outbox } from '../src/uplink/outbox.js';
+import { MAX_OUTBOX_REPORTS, Outbox } from '../src/uplink/outbox.js';
 import type { Report } from '../src/uplink/report.js';
 import { SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
 import { UplinkService } from '../src/uplink/service.js';
@@ -78,5 +78,23 @@ describe('a week offline', () => {
     const windows = collector.received.map((r) => (JSON.parse(r.payload.toString('utf8')) as Report).window);
     // Windows never overlap (a window closed over budget leaves a gap: it was not reported).
     for (let i = 1; i < windows.length; i++) expect(windows[i]!.start).toBeGreaterThanOrEqual(windows[i - 1]!.end);
+  });
+});
+
+describe('the outbox bound', () => {
+  it('keeps at most MAX_OUTBOX_REPORTS, dropping the oldest first, so an hub never connected cannot fill its disk', async () => {
+    const hub = await testVault();
+    try {
+      const outbox = new Outbox(hub.vault.db);
+      let dropped = 0;
+      for (let i = 0; i < MAX_OUTBOX_REPORTS + 5; i++) {
+        dropped += outbox.enqueue({ id: `r-${String(i).padStart(5, '0')}`, category: 'adoption', topic: 'hearth/v1/reports/x', payload: Buffer.from('{}'), createdAt: 1_000 + i });
+      }
+      expect(dropped).toBe(5);
+      expect(outbox.size()).toBe(MAX_OUTBOX_REPORTS);
+      expect(outbox.next()!.id).toBe('r-00005');
+    } finally {
+      await hub.cleanup();
+    }
   });
 });
