@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
+import { prng } from './lib/prng.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'hearth.js');
@@ -28,18 +29,6 @@ export const PROFILES = {
   quick: { powerCut: { cameras: 50, rounds: 5 }, storm: { cameras: 200, storms: 3 } },
   full: { powerCut: { cameras: 50, rounds: 20 }, storm: { cameras: 200, storms: 10 } },
 };
-
-/** A deterministic generator, so a failing run can be replayed with the same --seed. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function childEnv(extra = {}) {
   const env = {};

@@ -5,6 +5,7 @@
  * so it is stored in the clear.
  */
 import type { Db } from '../store/database.js';
+import { DbWatcher } from '../store/db-watcher.js';
 import type { PrivacyGate } from './privacy-gate.js';
 
 export const PRIVACY_FLAG_KEY = 'privacy_paused';
@@ -27,15 +28,15 @@ export function writePrivacyFlag(db: Db, paused: boolean): void {
  */
 export class PrivacyFlagGate implements PrivacyGate {
   private readonly listeners = new Set<(paused: boolean) => void>();
+  private readonly watcher: DbWatcher;
   private paused: boolean;
-  private dataVersion: number;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly db: Db,
-    private readonly pollMs = 1000,
+    pollMs = 1000,
   ) {
-    this.dataVersion = this.version();
+    this.watcher = new DbWatcher(db, pollMs);
+    this.watcher.onExternalChange(() => this.update(readPrivacyFlag(this.db)));
     this.paused = readPrivacyFlag(db);
   }
 
@@ -55,31 +56,21 @@ export class PrivacyFlagGate implements PrivacyGate {
   }
 
   start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.check(), this.pollMs);
-    this.timer.unref();
+    this.watcher.start();
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.watcher.stop();
   }
 
   /** Re-reads the flag if another connection committed since the last check. */
   check(): void {
-    const v = this.version();
-    if (v === this.dataVersion) return;
-    this.dataVersion = v;
-    this.update(readPrivacyFlag(this.db));
+    this.watcher.check();
   }
 
   private update(paused: boolean): void {
     if (paused === this.paused) return;
     this.paused = paused;
     for (const cb of [...this.listeners]) cb(paused);
-  }
-
-  private version(): number {
-    return this.db.pragma('data_version', { simple: true }) as number;
   }
 }

@@ -22,14 +22,6 @@ export function recordTally(t: Tally): void {
   writeFileSync(join(TALLY_DIR, `${t.surface}.json`), JSON.stringify(t));
 }
 
-/** Small deterministic PRNG (mulberry32) so a failing fuzz run can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// The same seeded generator the soak script uses (a failing run replays from its seed).
+// @ts-expect-error: a plain ES module without type declarations
+export { prng } from '../../scripts/lib/prng.mjs';
