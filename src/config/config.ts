@@ -62,6 +62,21 @@ export interface HearthConfig {
     /** Most epsilon one category may spend per UTC day; once spent, nothing more is sent that day. */
     dailyEpsilonBudget: number;
   };
+  ble: {
+    /** Read Bluetooth scales (harmless without BlueZ: the reader says why and retries). */
+    enabled: boolean;
+    /** The BlueZ adapter, e.g. hci0. */
+    adapter: string;
+    /** Discover for this long at the start of every scan interval (as long as the interval: always). */
+    scanWindowSeconds: number;
+    scanIntervalSeconds: number;
+    /** Longest wait between attempts when the adapter or BlueZ is missing. */
+    retryMaxSeconds: number;
+  };
+  scales: {
+    /** A weigh-in within this many kilograms of exactly one member's usual weight is theirs. */
+    assignToleranceKg: number;
+  };
 }
 
 export const CONFIG_FILE_NAME = 'hearth.json';
@@ -125,6 +140,12 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'gpio.debounceMs', type: { kind: 'int', min: 5, max: 2000 }, default: 50, env: 'HEARTH_GPIO_DEBOUNCE_MS', help: 'switch debounce time' },
   { path: 'gpio.pollMs', type: { kind: 'int', min: 5, max: 1000 }, default: 25, env: 'HEARTH_GPIO_POLL_MS', help: 'how often the switch is sampled' },
   { path: 'gpio.chipLabel', type: { kind: 'nullable-string', maxLength: 64, pattern: /^[A-Za-z0-9_.:-]+$/, patternHint: 'a gpiochip label such as pinctrl-bcm2711' }, default: null, env: 'HEARTH_GPIO_CHIP_LABEL', help: 'gpiochip of the header pins (default: the Pi pin controller)' },
+  { path: 'ble.enabled', type: { kind: 'bool' }, default: true, env: 'HEARTH_BLE_ENABLED', help: 'read Bluetooth scales through BlueZ' },
+  { path: 'ble.adapter', type: { kind: 'string', maxLength: 16, pattern: /^hci\d{1,3}$/, patternHint: 'a BlueZ adapter name such as hci0' }, default: 'hci0', env: 'HEARTH_BLE_ADAPTER', help: 'Bluetooth adapter used for scales' },
+  { path: 'ble.scanWindowSeconds', type: { kind: 'int', min: 1, max: 3600 }, default: 25, env: 'HEARTH_BLE_SCAN_WINDOW', help: 'seconds of discovery at the start of every scan interval' },
+  { path: 'ble.scanIntervalSeconds', type: { kind: 'int', min: 1, max: 86400 }, default: 30, env: 'HEARTH_BLE_SCAN_INTERVAL', help: 'scan interval in seconds (window >= interval scans continuously)' },
+  { path: 'ble.retryMaxSeconds', type: { kind: 'int', min: 1, max: 3600 }, default: 60, env: 'HEARTH_BLE_RETRY_MAX', help: 'longest wait between attempts while Bluetooth is unavailable' },
+  { path: 'scales.assignToleranceKg', type: { kind: 'number', min: 0.1, max: 20 }, default: 2, env: 'HEARTH_SCALE_ASSIGN_TOLERANCE_KG', help: 'kilograms from a member\'s usual weight that still assign a weigh-in to them' },
 ];
 
 export interface ConfigSources {

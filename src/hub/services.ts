@@ -2,6 +2,7 @@
  * The services each concern adds to the daemon. Kept apart from hub.ts so the core composition
  * does not change when a concern is added; each factory gets the running core (HubContext).
  */
+import { scaleReaderService } from '../devices/scale/ble/service.js';
 import { startHubGpio, type HubGpio } from '../hw/gpio/hub-gpio.js';
 import { uplinkServiceFromHub, type UplinkService } from '../uplink/service.js';
 import type { HubContext, HubService } from './hub.js';
@@ -41,4 +42,4 @@ function privacyAndUplink(ctx: HubContext): HubService[] {
   ];
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink];
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, scaleReaderService];

@@ -1,0 +1,88 @@
+/**
+ * From decoded scale frames to stored weigh-ins: frames of one weigh-in are merged (dedup.ts), the
+ * weigh-in is given to the member whose recent weights it matches (members/assign.ts), and stored
+ * sealed with its count-only event (store.ts). Whatever reads scales (the BLE reader, a test) only
+ * pushes frames here.
+ */
+import type { Logger } from '../../log/logger.js';
+import type { Counters } from '../../store/counters.js';
+import { assignWeighIn } from '../../members/assign.js';
+import type { MemberStore } from '../../members/store.js';
+import { DEFAULT_DEDUP, EMPTY_DEDUP, flush, pushFrame, remember, tick, type DedupOptions, type DedupState, type WeighIn } from './dedup.js';
+import type { ScaleMeasurement } from './measurement.js';
+import type { ScaleStore, StoredMeasurement } from './store.js';
+
+export interface ScaleIngestOptions {
+  store: ScaleStore;
+  members: MemberStore;
+  logger: Logger;
+  counters?: Counters;
+  /** Largest difference from a member's usual weight that still counts as theirs. */
+  assignToleranceKg: number;
+  dedup?: DedupOptions;
+  /** How far back a member's weights describe them. */
+  historyMs?: number;
+  now?: () => number;
+  onStored?: (m: StoredMeasurement) => void;
+}
+
+export const DEFAULT_HISTORY_MS = 90 * 86_400_000;
+
+export class ScaleIngest {
+  private state: DedupState;
+  private readonly dedup: DedupOptions;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: ScaleIngestOptions) {
+    this.dedup = opts.dedup ?? DEFAULT_DEDUP;
+    this.now = opts.now ?? Date.now;
+    // Weigh-ins stored just before a restart: their repeats (a scale still advertising) are not new.
+    const now = this.now();
+    const recent: WeighIn[] = opts.store.since(now - this.dedup.windowMs).map((m) => ({ deviceId: m.deviceId, measurement: m.measurement, measuredAt: m.measuredAt }));
+    this.state = remember(EMPTY_DEDUP, recent, now);
+  }
+
+  /** One decoded, accepted frame from a scale. */
+  push(deviceId: string, measurement: ScaleMeasurement, receivedAt = this.now()): void {
+    const t = tick(this.state, receivedAt, this.dedup);
+    const p = pushFrame(t.state, { deviceId, measurement, receivedAt }, this.dedup);
+    this.state = p.state;
+    this.store([...t.released, ...p.released]);
+  }
+
+  /** Releases weigh-ins that have settled; call about once a second. */
+  tick(now = this.now()): void {
+    const t = tick(this.state, now, this.dedup);
+    this.state = t.state;
+    this.store(t.released);
+  }
+
+  /** Stores every open weigh-in now (shutdown). */
+  flush(): void {
+    const f = flush(this.state);
+    this.state = f.state;
+    this.store(f.released);
+  }
+
+  /** Weigh-ins being collected or remembered (bounded by the dedup options). */
+  size(): number {
+    return this.state.groups.length;
+  }
+
+  private store(weighIns: WeighIn[]): void {
+    for (const w of weighIns) {
+      try {
+        const since = this.now() - (this.opts.historyMs ?? DEFAULT_HISTORY_MS);
+        const members = this.opts.members.ids();
+        const assignment = assignWeighIn(w.measurement.weightKg, this.opts.store.memberWeights(members, since), this.opts.assignToleranceKg);
+        const stored = this.opts.store.record(w, assignment);
+        this.opts.counters?.increment('scale.weigh_ins');
+        this.opts.logger.info('weigh-in stored', { deviceId: w.deviceId, id: stored.id, reason: assignment.reason });
+        this.opts.onStored?.(stored);
+      } catch (err) {
+        this.opts.counters?.increment('scale.store_failed');
+        this.opts.logger.error('could not store a weigh-in', { deviceId: w.deviceId, code: (err as { code?: string }).code ?? (err as Error).name });
+      }
+    }
+  }
+}
