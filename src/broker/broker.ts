@@ -7,8 +7,8 @@
 import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { verifyPassword, VerifiedSecretCache } from '../crypto/password.js';
-import type { SodiumApi } from '../crypto/sodium.js';
+import { VerifiedSecretCache } from '../crypto/password.js';
+import { PasswordWorkerBusyError } from '../crypto/password-worker.js';
 import type { Logger } from '../log/logger.js';
 import { LogThrottle } from '../log/throttle.js';
 import type { Counters } from '../store/counters.js';
@@ -18,7 +18,8 @@ import type { CameraRecord } from '../devices/camera/store.js';
 import { AuthThrottle } from './auth-throttle.js';
 
 export interface BrokerDeps {
-  sodium: SodiumApi;
+  /** Checks a secret against its Argon2id hash off the event loop (see PasswordWorker). */
+  verifySecret(hash: string, secret: string): Promise<boolean>;
   logger: Logger;
   counters: Counters;
   /** Argon2id hash of an enrolled camera's secret, or undefined for anything else. */
@@ -191,19 +192,32 @@ export class HubBroker {
     const secret = password.toString('utf8');
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
-    if (!this.secretCache.matches(username, secret)) {
-      if (!verifyPassword(this.deps.sodium, hash, secret)) {
-        this.deps.counters.increment(`device.auth_failed:${username}`);
-        return refuse('wrong_secret');
-      }
-      this.secretCache.remember(username, secret);
-    }
-    if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuse('device_connection_limit');
-    this.authThrottle.recordSuccess(source);
-    client.deviceId = username;
-    // Namespace the session id by device, so one camera can never take over another's session.
-    (client as { id: string }).id = `${username}|${client.id}`;
-    cb(null, true);
+    const accept = () => {
+      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuse('device_connection_limit');
+      this.authThrottle.recordSuccess(source);
+      client.deviceId = username;
+      // Namespace the session id by device, so one camera can never take over another's session.
+      (client as { id: string }).id = `${username}|${client.id}`;
+      cb(null, true);
+    };
+    // A camera reconnecting with the secret it used before costs an HMAC, not an Argon2id check.
+    if (this.secretCache.matches(username, secret)) return accept();
+    this.deps.verifySecret(hash, secret).then(
+      (ok) => {
+        if (!ok) {
+          this.deps.counters.increment(`device.auth_failed:${username}`);
+          return refuse('wrong_secret');
+        }
+        this.secretCache.remember(username, secret);
+        accept();
+      },
+      (err: unknown) => {
+        // Too many checks waiting (a flood from many addresses): "server unavailable", try later.
+        const reason = err instanceof PasswordWorkerBusyError ? 'auth_busy' : 'auth_error';
+        this.refuse('auth_refused', 'connection refused', { reason });
+        cb(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false);
+      },
+    );
   }
 
   private authorizePublish(client: HubClient | null, packet: AedesPublishPacket, cb: (err?: Error | null) => void): void {

@@ -8,11 +8,19 @@ import type { SodiumApi } from './sodium.js';
 
 export type PasswordCost = 'device' | 'admin';
 
+/** Argon2id [opslimit, memlimit] for a kind of secret. */
+export function passwordCost(sodium: SodiumApi, cost: PasswordCost): [number, number] {
+  return cost === 'admin'
+    ? [sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE, sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE]
+    : [2, 19 * 1024 * 1024]; // OWASP's Argon2id minimum: t=2, m=19 MiB
+}
+
+/**
+ * Hashes on the calling thread. Fine for the CLI (a short-lived process); the daemon uses
+ * PasswordWorker instead, so a hash neither blocks its event loop nor grows its memory for good.
+ */
 export function hashPassword(sodium: SodiumApi, password: string, cost: PasswordCost): string {
-  const [ops, mem] =
-    cost === 'admin'
-      ? [sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE, sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE]
-      : [2, 19 * 1024 * 1024]; // OWASP's Argon2id minimum: t=2, m=19 MiB
+  const [ops, mem] = passwordCost(sodium, cost);
   return sodium.crypto_pwhash_str(password, ops, mem);
 }
 

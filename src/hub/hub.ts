@@ -9,6 +9,7 @@ import { HubBroker, mqttPacketLimit, type BrokerOptions } from '../broker/broker
 import { createMqtt5Bridge } from '../broker/mqtt5-bridge.js';
 import { CameraStore, type CameraRecord } from '../devices/camera/store.js';
 import { DeviceRegistry } from '../devices/registry.js';
+import { PasswordWorker } from '../crypto/password-worker.js';
 import { Counters } from '../store/counters.js';
 import { DbWatcher } from '../store/db-watcher.js';
 import { GroupCommitter } from '../store/group-commit.js';
@@ -39,6 +40,8 @@ export interface HubContext {
   watcher: DbWatcher;
   /** Whether the store currently accepts writes; shown in the UI when it does not. */
   storage: StorageStatus;
+  /** Argon2id hashing and checks off the event loop (device secrets, the admin password). */
+  passwords: PasswordWorker;
   /** Set by the privacy service once started: whether upstream is paused, and by what. */
   privacy?: PrivacyControl;
   /** Set by the uplink service once started (report preview, wake after a change). */
@@ -131,10 +134,12 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       counters.flush();
     });
 
+    const passwords = new PasswordWorker(sodium);
+    cleanups.push(() => passwords.close());
     const cameraSecretHash = db.prepare("SELECT secret_hash FROM devices WHERE id = ? AND kind = 'camera'").pluck();
     const broker = await HubBroker.create(
       {
-        sodium,
+        verifySecret: (hash, secret) => passwords.verify(hash, secret),
         logger: log,
         counters,
         cameraSecretHash: (id) => (cameraSecretHash.get(id) as string | null | undefined) ?? undefined,
@@ -170,7 +175,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher, storage };
+    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher, storage, passwords };
 
     const services: HubService[] = [];
     for (const build of opts.services ?? []) {
