@@ -24,14 +24,22 @@ export interface ScaleIngestOptions {
   historyMs?: number;
   now?: () => number;
   onStored?: (m: StoredMeasurement) => void;
+  /** Most weigh-ins stored per scale per hour; more is a device (or an impostor) flooding the store. */
+  maxPerScalePerHour?: number;
 }
 
 export const DEFAULT_HISTORY_MS = 90 * 86_400_000;
+/** A household weighing itself takes far fewer; each weigh-in takes a person stepping on and off. */
+export const DEFAULT_MAX_PER_SCALE_PER_HOUR = 30;
+const HOUR_MS = 3_600_000;
 
 export class ScaleIngest {
   private state: DedupState;
   private readonly dedup: DedupOptions;
   private readonly now: () => number;
+  /** Recent store times per scale, for the hourly cap (at most the cap's worth per scale). */
+  private readonly recentStores = new Map<string, number[]>();
+  private readonly throttled = new Set<string>();
 
   constructor(private readonly opts: ScaleIngestOptions) {
     this.dedup = opts.dedup ?? DEFAULT_DEDUP;
@@ -71,6 +79,14 @@ export class ScaleIngest {
 
   private store(weighIns: WeighIn[]): void {
     for (const w of weighIns) {
+      if (!this.withinRate(w.deviceId)) {
+        this.opts.counters?.increment('scale.rate_limited');
+        // Said once per flood, not once per dropped weigh-in.
+        if (!this.throttled.has(w.deviceId)) this.opts.logger.warn('scale sends more weigh-ins than a household makes; dropping them for now', { deviceId: w.deviceId });
+        this.throttled.add(w.deviceId);
+        continue;
+      }
+      this.throttled.delete(w.deviceId);
       try {
         const since = this.now() - (this.opts.historyMs ?? DEFAULT_HISTORY_MS);
         const members = this.opts.members.ids();
@@ -78,11 +94,20 @@ export class ScaleIngest {
         const stored = this.opts.store.record(w, assignment);
         this.opts.counters?.increment('scale.weigh_ins');
         this.opts.logger.info('weigh-in stored', { deviceId: w.deviceId, id: stored.id, reason: assignment.reason });
+        this.recentStores.get(w.deviceId)!.push(this.now());
         this.opts.onStored?.(stored);
       } catch (err) {
         this.opts.counters?.increment('scale.store_failed');
         this.opts.logger.error('could not store a weigh-in', { deviceId: w.deviceId, code: (err as { code?: string }).code ?? (err as Error).name });
       }
     }
+  }
+
+  private withinRate(deviceId: string): boolean {
+    const now = this.now();
+    const cap = this.opts.maxPerScalePerHour ?? DEFAULT_MAX_PER_SCALE_PER_HOUR;
+    const times = (this.recentStores.get(deviceId) ?? []).filter((t) => now - t < HOUR_MS);
+    this.recentStores.set(deviceId, times);
+    return times.length < cap;
   }
 }
