@@ -158,6 +158,36 @@ describe('Body Composition Measurement 0x2A9C', () => {
   });
 });
 
+describe('every flag of 0x2A9D and 0x2A9C in imperial units', () => {
+  it('decodes 0x2A9D with units, time stamp and user id (flags 0x07)', () => {
+    const m = ok(decodeWeightMeasurement(hex('07 b43c e807 03 0f 07 1e 05 03')));
+    expect(m).toMatchObject({ unit: 'lb', weightReported: 155.4, weightKg: 70.488, scaleTime: '2024-03-15T07:30:05', userId: 3, bmi: null, heightM: null });
+  });
+
+  it('decodes a single 0x2A9C packet with flags 0x0FFF: every optional field, masses in 0.01 lb, height in 0.1 in', () => {
+    const all = 'ff0f d700 e807 03 0f 07 1e 05 01 581b 9201 7418 9e2f c82c 2821 8813 b43c ad02';
+    const m = ok(decodeCapture('2a9c', [hex(all)])[0]!);
+    expect(m).toMatchObject({
+      unit: 'lb',
+      bodyFatPercent: 21.5,
+      scaleTime: '2024-03-15T07:30:05',
+      userId: 1,
+      basalMetabolismKj: 7000,
+      musclePercent: 40.2,
+      muscleMassKg: 28.395,
+      fatFreeMassKg: 55.293,
+      softLeanMassKg: 52,
+      bodyWaterMassKg: 38.501,
+      impedanceOhm: 500,
+      weightReported: 155.4,
+      weightKg: 70.488,
+      heightM: 1.74,
+    });
+    // The same frame one byte short names the field that did not fit.
+    fails(decodeCapture('2a9c', [hex(all).slice(0, -1)])[0]!, 'truncated', /height/);
+  });
+});
+
 describe('Xiaomi Mi Smart Scale 2 (service data 0x181D)', () => {
   // Captures from theengs/decoder tests/BLE/test_ble.cpp (commit d6fdd205ca677b1659c55a4e2435993eb4cb9c1c),
   // "Mi Smart Scale" 0x181d service data, decoded there as 61.75 kg / 131.7 lb.
