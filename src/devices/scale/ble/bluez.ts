@@ -370,6 +370,7 @@ function explain(err: unknown, adapter: string, what?: string): Error {
     return new BluetoothUnavailable(`adapter ${adapter} disappeared`);
   }
   if (message === 'Adapter not found') return new BluetoothUnavailable(`adapter ${adapter} not found`);
+  if (/org\.bluez\.Error\.NotReady/.test(type)) return new BluetoothUnavailable(`adapter ${adapter} is not ready (powered off or blocked by rfkill)`);
   if (/AccessDenied/.test(type)) return new BluetoothUnavailable('the system D-Bus refused access to BlueZ (AccessDenied)');
   if ((err as NodeJS.ErrnoException).code) return describeBusError(err as Error);
   const e = new Error(what ? `${what}: ${type || message.slice(0, 120)}` : type || message.slice(0, 120));
