@@ -15,8 +15,10 @@ import { ScaleStore } from '../src/devices/scale/store.js';
 import { ScaleIngest } from '../src/devices/scale/ingest.js';
 import { ScaleReader, type ScaleReaderOptions } from '../src/devices/scale/ble/reader.js';
 import { MemberStore } from '../src/members/store.js';
+import { decodeCapture } from '../src/devices/scale/decoders/index.js';
 import { eventually, privateBusAddress, startPrivateBus, startStandin, type BluezStandin, type PrivateBus } from './helpers/bluez.js';
 import { tempDir } from './helpers/hub.js';
+import { prng, recordTally } from './helpers/robustness.js';
 
 const MI_SCALE = 'C8:47:8C:00:00:01';
 const MI_BODY = 'C8:47:8C:00:00:02';
@@ -131,6 +133,43 @@ describe('reading scales through BlueZ', () => {
     expect(log).not.toMatch(/61\.75|C8:47:8C/i);
   });
 
+  it('refuses hostile adverts from an enrolled address one by one, and keeps reading', async () => {
+    const s = await standin();
+    await s.addDevice({ address: MI_BODY });
+    const r = await rig([[MI_BODY, 'Bedroom']]);
+    r.reader.start();
+    await scanning(s);
+    await watching(r, 1);
+    const rand = prng(0xb1e) as () => number;
+    const byte = () => Math.floor(rand() * 256);
+    const valid = Buffer.from('0226e607020e10293af7019a38', 'hex');
+    const N = 300;
+    for (let i = 0; i < N; i++) {
+      const kind = i % 3;
+      const frame =
+        kind === 0
+          ? Buffer.from(Array.from({ length: Math.floor(rand() * 30) }, byte))
+          : kind === 1
+            ? Buffer.from(valid.map((b) => (rand() < 0.15 ? byte() : b)))
+            : Buffer.alloc(200 + Math.floor(rand() * 400), byte());
+      // Alternate the UUIDs so both advert decoders see everything.
+      await s.advert(MI_BODY, { [i % 2 ? '181b' : '181d']: frame.toString('hex') });
+    }
+    const seen = () => Object.entries(r.counters.snapshot()).filter(([k]) => k.startsWith('ble.refused.') || k === 'ble.frames_accepted').reduce((n, [, v]) => n + v, 0);
+    await eventually('every advert decoded', () => seen() === N);
+    const counts = r.counters.snapshot();
+    const refused = N - (counts['ble.frames_accepted'] ?? 0);
+    recordTally({ surface: 'ble-adverts', tried: N, refused, accepted: N - refused, crashes: 0, dataLost: 0 });
+    expect(refused).toBeGreaterThan(N / 2);
+    expect(r.reader.status().state).toBe('scanning');
+    // A genuine weigh-in still gets through afterwards.
+    await sleep(400);
+    const before = r.stored().length;
+    await s.advert(MI_BODY, { '181b': '02a4e607020e10293a00006441' });
+    await eventually('the genuine weigh-in', () => r.stored().some((m) => m.measurement.weightKg === 83.7));
+    expect(r.stored().length).toBe(before + 1);
+  });
+
   it('keeps the Mi Body Composition reading that carries the impedance and assigns it', async () => {
     const s = await standin();
     await s.addDevice({ address: MI_BODY, name: 'MIBCS' });
@@ -184,22 +223,13 @@ describe('reading scales through BlueZ', () => {
       await eventually('reader linked', () => r.reader.status().gattLinks === 1);
     };
     await connected();
-    await s.notify(GATT_BODY, '2a9c', '7e10d700e807030f071e0501581b92013016342b');
-    await s.notify(GATT_BODY, '2a9c', '801fd700a028141e88131437d606');
+    const halves = ['7e10d700e807030f071e0501581b92013016342b', '801fd700a028141e88131437d606'];
+    for (const h of halves) await s.notify(GATT_BODY, '2a9c', h);
     const [m] = await eventually('one stored weigh-in', () => (r.stored().length === 1 ? r.stored() : undefined));
-    expect(m!.measurement).toMatchObject({
-      format: '2a9c',
-      bodyFatPercent: 21.5,
-      basalMetabolismKj: 7000,
-      musclePercent: 40.2,
-      muscleMassKg: 28.4,
-      fatFreeMassKg: 55.3,
-      softLeanMassKg: 52,
-      bodyWaterMassKg: 38.5,
-      impedanceOhm: 500,
-      weightKg: 70.5,
-      heightM: 1.75,
-    });
+    // Exactly what the decoder makes of the two halves: every field of both packets.
+    const decoded = decodeCapture('2a9c', halves.map((h) => Uint8Array.from(Buffer.from(h, 'hex'))));
+    expect(decoded).toEqual([{ ok: true, measurement: m!.measurement }]);
+    expect(m!.measurement).toMatchObject({ bodyFatPercent: 21.5, softLeanMassKg: 52, weightKg: 70.5, heightM: 1.75 });
 
     // The scale sleeps and wakes again and again: each time the link is undone completely.
     const listenerCounts: number[] = [];
