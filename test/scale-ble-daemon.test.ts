@@ -63,6 +63,19 @@ describe('the daemon reads enrolled scales', () => {
     const out = daemon.output();
     expect(out).toMatch(/reading Bluetooth scales/);
     expect(out).not.toMatch(/72\.45|C8:47:8C|Ingrid/i);
+
+    // BlueZ crashes: the hub keeps serving, says why, and reads again once BlueZ is back.
+    await bluez.kill();
+    await eventually('BlueZ loss logged', () => /Bluetooth unavailable: BlueZ (is not running|restarted)/.test(daemon.output()), 10_000);
+    expect((await fetch(`http://127.0.0.1:${daemon.httpPort}/api/health`)).status).toBe(200);
+    const again = await startStandin(bus.address);
+    cleanups.push(() => again.stop());
+    await again.addDevice({ address: SCALE, name: 'MIBCS' });
+    await again.waitFor('discovery', (s) => s.adapter?.discovering === true, 15_000);
+    await eventually('recovery logged', () => daemon.output().includes('Bluetooth available again'), 10_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    await again.advert(SCALE, { '181b': '02a4e607020e10293a00006441' }); // 83.7 kg, stepped off
+    await eventually('second weigh-in stored', () => json<unknown[]>(['scale', 'measurements'], dir.path).length === 2, 15_000, 300);
     expect(await daemon.stop()).toBe(0);
   });
 
