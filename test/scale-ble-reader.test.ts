@@ -194,9 +194,21 @@ describe('reading scales through BlueZ', () => {
     const s = await standin();
     await s.addDevice({ address: GATT_WEIGHT, uuids: ['181d', '1805'], gatt: [{ uuid: '1805', chars: [{ uuid: '2a2b', flags: ['read', 'notify'] }] }, { uuid: '181d', chars: [{ uuid: '2a9e', flags: ['read'] }, { uuid: '2a9d', flags: ['indicate'] }] }] });
     const r = await rig([[GATT_WEIGHT, 'Hall']]);
+    await s.call('setConnectable', { address: GATT_WEIGHT, connectable: false });
     r.reader.start();
     await scanning(s);
     await watching(r, 1);
+    // Asleep again before the connection: the failure is logged without the address, and retried
+    // only after the back-off, when the scale next advertises.
+    await s.advert(GATT_WEIGHT, {}, -50);
+    await eventually('connection failure', () => r.counters.snapshot()['ble.gatt_connect_failed'] === 1);
+    for (let i = 0; i < 5; i++) await s.advert(GATT_WEIGHT, {}, -51 - i);
+    expect((await s.state()).stats.connect).toBe(1);
+    const failure = r.lines.find((l) => l.includes('could not connect to a scale'))!;
+    expect(failure).toMatch(/org\.bluez\.Error\.Failed \(le-connection-abort-by-local on \/org\/bluez\/hci0\/dev_<address>\)/);
+    expect(failure).not.toMatch(/D0_00|D0:00/);
+    await s.call('setConnectable', { address: GATT_WEIGHT, connectable: true });
+    await sleep(350);
     await s.advert(GATT_WEIGHT, {}, -50);
     await s.waitFor('indications on', (st) => st.devices[0]!.notifying.length === 1);
     expect((await s.state()).devices[0]!.notifying).toEqual(['00002a9d-0000-1000-8000-00805f9b34fb']);

@@ -196,7 +196,8 @@ class Device extends Interface {
   }
   async Connect() {
     stats.connect++;
-    if (!this.connectable) throw new DBusError('org.bluez.Error.Failed', 'le-connection-abort-by-local');
+    // The message names the object path, as some D-Bus errors do (the hub must not log it).
+    if (!this.connectable) throw new DBusError('org.bluez.Error.Failed', `le-connection-abort-by-local on ${this.path}`);
     if (!this.Connected) setProps(this, { Connected: true });
     exportGatt(this);
     setTimeout(() => {

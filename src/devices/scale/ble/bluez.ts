@@ -355,7 +355,7 @@ function serviceDataMap(value: unknown): Map<string, Uint8Array> {
 function describeBusError(err: Error): BluetoothUnavailable {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT' || code === 'ECONNREFUSED' || code === 'EACCES') return new BluetoothUnavailable(`the system D-Bus is not reachable (${code})`);
-  return new BluetoothUnavailable(`the system D-Bus connection failed (${code ?? err.message.slice(0, 80)})`);
+  return new BluetoothUnavailable(`the system D-Bus connection failed (${code ?? errorText(err, 80)})`);
 }
 
 /** Turns D-Bus and node-ble errors into reasons a user can act on. */
@@ -373,7 +373,20 @@ function explain(err: unknown, adapter: string, what?: string): Error {
   if (/org\.bluez\.Error\.NotReady/.test(type)) return new BluetoothUnavailable(`adapter ${adapter} is not ready (powered off or blocked by rfkill)`);
   if (/AccessDenied/.test(type)) return new BluetoothUnavailable('the system D-Bus refused access to BlueZ (AccessDenied)');
   if ((err as NodeJS.ErrnoException).code) return describeBusError(err as Error);
-  const e = new Error(what ? `${what}: ${type || message.slice(0, 120)}` : type || message.slice(0, 120));
+  const text = type ? `${type} (${errorText(err, 80)})` : errorText(err, 120);
+  const e = new Error(what ? `${what}: ${text}` : text);
   e.name = type || 'BluezError';
   return e;
+}
+
+/**
+ * An error's text fit for the log: D-Bus messages can name a device's object path, which spells
+ * its Bluetooth address (dev_C8_47_8C_...); addresses are personal, so they are cut out.
+ */
+export function errorText(err: unknown, max = 120): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message
+    .replace(/dev(_[0-9A-Fa-f]{2}){6}/g, 'dev_<address>')
+    .replace(/[0-9A-Fa-f]{2}([:-][0-9A-Fa-f]{2}){5}/g, '<address>')
+    .slice(0, max);
 }

@@ -16,7 +16,7 @@ import type { Counters } from '../../../store/counters.js';
 import { decodeSingleFrame, pushBodyCompositionPacket, EMPTY_ASSEMBLY, type BodyCompositionAssembly } from '../decoders/index.js';
 import type { DecodeResult, ScaleFormat, ScaleMeasurement } from '../measurement.js';
 import type { ScaleTarget } from '../store.js';
-import { BluetoothUnavailable, BluezSession, CHARACTERISTIC_UUID, SERVICE_UUID, type DeviceChange, type DeviceSnapshot, type GattLink } from './bluez.js';
+import { BluetoothUnavailable, BluezSession, errorText, CHARACTERISTIC_UUID, SERVICE_UUID, type DeviceChange, type DeviceSnapshot, type GattLink } from './bluez.js';
 
 export interface ScaleReaderOptions {
   adapter: string;
@@ -139,7 +139,7 @@ export class ScaleReader {
         if (this.stopping) break;
         const delay = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(failures, 20));
         failures++;
-        this.reason = err instanceof BluetoothUnavailable ? err.message : `unexpected error (${(err as Error).name}: ${String((err as Error).message).slice(0, 120)})`;
+        this.reason = err instanceof BluetoothUnavailable ? err.message : `unexpected error (${(err as Error).name}: ${errorText(err)})`;
         this.state = 'unavailable';
         this.opts.counters?.increment('ble.unavailable');
         this.opts.logger.warn(`Bluetooth unavailable: ${this.reason}; retrying in ${seconds(delay)}`, { adapter: this.opts.adapter, attempt: failures });
@@ -210,7 +210,7 @@ export class ScaleReader {
       } catch (err) {
         this.watches.delete(address);
         if (err instanceof BluetoothUnavailable) throw err;
-        this.opts.logger.debug('could not watch a scale', { deviceId: target.deviceId, reason: (err as Error).message.slice(0, 120) });
+        this.opts.logger.debug('could not watch a scale', { deviceId: target.deviceId, reason: errorText(err) });
       }
     }
   }
@@ -274,7 +274,7 @@ export class ScaleReader {
           w.connecting = false;
           w.nextGattAttemptAt = this.opts.now() + this.opts.gattRetryMs;
           this.opts.counters?.increment('ble.gatt_connect_failed');
-          this.opts.logger.info('could not connect to a scale; trying again when it next advertises', { deviceId, reason: String((err as Error).message).slice(0, 120) });
+          this.opts.logger.info('could not connect to a scale; trying again when it next advertises', { deviceId, reason: errorText(err) });
         },
       );
   }
