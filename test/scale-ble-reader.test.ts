@@ -170,6 +170,21 @@ describe('reading scales through BlueZ', () => {
     expect(r.stored().length).toBe(before + 1);
   });
 
+  it('follows the scan schedule: discovers for the window at the start of every interval', async () => {
+    const s = await standin();
+    await s.addDevice({ address: MI_SCALE });
+    const r = await rig([[MI_SCALE, 'Bathroom']], { scanWindowMs: 300, scanIntervalMs: 900 });
+    r.reader.start();
+    await scanning(s);
+    await s.waitFor('the window closing', (st) => st.adapter?.discovering === false && st.stats.stopDiscovery === 1, 3_000);
+    expect(r.reader.status().state).toBe('idle');
+    await s.waitFor('the next window', (st) => st.adapter?.discovering === true && st.stats.startDiscovery === 2, 3_000);
+    await s.waitFor('the third window', (st) => st.stats.startDiscovery === 3 && st.stats.stopDiscovery >= 2, 3_000);
+    // Adverts outside a window are not received, as with a real adapter.
+    await s.waitFor('a gap', (st) => st.adapter?.discovering === false, 3_000);
+    expect(await s.advert(MI_SCALE, { '181d': MI_REMOVED })).toBe(false);
+  });
+
   it('keeps the Mi Body Composition reading that carries the impedance and assigns it', async () => {
     const s = await standin();
     await s.addDevice({ address: MI_BODY, name: 'MIBCS' });
