@@ -76,6 +76,14 @@ describe('the daemon reads enrolled scales', () => {
     await new Promise((r) => setTimeout(r, 1500));
     await again.advert(SCALE, { '181b': '02a4e607020e10293a00006441' }); // 83.7 kg, stepped off
     await eventually('second weigh-in stored', () => json<unknown[]>(['scale', 'measurements'], dir.path).length === 2, 15_000, 300);
+
+    // A scale enrolled while the daemon runs is read without a restart.
+    const SECOND = 'C8:47:8C:65:43:21';
+    await again.addDevice({ address: SECOND, name: 'MI_SCALE' });
+    json(['device', 'add', 'scale', SECOND, 'Guest bathroom'], dir.path);
+    await new Promise((r) => setTimeout(r, 2500));
+    await again.advert(SECOND, { '181d': 'a23e30e607020e10293a' }); // 61.75 kg, stepped off
+    await eventually('weigh-in from the new scale', () => json<{ weightKg: number }[]>(['scale', 'measurements'], dir.path).some((m) => m.weightKg === 61.75), 15_000, 300);
     expect(await daemon.stop()).toBe(0);
   });
 
