@@ -283,13 +283,16 @@ describe('when Bluetooth is missing or goes away', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-nobus-'));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
     process.env.DBUS_SYSTEM_BUS_ADDRESS = privateBusAddress(dir);
-    const r = await rig([[MI_SCALE, 'Bathroom']]);
+    const r = await rig([[MI_SCALE, 'Bathroom']], { retryMaxMs: 400 });
     r.reader.start();
-    await eventually('three retries', () => r.lines.filter((l) => l.includes('Bluetooth unavailable')).length >= 3, 10_000);
+    await eventually('seven retries', () => r.lines.filter((l) => l.includes('Bluetooth unavailable')).length >= 7, 10_000);
     const warnings = r.lines.filter((l) => l.includes('Bluetooth unavailable'));
     expect(warnings[0]).toMatch(/^WARN Bluetooth unavailable: the system D-Bus is not reachable \(ENOENT\); retrying in 0\.1s/);
     expect(warnings[1]).toMatch(/retrying in 0\.2s/);
     expect(warnings[2]).toMatch(/retrying in 0\.4s/);
+    expect(warnings[3]).toMatch(/retrying in 0\.4s/);
+    // The same reason again and again: a warning for the first five attempts, then quieter.
+    expect(warnings.slice(0, 7).map((l) => l.split(' ')[0])).toEqual(['WARN', 'WARN', 'WARN', 'WARN', 'WARN', 'DEBUG', 'DEBUG']);
     expect(r.reader.status()).toMatchObject({ state: 'unavailable', reason: 'the system D-Bus is not reachable (ENOENT)' });
 
     const lateBus = await startPrivateBus({ dir });

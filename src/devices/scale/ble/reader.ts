@@ -62,6 +62,10 @@ const GATT_MEASUREMENTS = [
   { service: SERVICE_UUID.bodyComposition, characteristic: CHARACTERISTIC_UUID.bodyCompositionMeasurement },
 ];
 
+/** Consecutive attempts with the same reason that are each a warning; later ones are reminders. */
+const UNAVAILABLE_WARNINGS = 5;
+const UNAVAILABLE_REMINDER_MS = 30 * 60_000;
+
 interface Watch {
   target: ScaleTarget;
   unwatch(): void;
@@ -85,6 +89,7 @@ export class ScaleReader {
   private state: ReaderState = 'starting';
   private reason: string | undefined;
   private sessionsOpened = 0;
+  private lastWarned: { reason: string | undefined; at: number } = { reason: undefined, at: 0 };
 
   constructor(opts: ScaleReaderOptions) {
     this.opts = { retryMinMs: 1_000, pollMs: 1_000, callTimeoutMs: 5_000, gattRetryMs: 30_000, now: Date.now, ...opts };
@@ -142,7 +147,7 @@ export class ScaleReader {
         this.reason = err instanceof BluetoothUnavailable ? err.message : `unexpected error (${(err as Error).name}: ${errorText(err)})`;
         this.state = 'unavailable';
         this.opts.counters?.increment('ble.unavailable');
-        this.opts.logger.warn(`Bluetooth unavailable: ${this.reason}; retrying in ${seconds(delay)}`, { adapter: this.opts.adapter, attempt: failures });
+        this.reportUnavailable(this.reason, delay, failures);
         await this.teardown(session, false);
         session = undefined;
         await this.sleep(delay);
@@ -151,6 +156,24 @@ export class ScaleReader {
       }
     }
     this.session = undefined;
+  }
+
+  /**
+   * Says why Bluetooth is unavailable. A hub without Bluetooth would otherwise repeat the same
+   * line every minute for years: the same reason is a warning for the first attempts and then
+   * every half hour, a debug line in between.
+   */
+  private reportUnavailable(reason: string, delay: number, attempt: number): void {
+    const now = this.opts.now();
+    const repeated = reason === this.lastWarned.reason && attempt > UNAVAILABLE_WARNINGS && now - this.lastWarned.at < UNAVAILABLE_REMINDER_MS;
+    const line = `Bluetooth unavailable: ${reason}; retrying in ${seconds(delay)}`;
+    const fields = { adapter: this.opts.adapter, attempt };
+    if (repeated) {
+      this.opts.logger.debug(line, fields);
+      return;
+    }
+    this.opts.logger.warn(line, fields);
+    this.lastWarned = { reason, at: now };
   }
 
   /** Runs the scan schedule on one session; returns when stopping, throws when the session fails. */
