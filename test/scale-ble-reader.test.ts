@@ -208,7 +208,7 @@ describe('reading scales through BlueZ', () => {
   it('connects to a GATT scale when it advertises and stores its 0x2A9D indication', async () => {
     const s = await standin();
     await s.addDevice({ address: GATT_WEIGHT, uuids: ['181d', '1805'], gatt: [{ uuid: '1805', chars: [{ uuid: '2a2b', flags: ['read', 'notify'] }] }, { uuid: '181d', chars: [{ uuid: '2a9e', flags: ['read'] }, { uuid: '2a9d', flags: ['indicate'] }] }] });
-    const r = await rig([[GATT_WEIGHT, 'Hall']]);
+    const r = await rig([[GATT_WEIGHT, 'Hall']], { gattRetryMs: 1_500 });
     await s.call('setConnectable', { address: GATT_WEIGHT, connectable: false });
     r.reader.start();
     await scanning(s);
@@ -223,7 +223,7 @@ describe('reading scales through BlueZ', () => {
     expect(failure).toMatch(/org\.bluez\.Error\.Failed \(le-connection-abort-by-local on \/org\/bluez\/hci0\/dev_<address>\)/);
     expect(failure).not.toMatch(/D0_00|D0:00/);
     await s.call('setConnectable', { address: GATT_WEIGHT, connectable: true });
-    await sleep(350);
+    await sleep(1_600);
     await s.advert(GATT_WEIGHT, {}, -50);
     await s.waitFor('indications on', (st) => st.devices[0]!.notifying.length === 1);
     expect((await s.state()).devices[0]!.notifying).toEqual(['00002a9d-0000-1000-8000-00805f9b34fb']);
@@ -323,6 +323,7 @@ describe('when Bluetooth is missing or goes away', () => {
 
   it('recovers from BlueZ being killed and restarted, again and again, with bounded resources', async () => {
     let s = await startStandin(bus.address);
+    cleanups.push(() => s.stop()); // whichever instance is current
     await s.addDevice({ address: MI_SCALE });
     const r = await rig([[MI_SCALE, 'Bathroom']]);
     r.reader.start();
@@ -344,7 +345,6 @@ describe('when Bluetooth is missing or goes away', () => {
         await eventually(`weigh-in ${round + 1}`, () => r.stored().length === round + 1);
       }
     }
-    cleanups.push(() => s.stop());
     const status = r.reader.status();
     expect(status.state).toBe('scanning');
     expect(status.sessionsOpened).toBe(11);

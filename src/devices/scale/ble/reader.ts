@@ -74,6 +74,8 @@ interface Watch {
   connecting: boolean;
   nextGattAttemptAt: number;
   assembly: BodyCompositionAssembly;
+  /** Listening for its property changes (set once the watch is in place). */
+  ready: boolean;
 }
 
 export class ScaleReader {
@@ -117,7 +119,7 @@ export class ScaleReader {
       state: this.state,
       ...(this.reason ? { reason: this.reason } : {}),
       sessionsOpened: this.sessionsOpened,
-      watchedDevices: this.watches.size,
+      watchedDevices: [...this.watches.values()].filter((w) => w.ready).length,
       gattLinks: [...this.watches.values()].filter((w) => w.gatt).length,
       signalListeners: this.session?.signalListenerCount() ?? 0,
     };
@@ -224,11 +226,12 @@ export class ScaleReader {
     }
     for (const [address, target] of enrolled) {
       if (!present.has(address) || this.watches.has(address)) continue;
-      const watch: Watch = { target, unwatch: () => undefined, uuids: [], connecting: false, nextGattAttemptAt: 0, assembly: EMPTY_ASSEMBLY };
+      const watch: Watch = { target, unwatch: () => undefined, uuids: [], connecting: false, nextGattAttemptAt: 0, assembly: EMPTY_ASSEMBLY, ready: false };
       this.watches.set(address, watch);
       try {
         const { snapshot, unwatch } = await session.watchDevice(address, (change) => this.onDeviceChange(session, watch, change));
         watch.unwatch = unwatch;
+        watch.ready = true;
         this.onSnapshot(session, watch, snapshot);
       } catch (err) {
         this.watches.delete(address);
