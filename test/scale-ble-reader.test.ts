@@ -278,6 +278,33 @@ describe('reading scales through BlueZ', () => {
   });
 });
 
+describe('the BlueZ stand-in', () => {
+  it("publishes BlueZ's object tree through ObjectManager, with InterfacesAdded and InterfacesRemoved", async () => {
+    const s = await standin();
+    const dbus = (await import('dbus-next')).default;
+    const client = dbus.systemBus();
+    cleanups.push(() => client.disconnect());
+    const root = await client.getProxyObject('org.bluez', '/');
+    const om = root.getInterface('org.freedesktop.DBus.ObjectManager');
+    const added: string[] = [];
+    const removed: [string, string[]][] = [];
+    om.on('InterfacesAdded', (path: string) => added.push(path));
+    om.on('InterfacesRemoved', (path: string, names: string[]) => removed.push([path, names]));
+    await sleep(100); // the match rules are in place
+    await s.addDevice({ address: MI_SCALE, uuids: ['181d'] });
+    const objects = (await om.GetManagedObjects()) as Record<string, Record<string, Record<string, { value: unknown }>>>;
+    expect(objects['/org/bluez/hci0']!['org.bluez.Adapter1']!.Powered!.value).toBe(true);
+    expect(objects['/org/bluez/hci0/dev_C8_47_8C_00_00_01']!['org.bluez.Device1']!.UUIDs!.value).toEqual(['0000181d-0000-1000-8000-00805f9b34fb']);
+    await s.call('removeAdapter');
+    await eventually('signals', () => added.length === 1 && removed.length === 2);
+    expect(added).toEqual(['/org/bluez/hci0/dev_C8_47_8C_00_00_01']);
+    expect(removed).toEqual([
+      ['/org/bluez/hci0/dev_C8_47_8C_00_00_01', ['org.bluez.Device1']],
+      ['/org/bluez/hci0', ['org.bluez.Adapter1']],
+    ]);
+  });
+});
+
 describe('when Bluetooth is missing or goes away', () => {
   it('says the bus is absent, backs off, and starts reading once a bus and BlueZ appear', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-nobus-'));
