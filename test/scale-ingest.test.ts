@@ -91,12 +91,22 @@ describe('scale ingest', () => {
     expect(t.store.list()).toHaveLength(4);
   });
 
-  it('counts a weigh-in it could not store instead of throwing', async () => {
+  it('keeps weigh-ins the store refuses and stores them once it accepts writes again', async () => {
     const t = await setup();
     const ingest = t.make();
-    t.vault.db.exec('DROP TABLE measurements');
+    t.vault.db.pragma('query_only = ON'); // every write now fails, as on a full or read-only disk
     expect(() => ingest.push(t.scale.id, kg(70, { weightRemoved: true }))).not.toThrow();
+    t.advance(60_000);
+    ingest.push(t.scale.id, kg(82, { weightRemoved: true }));
+    for (let i = 0; i < 3; i++) ingest.tick(t.advance(1_000));
+    expect(ingest.unstoredCount()).toBe(2);
     expect(t.counters.snapshot()['scale.store_failed']).toBe(1);
-    expect(t.lines.join('\n')).toMatch(/ERROR could not store a weigh-in/);
+    expect(t.lines.filter((l) => l.startsWith('ERROR could not store a weigh-in'))).toHaveLength(1);
+
+    t.vault.db.pragma('query_only = OFF');
+    ingest.tick(t.advance(1_000));
+    expect(ingest.unstoredCount()).toBe(0);
+    expect(t.store.list().map((m) => m.measurement.weightKg).sort()).toEqual([70, 82]);
+    expect(t.lines.some((l) => l.startsWith('INFO storing weigh-ins again'))).toBe(true);
   });
 });

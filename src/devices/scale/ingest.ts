@@ -32,6 +32,8 @@ export const DEFAULT_HISTORY_MS = 90 * 86_400_000;
 /** A household weighing itself takes far fewer; each weigh-in takes a person stepping on and off. */
 export const DEFAULT_MAX_PER_SCALE_PER_HOUR = 30;
 const HOUR_MS = 3_600_000;
+/** Weigh-ins kept in memory while the store refuses them (beyond that, the oldest are dropped). */
+const MAX_UNSTORED = 200;
 
 export class ScaleIngest {
   private state: DedupState;
@@ -40,6 +42,9 @@ export class ScaleIngest {
   /** Recent store times per scale, for the hourly cap (at most the cap's worth per scale). */
   private readonly recentStores = new Map<string, number[]>();
   private readonly throttled = new Set<string>();
+  /** Weigh-ins accepted but not yet stored (the store failed); oldest first, bounded. */
+  private readonly unstored: WeighIn[] = [];
+  private storeFailing = false;
 
   constructor(private readonly opts: ScaleIngestOptions) {
     this.dedup = opts.dedup ?? DEFAULT_DEDUP;
@@ -58,11 +63,16 @@ export class ScaleIngest {
     this.store([...t.released, ...p.released]);
   }
 
-  /** Releases weigh-ins that have settled; call about once a second. */
+  /** Releases weigh-ins that have settled and retries unstored ones; call about once a second. */
   tick(now = this.now()): void {
     const t = tick(this.state, now, this.dedup);
     this.state = t.state;
     this.store(t.released);
+  }
+
+  /** Weigh-ins waiting for the store to accept them. */
+  unstoredCount(): number {
+    return this.unstored.length;
   }
 
   /** Stores every open weigh-in now (shutdown). */
@@ -77,6 +87,7 @@ export class ScaleIngest {
     return this.state.groups.length;
   }
 
+  /** Accepts released weigh-ins (within the hourly cap) and stores what it can. */
   private store(weighIns: WeighIn[]): void {
     for (const w of weighIns) {
       if (!this.withinRate(w.deviceId)) {
@@ -87,18 +98,42 @@ export class ScaleIngest {
         continue;
       }
       this.throttled.delete(w.deviceId);
+      this.recentStores.get(w.deviceId)!.push(this.now());
+      this.unstored.push(w);
+      if (this.unstored.length > MAX_UNSTORED) {
+        this.unstored.shift();
+        this.opts.counters?.increment('scale.dropped');
+      }
+    }
+    this.drain();
+  }
+
+  /**
+   * Stores waiting weigh-ins in order. When the store refuses (disk full, read-only), they wait
+   * in memory and are retried at every tick: a scale does not send a weigh-in twice.
+   */
+  private drain(): void {
+    while (this.unstored.length > 0) {
+      const w = this.unstored[0]!;
       try {
         const since = this.now() - (this.opts.historyMs ?? DEFAULT_HISTORY_MS);
-        const members = this.opts.members.ids();
-        const assignment = assignWeighIn(w.measurement.weightKg, this.opts.store.memberWeights(members, since), this.opts.assignToleranceKg);
+        const assignment = assignWeighIn(w.measurement.weightKg, this.opts.store.memberWeights(this.opts.members.ids(), since), this.opts.assignToleranceKg);
         const stored = this.opts.store.record(w, assignment);
+        this.unstored.shift();
+        if (this.storeFailing) {
+          this.storeFailing = false;
+          this.opts.logger.info('storing weigh-ins again');
+        }
         this.opts.counters?.increment('scale.weigh_ins');
         this.opts.logger.info('weigh-in stored', { deviceId: w.deviceId, id: stored.id, reason: assignment.reason });
-        this.recentStores.get(w.deviceId)!.push(this.now());
         this.opts.onStored?.(stored);
       } catch (err) {
-        this.opts.counters?.increment('scale.store_failed');
-        this.opts.logger.error('could not store a weigh-in', { deviceId: w.deviceId, code: (err as { code?: string }).code ?? (err as Error).name });
+        if (!this.storeFailing) {
+          this.storeFailing = true;
+          this.opts.counters?.increment('scale.store_failed');
+          this.opts.logger.error('could not store a weigh-in; keeping it in memory to retry', { deviceId: w.deviceId, code: (err as { code?: string }).code ?? (err as Error).name });
+        }
+        return;
       }
     }
   }
