@@ -7,6 +7,9 @@
  *   every event the daemon had PUBACKed.
  * - reconnect storm: M cameras drop their connections and reconnect all at once, many times; the
  *   hub must keep acknowledging a bystander camera and its memory must stay bounded.
+ * - BlueZ churn: BlueZ (the test stand-in on a private bus) is killed and restarted, and the adapter
+ *   unplugged and plugged back, in turns; after every fault the hub must read a new weigh-in, its
+ *   web UI must answer throughout, and its memory must stay bounded.
  *
  * Runs the compiled daemon (`npm run build` first). Prints a summary; exits 1 when anything was lost.
  */
@@ -17,6 +20,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import mqtt from 'mqtt';
 import { prng } from './lib/prng.mjs';
+import { eventually, startPrivateBus, startStandin } from '../test/helpers/bluez-harness.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BIN = join(ROOT, 'bin', 'hearth.js');
@@ -26,8 +30,8 @@ const dist = (p) => import(pathToFileURL(join(ROOT, 'dist', p)).href);
 const TS_BASE = Date.now() - 20 * 24 * 3600 * 1000;
 
 export const PROFILES = {
-  quick: { powerCut: { cameras: 50, rounds: 5 }, storm: { cameras: 200, storms: 3 } },
-  full: { powerCut: { cameras: 50, rounds: 20 }, storm: { cameras: 200, storms: 10 } },
+  quick: { powerCut: { cameras: 50, rounds: 5 }, storm: { cameras: 200, storms: 3 }, ble: { rounds: 4 } },
+  full: { powerCut: { cameras: 50, rounds: 20 }, storm: { cameras: 200, storms: 10 }, ble: { rounds: 30 } },
 };
 
 function childEnv(extra = {}) {
@@ -215,6 +219,78 @@ export async function reconnectStorm({ cameras = 200, storms = 10, log = () => {
   }
 }
 
+/**
+ * BlueZ crashes and adapter unplugs while the daemon reads a scale.
+ * Returns { rounds, weighIns, stored, lost, healthFailures, rssAfterFirstKiB, rssAfterLastKiB, rssMaxKiB }.
+ */
+export async function bluezChurnSoak({ rounds = 30, log = () => {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-soak-ble-'));
+  const scale = 'C8:47:8C:50:A4:01';
+  const result = { rounds, weighIns: 0, stored: 0, lost: 0, healthFailures: 0, rssAfterFirstKiB: 0, rssAfterLastKiB: 0, rssMaxKiB: 0 };
+  const bus = await startPrivateBus();
+  let bluez;
+  let daemon;
+  let vault;
+  try {
+    const { openVault } = await dist('store/vault.js');
+    const { ScaleStore } = await dist('devices/scale/store.js');
+    vault = await openVault(dir, {}, { create: true });
+    const scales = new ScaleStore(vault.db, vault.sealer);
+    scales.enroll(scale, 'Soak scale');
+    bluez = await startStandin(bus.address);
+    await bluez.addDevice({ address: scale });
+    daemon = await startDaemon(dir, { DBUS_SYSTEM_BUS_ADDRESS: bus.address, HEARTH_BLE_SCAN_WINDOW: '5', HEARTH_BLE_SCAN_INTERVAL: '5', HEARTH_BLE_RETRY_MAX: '2', HEARTH_GPIO_ENABLED: 'false' });
+    const httpPort = Number((await eventually('the web UI port', () => /web UI:\s+http:\/\/[^:]+:(\d+)/.exec(daemon.output())))[1]);
+    const count = (re) => (daemon.output().match(re) ?? []).length;
+    for (let round = 0; round < rounds; round++) {
+      const losses = count(/Bluetooth unavailable/g);
+      if (round % 2 === 0) {
+        await bluez.kill();
+        await eventually('BlueZ loss noticed', () => count(/Bluetooth unavailable/g) > losses, 20_000);
+        bluez = await startStandin(bus.address);
+      } else {
+        await bluez.call('removeAdapter');
+        await eventually('adapter loss noticed', () => count(/Bluetooth unavailable/g) > losses, 20_000);
+        await bluez.call('addAdapter');
+      }
+      await bluez.addDevice({ address: scale });
+      await bluez.waitFor('discovery', (st) => st.adapter?.discovering === true, 30_000);
+      const health = await fetch(`http://127.0.0.1:${httpPort}/api/health`).catch(() => undefined);
+      if (health?.status !== 200) result.healthFailures++;
+      // A new weigh-in after every fault (60 kg + 0.1 kg per round), sent until the reader has it.
+      const raw = 12_000 + round * 20;
+      const frame = Buffer.from([0xa2, raw & 0xff, raw >> 8, 0xe6, 0x07, 2, 14, 16, 41, 58]).toString('hex');
+      result.weighIns++;
+      await eventually(
+        `weigh-in ${round + 1}`,
+        async () => {
+          await bluez.advert(scale, { '181d': frame });
+          return scales.list({ limit: 10_000 }).length === round + 1;
+        },
+        30_000,
+        500,
+      ).catch(() => log(`weigh-in ${round + 1} was not stored`));
+      const rss = rssKiB(daemon.proc.pid) ?? 0;
+      if (round === 0) result.rssAfterFirstKiB = rss;
+      result.rssAfterLastKiB = rss;
+      result.rssMaxKiB = Math.max(result.rssMaxKiB, rss);
+      log(`BlueZ churn ${round + 1}/${rounds}: ${round % 2 === 0 ? 'BlueZ restarted' : 'adapter replugged'}, weigh-ins stored ${scales.list({ limit: 10_000 }).length}`);
+    }
+    result.stored = scales.list({ limit: 10_000 }).length;
+    result.lost = result.weighIns - result.stored;
+    return result;
+  } finally {
+    vault?.close();
+    if (daemon) {
+      daemon.proc.kill('SIGTERM');
+      await daemon.exited;
+    }
+    await bluez?.stop();
+    await bus.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function main(argv) {
   const quick = argv.includes('--quick');
   const jsonAt = argv.indexOf('--json');
@@ -227,12 +303,14 @@ async function main(argv) {
   const powerCut = await powerCutSoak({ ...profile.powerCut, seed, log });
   const storm = await reconnectStorm({ ...profile.storm, log });
   const growthKiB = storm.rssAfterLastKiB - storm.rssAfterFirstKiB;
-  const summary = { seed, powerCut, storm: { ...storm, rssGrowthKiB: growthKiB } };
+  const ble = await bluezChurnSoak({ ...profile.ble, log });
+  const summary = { seed, powerCut, storm: { ...storm, rssGrowthKiB: growthKiB }, ble };
   process.stdout.write(
     [
       '',
       `power cut: ${powerCut.rounds} kills with ${powerCut.cameras} cameras publishing; ${powerCut.checked} acknowledged messages checked, ${powerCut.lost} lost; integrity failures ${powerCut.integrityFailures}`,
       `reconnect storm: ${storm.storms} storms of ${storm.cameras} cameras; ${storm.refusedReconnects} reconnects refused; bystander ${storm.bystanderAcked} acknowledged, ${storm.bystanderFailed} failed; hub RSS ${(storm.rssAfterFirstKiB / 1024).toFixed(1)} → ${(storm.rssAfterLastKiB / 1024).toFixed(1)} MiB (max ${(storm.rssMaxKiB / 1024).toFixed(1)})`,
+      `BlueZ churn: ${ble.rounds} faults (BlueZ killed / adapter unplugged in turns); weigh-ins ${ble.stored} of ${ble.weighIns} stored, ${ble.lost} lost; web UI failures ${ble.healthFailures}; hub RSS ${(ble.rssAfterFirstKiB / 1024).toFixed(1)} → ${(ble.rssAfterLastKiB / 1024).toFixed(1)} MiB (max ${(ble.rssMaxKiB / 1024).toFixed(1)})`,
       '',
     ].join('\n'),
   );
@@ -240,7 +318,7 @@ async function main(argv) {
     writeFileSync(jsonFile, JSON.stringify(summary, null, 2) + '\n');
     process.stdout.write(`wrote ${jsonFile}\n`);
   }
-  const failed = powerCut.lost > 0 || powerCut.integrityFailures > 0 || storm.bystanderFailed > 0 || storm.refusedReconnects > 0;
+  const failed = powerCut.lost > 0 || powerCut.integrityFailures > 0 || storm.bystanderFailed > 0 || storm.refusedReconnects > 0 || ble.lost > 0 || ble.healthFailures > 0;
   return failed ? 1 : 0;
 }
 
