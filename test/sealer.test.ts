@@ -45,6 +45,36 @@ describe('field sealing', async () => {
     }
   });
 
+  it('seals in libsodium\'s memory exactly as the libsodium-wrappers call does, for any size and text', () => {
+    const inputs: (string | Uint8Array)[] = ['', 'x', 'Grüße 🏠 ünïcödé', 'a'.repeat(5000), randomBytes(300), randomBytes(70_000), new Uint8Array(0)];
+    for (const input of inputs) {
+      const aad = `event:${inputs.indexOf(input)}:détail`;
+      const sealed = sealer.seal('eventDetail', aad, input);
+      const nonce = sealed.subarray(1, 25);
+      const message = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+      const viaWrappers = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, sealer.subkey('eventDetail'));
+      expect(sealed[0]).toBe(1);
+      expect(Buffer.from(sealed.subarray(25)).equals(Buffer.from(viaWrappers))).toBe(true);
+      expect(sealer.open('eventDetail', aad, sealed).equals(Buffer.from(message))).toBe(true);
+    }
+  });
+
+  it('leaves no plaintext behind in libsodium\'s memory after sealing', () => {
+    const marker = Buffer.from('plaintext-marker-7f3a9c1e');
+    const lib = (sodium as unknown as { libsodium: { HEAPU8: Uint8Array } }).libsodium;
+    const isolated = new Sealer(sodium, randomBytes(32));
+    isolated.seal('cameraState', 'camera_state:cam-1', `{"ssid":"${marker.toString()}"}`);
+    const heap = Buffer.from(lib.HEAPU8.buffer, lib.HEAPU8.byteOffset, lib.HEAPU8.byteLength);
+    expect(heap.includes(marker)).toBe(false);
+  });
+
+  it('falls back to the libsodium-wrappers call when the WASM module is not reachable', () => {
+    const wrappersOnly = Object.create(sodium, { libsodium: { value: undefined } }) as typeof sodium;
+    const fallback = new Sealer(wrappersOnly, key);
+    const sealed = fallback.seal('cameraState', 'camera_state:cam-9', 'HomeNetwork-5G');
+    expect(sealer.openString('cameraState', 'camera_state:cam-9', sealed)).toBe('HomeNetwork-5G');
+  });
+
   it('derives keyed blind indexes: equal for equal values, different per key and purpose', () => {
     const a = sealer.blindIndex('memberIndex', 'Alice');
     expect(sealer.blindIndex('memberIndex', 'Alice')).toBe(a);

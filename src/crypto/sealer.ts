@@ -8,6 +8,9 @@
  *
  * Nonces come from Node's CSPRNG in pooled blocks: libsodium-wrappers' own randombytes draws from
  * WebCrypto four bytes at a time (~100 µs per nonce), which would dominate the ingest hot path.
+ * Sealing (on the ingest path for every status and event) calls libsodium's AEAD in its WASM
+ * memory directly, through one reused scratch area, instead of through libsodium-wrappers, which
+ * allocates, copies and frees each argument and the result on every call (see AeadScratch).
  */
 import { randomFillSync } from 'node:crypto';
 import type { SodiumApi } from './sodium.js';
@@ -48,6 +51,8 @@ export class Sealer {
   private readonly subkeys = new Map<Purpose, Uint8Array>();
   private noncePool = Buffer.alloc(0);
   private nonceOffset = 0;
+  /** Undefined when this libsodium build does not expose its WASM module (then the wrappers are used). */
+  private readonly scratch: AeadScratch | undefined;
 
   constructor(
     private readonly sodium: SodiumApi,
@@ -57,6 +62,7 @@ export class Sealer {
     for (const [name, id] of Object.entries(PURPOSES) as [Purpose, number][]) {
       this.subkeys.set(name, sodium.crypto_kdf_derive_from_key(32, id, KDF_CONTEXT, masterKey));
     }
+    this.scratch = AeadScratch.create(sodium);
   }
 
   /** The 32-byte subkey for a purpose, for callers that need key material (e.g. a signing seed). */
@@ -66,6 +72,8 @@ export class Sealer {
 
   seal(purpose: Purpose, aad: string, plaintext: Uint8Array | string): Buffer {
     const nonce = this.nextNonce();
+    const fast = this.scratch?.seal(this.subkey(purpose), nonce, aad, plaintext);
+    if (fast) return fast;
     const message = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
     const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, this.subkey(purpose));
     const out = Buffer.allocUnsafe(1 + NONCE_BYTES + ct.length);
@@ -116,5 +124,87 @@ export class Sealer {
     const nonce = this.noncePool.subarray(this.nonceOffset, this.nonceOffset + NONCE_BYTES);
     this.nonceOffset += NONCE_BYTES;
     return nonce;
+  }
+}
+
+/** The parts of libsodium's Emscripten module (libsodium-wrappers' `libsodium`) the fast path uses. */
+interface SodiumModule {
+  HEAPU8: Uint8Array;
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+  /** (c, clen_p, m, mlen low, mlen high, ad, adlen low, adlen high, nsec, npub, k) -> 0 on success */
+  _crypto_aead_xchacha20poly1305_ietf_encrypt(...args: number[]): number;
+}
+
+const KEY_BYTES = 32;
+const utf8Encoder = new TextEncoder();
+
+/**
+ * One area in libsodium's WASM memory, reused for every seal: key, nonce, associated data, message
+ * and ciphertext are written straight into it (strings encoded in place) and the result copied
+ * once into the sealed layout. The key and plaintext are wiped from it after each call. Larger
+ * inputs grow the area; the encryption itself is libsodium's, exactly as through the wrappers.
+ */
+class AeadScratch {
+  private ptr = 0;
+  private capacity = 0;
+
+  private constructor(private readonly lib: SodiumModule) {}
+
+  static create(sodium: SodiumApi): AeadScratch | undefined {
+    const lib = (sodium as unknown as { libsodium?: Partial<SodiumModule> }).libsodium;
+    if (!lib || typeof lib._malloc !== 'function' || typeof lib._free !== 'function' || typeof lib._crypto_aead_xchacha20poly1305_ietf_encrypt !== 'function' || !(lib.HEAPU8 instanceof Uint8Array)) {
+      return undefined;
+    }
+    return new AeadScratch(lib as SodiumModule);
+  }
+
+  /** The sealed layout, or undefined if the area could not be allocated (the caller falls back). */
+  seal(key: Uint8Array, nonce: Uint8Array, aad: string, plaintext: Uint8Array | string): Buffer | undefined {
+    // Upper bounds of the encoded sizes (UTF-8 is at most 3 bytes per UTF-16 unit).
+    const aadMax = aad.length * 3;
+    const msgMax = typeof plaintext === 'string' ? plaintext.length * 3 : plaintext.length;
+    const keyAt = 0;
+    const nonceAt = KEY_BYTES;
+    const aadAt = nonceAt + NONCE_BYTES;
+    const msgAt = aadAt + aadMax;
+    const ctAt = msgAt + msgMax;
+    if (!this.reserve(ctAt + msgMax + TAG_BYTES)) return undefined;
+    const base = this.ptr;
+    let heap = this.lib.HEAPU8;
+    heap.set(key, base + keyAt);
+    heap.set(nonce, base + nonceAt);
+    const aadLen = utf8Encoder.encodeInto(aad, heap.subarray(base + aadAt, base + msgAt)).written;
+    let msgLen: number;
+    if (typeof plaintext === 'string') msgLen = utf8Encoder.encodeInto(plaintext, heap.subarray(base + msgAt, base + ctAt)).written;
+    else {
+      heap.set(plaintext, base + msgAt);
+      msgLen = plaintext.length;
+    }
+    const rc = this.lib._crypto_aead_xchacha20poly1305_ietf_encrypt(base + ctAt, 0, base + msgAt, msgLen, 0, base + aadAt, aadLen, 0, 0, base + nonceAt, base + keyAt);
+    heap = this.lib.HEAPU8; // the memory may have been replaced if it grew
+    heap.fill(0, base + keyAt, base + nonceAt);
+    heap.fill(0, base + msgAt, base + msgAt + msgLen);
+    if (rc !== 0) throw new SealError('sealing failed');
+    const ctLen = msgLen + TAG_BYTES;
+    const out = Buffer.allocUnsafe(1 + NONCE_BYTES + ctLen);
+    out[0] = SEAL_VERSION;
+    out.set(nonce, 1);
+    out.set(heap.subarray(base + ctAt, base + ctAt + ctLen), 1 + NONCE_BYTES);
+    return out;
+  }
+
+  private reserve(bytes: number): boolean {
+    if (bytes <= this.capacity) return true;
+    const size = Math.max(bytes, 4096);
+    const ptr = this.lib._malloc(size);
+    if (ptr === 0) return false;
+    if (this.ptr !== 0) {
+      this.lib.HEAPU8.fill(0, this.ptr, this.ptr + this.capacity);
+      this.lib._free(this.ptr);
+    }
+    this.ptr = ptr;
+    this.capacity = size;
+    return true;
   }
 }
