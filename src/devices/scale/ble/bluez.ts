@@ -74,22 +74,21 @@ export class BluezSession {
   private failure: Error | undefined;
   private readonly onFailureListeners: ((err: Error) => void)[] = [];
 
+  private adapter: nodeBle.Adapter | undefined;
+  private bluezOwner: string | undefined;
+  private busDaemon: Record<string, (...args: unknown[]) => Promise<unknown>> | undefined;
+
   private constructor(
     private readonly opts: BluezSessionOptions,
-    private readonly bluetooth: nodeBle.Bluetooth,
     private readonly bus: MessageBus,
     private readonly destroy: () => void,
-    private adapter: nodeBle.Adapter | undefined,
-    private bluezOwner: string | undefined,
   ) {}
-
-  private busDaemon: Record<string, (...args: unknown[]) => Promise<unknown>> | undefined;
 
   /** Connects to the system bus, finds BlueZ and the adapter, and checks the adapter is powered. */
   static async open(opts: BluezSessionOptions): Promise<BluezSession> {
     const { bluetooth, destroy } = nodeBle.createBluetooth();
     const bus = (bluetooth as unknown as { dbus: MessageBus }).dbus;
-    const session = new BluezSession(opts, bluetooth, bus, destroy, undefined, undefined);
+    const session = new BluezSession(opts, bus, destroy);
     // A bus that cannot be reached reports it only as an 'error' event (unhandled, it would end the process).
     bus.on('error', (err) => session.fail(describeBusError(err)));
     try {

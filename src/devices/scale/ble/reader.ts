@@ -232,7 +232,7 @@ export class ScaleReader {
         const { snapshot, unwatch } = await session.watchDevice(address, (change) => this.onDeviceChange(session, watch, change));
         watch.unwatch = unwatch;
         watch.ready = true;
-        this.onSnapshot(session, watch, snapshot);
+        this.onSnapshot(watch, snapshot);
       } catch (err) {
         this.watches.delete(address);
         if (err instanceof BluetoothUnavailable) throw err;
@@ -241,7 +241,7 @@ export class ScaleReader {
     }
   }
 
-  private onSnapshot(session: BluezSession, w: Watch, snapshot: DeviceSnapshot): void {
+  private onSnapshot(w: Watch, snapshot: DeviceSnapshot): void {
     w.uuids = snapshot.uuids;
     if (snapshot.serviceData.size > 0) this.onServiceData(w, snapshot.serviceData);
   }
