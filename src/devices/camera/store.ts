@@ -1,6 +1,13 @@
 /**
  * Camera persistence: the latest state (sealed JSON per camera), the event log (detail sealed) and
  * presence transitions. Writes arrive in batches from the group committer, inside one transaction.
+ *
+ * Per batch, cheap on the hot path:
+ * - an event is one INSERT: its row id is assigned here (after the largest id, read once per batch
+ *   inside the transaction, which holds the write lock), so its detail is sealed under that id
+ *   up front instead of being added by a second UPDATE;
+ * - a camera's state is sealed and written once per batch, however many status messages it sent
+ *   in it: the row after the commit is the same, the intermediate versions were never visible.
  */
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
@@ -34,6 +41,8 @@ export class CameraStore {
   private readonly stateCache = new Map<string, StoredState>();
   /** Online flag per camera as stored, so only transitions are written. */
   private readonly onlineCache = new Map<string, boolean>();
+  /** The id the next event row gets; set at the start of each write inside its transaction. */
+  private nextEventId = 0;
 
   constructor(
     private readonly db: Db,
@@ -41,10 +50,12 @@ export class CameraStore {
   ) {
     this.stmts = {
       readState: db.prepare('SELECT state, online, last_seen FROM camera_state WHERE device_id = ?'),
+      // Also the camera's last-seen time: a status is the latest thing heard from it in the batch.
       upsertState: db.prepare(
         `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
-         SELECT @id, @state, 0, @at, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
-         ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at`,
+         SELECT @id, @state, 0, @seen, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
+         ON CONFLICT(device_id) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at,
+           last_seen = MAX(COALESCE(last_seen, 0), excluded.last_seen)`,
       ),
       setOnline: db.prepare(
         `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
@@ -52,11 +63,12 @@ export class CameraStore {
          ON CONFLICT(device_id) DO UPDATE SET online = excluded.online, updated_at = excluded.updated_at`,
       ),
       touch: db.prepare('UPDATE camera_state SET last_seen = MAX(COALESCE(last_seen, 0), @at) WHERE device_id = @id'),
+      // Positional: (id, device, type, ts, received_at, detail, device again for the existence check).
       insertEvent: db.prepare(
-        `INSERT INTO events (device_id, type, ts, received_at, detail)
-         SELECT @id, @type, @ts, @at, NULL WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)`,
+        `INSERT INTO events (id, device_id, type, ts, received_at, detail)
+         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?)`,
       ),
-      setDetail: db.prepare('UPDATE events SET detail = ? WHERE id = ?'),
+      maxEventId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck(),
       staleOnline: db.prepare("SELECT device_id, last_seen FROM camera_state WHERE online = 1"),
       countEvents: db.prepare('SELECT type, COUNT(*) AS n FROM events WHERE device_id = ? GROUP BY type ORDER BY type'),
     };
@@ -69,6 +81,7 @@ export class CameraStore {
   closeStalePresence(now: number): number {
     const stale = this.stmts.staleOnline.all() as { device_id: string; last_seen: number | null }[];
     this.db.transaction(() => {
+      this.startEventIds();
       for (const row of stale) this.applyPresence(row.device_id, false, row.last_seen ?? now);
     })();
     return stale.length;
@@ -76,11 +89,16 @@ export class CameraStore {
 
   /** Writes one batch; the caller runs it inside a transaction. */
   writeBatch(records: readonly CameraRecord[]): void {
+    this.startEventIds();
+    // Cameras whose merged state changed in this batch, with the time of their last status (sealed
+    // and written once, at the end), and when each was last heard from.
+    const changedState = new Map<string, number>();
     const lastSeen = new Map<string, number>();
     for (const r of records) {
       switch (r.kind) {
         case 'status':
-          this.applyStatus(r.deviceId, r.status, r.at);
+          this.mergeStatus(r.deviceId, r.status);
+          changedState.set(r.deviceId, r.at);
           if (r.status.state === 'offline') this.applyPresence(r.deviceId, false, r.at);
           break;
         case 'event':
@@ -92,8 +110,12 @@ export class CameraStore {
       }
       if (r.kind !== 'presence' || r.online) lastSeen.set(r.deviceId, r.at);
     }
-    // One last-seen update per camera per batch, not per message.
-    for (const [deviceId, at] of lastSeen) this.stmts.touch.run({ id: deviceId, at });
+    for (const [deviceId, at] of changedState) {
+      const state = this.sealer.sealJson('cameraState', stateAad(deviceId), this.stateCache.get(deviceId));
+      this.stmts.upsertState.run({ id: deviceId, state, at, seen: lastSeen.get(deviceId) ?? at });
+    }
+    // One last-seen update per camera per batch, not per message (the state write carries its own).
+    for (const [deviceId, at] of lastSeen) if (!changedState.has(deviceId)) this.stmts.touch.run({ id: deviceId, at });
   }
 
   /** After a failed batch was rolled back the caches may be ahead of the disk: start over from it. */
@@ -126,11 +148,10 @@ export class CameraStore {
     };
   }
 
-  private applyStatus(deviceId: string, status: CameraStatus, at: number): void {
+  /** Folds a status into the camera's cached state; writeBatch seals and stores it. */
+  private mergeStatus(deviceId: string, status: CameraStatus): void {
     const { state: _presence, ...fields } = status;
-    const merged: StoredState = { ...this.currentState(deviceId), ...fields };
-    this.stmts.upsertState.run({ id: deviceId, state: this.sealer.sealJson('cameraState', stateAad(deviceId), merged), at });
-    this.stateCache.set(deviceId, merged);
+    this.stateCache.set(deviceId, { ...this.currentState(deviceId), ...fields });
   }
 
   private currentState(deviceId: string): StoredState {
@@ -141,11 +162,15 @@ export class CameraStore {
   }
 
   private applyEvent(deviceId: string, event: CameraEvent, at: number): void {
-    const res = this.stmts.insertEvent.run({ id: deviceId, type: event.type, ts: event.ts, at });
-    // The detail is sealed under the row's own id, which exists only once the row does.
-    if (event.detail !== undefined && res.changes > 0) {
-      this.stmts.setDetail.run(this.sealer.seal('eventDetail', detailAad(res.lastInsertRowid), event.detail), res.lastInsertRowid);
-    }
+    const id = this.nextEventId;
+    // The detail is sealed under the row's own id, so it opens only in that row.
+    const detail = event.detail === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), event.detail);
+    if (this.stmts.insertEvent.run(id, deviceId, event.type, event.ts, at, detail, deviceId).changes > 0) this.nextEventId++;
+  }
+
+  /** Event ids continue after the largest stored one; read inside the writing transaction. */
+  private startEventIds(): void {
+    this.nextEventId = (this.stmts.maxEventId.get() as number) + 1;
   }
 
   private applyPresence(deviceId: string, online: boolean, at: number): void {
@@ -155,8 +180,9 @@ export class CameraStore {
       current = row?.online === 1;
     }
     if (current === online) return;
-    const res = this.stmts.insertEvent.run({ id: deviceId, type: online ? 'online' : 'offline', ts: at, at });
+    const res = this.stmts.insertEvent.run(this.nextEventId, deviceId, online ? 'online' : 'offline', at, at, null, deviceId);
     if (res.changes === 0) return; // device was removed meanwhile
+    this.nextEventId++;
     this.stmts.setOnline.run({ id: deviceId, online: online ? 1 : 0, at });
     this.onlineCache.set(deviceId, online);
   }

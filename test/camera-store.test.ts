@@ -1,0 +1,133 @@
+/**
+ * The camera store's batch writes against a real SQLite file: event rows with their detail sealed
+ * under their own id (assigned before the INSERT), one state write per camera per batch, presence
+ * transitions, removed devices, and rows other writers add between batches.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
+import { DeviceRegistry } from '../src/devices/registry.js';
+import { openVault, type Vault } from '../src/store/vault.js';
+import { tempDir } from './helpers/hub.js';
+
+const NOW = Date.UTC(2026, 10, 25, 6, 0, 0);
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+async function setup(cameras = 2): Promise<{ vault: Vault; store: CameraStore; ids: string[]; write(records: CameraRecord[]): void }> {
+  const dir = tempDir();
+  const vault = await openVault(dir.path, {}, { create: true });
+  cleanups.push(() => {
+    vault.close();
+    dir.cleanup();
+  });
+  const registry = new DeviceRegistry(vault.db, vault.sealer);
+  const ids = Array.from({ length: cameras }, (_, i) => registry.add('camera', `Camera ${i}`).id);
+  const store = new CameraStore(vault.db, vault.sealer);
+  const batch = vault.db.transaction((records: CameraRecord[]) => store.writeBatch(records));
+  return { vault, store, ids, write: (records) => batch.immediate(records) };
+}
+
+type EventRow = { id: number; device_id: string; type: string; ts: number; received_at: number; detail: Buffer | null };
+const events = (vault: Vault) => vault.db.prepare('SELECT * FROM events ORDER BY id').all() as EventRow[];
+
+describe('camera store batches', () => {
+  it('stores each event in one row whose detail opens only under that row id', async () => {
+    const { vault, store, ids, write } = await setup();
+    write([
+      { kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW - 5, detail: 'zone=driveway' }, at: NOW },
+      { kind: 'event', deviceId: ids[1]!, event: { type: 'sound', ts: NOW - 4 }, at: NOW + 1 },
+      { kind: 'event', deviceId: ids[0]!, event: { type: 'connect_failed', ts: NOW - 3, detail: 'dhcp timed out' }, at: NOW + 2 },
+    ]);
+    const rows = events(vault);
+    expect(rows.map((r) => [r.device_id, r.type, r.ts, r.received_at])).toEqual([
+      [ids[0], 'motion', NOW - 5, NOW],
+      [ids[1], 'sound', NOW - 4, NOW + 1],
+      [ids[0], 'connect_failed', NOW - 3, NOW + 2],
+    ]);
+    expect(rows[1]!.detail).toBeNull();
+    expect(store.openDetail(rows[0]!.id, rows[0]!.detail!)).toBe('zone=driveway');
+    expect(store.openDetail(rows[2]!.id, rows[2]!.detail!)).toBe('dhcp timed out');
+    // A detail moved to another row does not open.
+    expect(() => store.openDetail(rows[2]!.id, rows[0]!.detail!)).toThrow(/does not open/);
+  });
+
+  it('continues ids after rows other writers added between batches, and after deleted ones', async () => {
+    const { vault, store, ids, write } = await setup();
+    write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'first' }, at: NOW }]);
+    // Another writer (e.g. the scale store) appends its own event rows between two batches.
+    vault.db.prepare('INSERT INTO events (device_id, type, ts, received_at) VALUES (?, ?, ?, ?)').run(ids[1], 'weigh_in', NOW, NOW);
+    vault.db.prepare('INSERT INTO events (id, device_id, type, ts, received_at) VALUES (?, ?, ?, ?, ?)').run(1000, ids[1], 'weigh_in', NOW, NOW);
+    write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'second' }, at: NOW }]);
+    expect(events(vault).map((r) => r.id)).toEqual([1, 2, 1000, 1001]);
+    vault.db.prepare('DELETE FROM events WHERE id >= 1000').run();
+    write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'third' }, at: NOW }]);
+    const mine = events(vault).filter((r) => r.type === 'motion');
+    expect(mine.map((r) => r.id)).toEqual([1, 3]);
+    expect(mine.map((r) => store.openDetail(r.id, r.detail!))).toEqual(['first', 'third']);
+  });
+
+  it('writes a camera\'s state once per batch, merged from all its statuses, with last-seen from its latest message', async () => {
+    const { vault, store, ids, write } = await setup();
+    const writes: string[] = [];
+    vault.db.function('probe', (id: string) => (writes.push(id), 1));
+    vault.db.exec("CREATE TRIGGER count_state_writes AFTER UPDATE OF state ON camera_state BEGIN SELECT probe(NEW.device_id); END");
+    write([{ kind: 'presence', deviceId: ids[0]!, online: true, at: NOW }]);
+    write([
+      { kind: 'status', deviceId: ids[0]!, status: { state: 'online', model: 'HC-220', ssid: 'Home' }, at: NOW + 1 },
+      { kind: 'status', deviceId: ids[0]!, status: { state: 'online', ip: '192.168.1.20', rssi: -60 }, at: NOW + 2 },
+      { kind: 'status', deviceId: ids[0]!, status: { state: 'online', ssid: 'Home-5G' }, at: NOW + 3 },
+      { kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW }, at: NOW + 4 },
+    ]);
+    expect(writes).toEqual([ids[0]]);
+    const view = store.view(ids[0]!);
+    expect(view).toMatchObject({ model: 'HC-220', ssid: 'Home-5G', ip: '192.168.1.20', rssi: -60, online: true, lastSeen: NOW + 4 });
+    // A fresh store (a restarted hub) reads the same state from disk and merges onto it.
+    const restarted = new CameraStore(vault.db, vault.sealer);
+    vault.db.transaction(() => restarted.writeBatch([{ kind: 'status', deviceId: ids[0]!, status: { state: 'online', rssi: -70 }, at: NOW + 5 }])).immediate();
+    expect(restarted.view(ids[0]!)).toMatchObject({ model: 'HC-220', ssid: 'Home-5G', ip: '192.168.1.20', rssi: -70, lastSeen: NOW + 5 });
+  });
+
+  it('records presence transitions once, an offline status as a transition, and skips removed devices', async () => {
+    const { vault, store, ids, write } = await setup(3);
+    write([
+      { kind: 'presence', deviceId: ids[0]!, online: true, at: NOW },
+      { kind: 'presence', deviceId: ids[0]!, online: true, at: NOW + 1 },
+      { kind: 'status', deviceId: ids[0]!, status: { state: 'offline', model: 'HC-110' }, at: NOW + 2 },
+    ]);
+    expect(events(vault).map((r) => r.type)).toEqual(['online', 'offline']);
+    expect(store.view(ids[0]!)).toMatchObject({ online: false, model: 'HC-110' });
+    vault.db.prepare('DELETE FROM devices WHERE id = ?').run(ids[2]);
+    write([
+      { kind: 'event', deviceId: ids[2]!, event: { type: 'motion', ts: NOW, detail: 'gone' }, at: NOW + 3 },
+      { kind: 'status', deviceId: ids[2]!, status: { state: 'online', ssid: 'gone' }, at: NOW + 3 },
+      { kind: 'event', deviceId: ids[1]!, event: { type: 'motion', ts: NOW, detail: 'kept' }, at: NOW + 4 },
+    ]);
+    const rows = events(vault);
+    expect(rows.map((r) => [r.device_id, r.type])).toEqual([
+      [ids[0], 'online'],
+      [ids[0], 'offline'],
+      [ids[1], 'motion'],
+    ]);
+    expect(store.openDetail(rows[2]!.id, rows[2]!.detail!)).toBe('kept');
+    expect(vault.db.prepare('SELECT COUNT(*) FROM camera_state WHERE device_id = ?').pluck().get(ids[2])).toBe(0);
+  });
+
+  it('leaves nothing behind from a batch that fails, and the next batch reuses its ids', async () => {
+    const { vault, store, ids, write } = await setup();
+    vault.db.exec("CREATE TRIGGER refuse_tamper BEFORE INSERT ON events WHEN NEW.type = 'tamper' BEGIN SELECT RAISE(ABORT, 'refused'); END");
+    expect(() =>
+      write([
+        { kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'rolled back' }, at: NOW },
+        { kind: 'event', deviceId: ids[0]!, event: { type: 'tamper', ts: NOW }, at: NOW },
+      ]),
+    ).toThrow(/refused/);
+    store.invalidateCaches();
+    expect(events(vault)).toEqual([]);
+    write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'after' }, at: NOW }]);
+    const [row] = events(vault);
+    expect(row!.id).toBe(1);
+    expect(store.openDetail(row!.id, row!.detail!)).toBe('after');
+  });
+});
