@@ -35,6 +35,12 @@ const start: CommandSpec = {
     const logger = createLogger({ level: config.logLevel });
     // Under systemd (Type=notify) READY=1 goes out only once broker, store and web all serve.
     const systemd = createSystemdNotifier({ env: ctx.env, logger });
+    // A promise some library forgot to handle (e.g. a D-Bus reply after BlueZ went away) must not
+    // take the whole hub down with it; say so and keep serving. Thrown exceptions still end the
+    // process, and systemd restarts it.
+    process.on('unhandledRejection', (reason) => {
+      logger.error('a background operation failed without a handler; the hub keeps running', { code: (reason as { code?: string } | undefined)?.code ?? (reason as Error | undefined)?.name ?? 'unknown' });
+    });
     let hub;
     try {
       hub = await startHub(config, { env: ctx.env, logger, services: HUB_SERVICES });
