@@ -2,15 +2,27 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { TestProject } from 'vitest/node';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    tallyDir: string;
+  }
+}
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const tallyDir = join(root, 'test-artifacts', 'robustness');
+// One folder per run, so two runs at once (or a leftover) cannot mix their totals.
+const tallyDir = join(root, 'test-artifacts', 'robustness', `run-${process.pid}`);
 
 // Tests that spawn the daemon or the CLI run the compiled output, exactly as a user would.
-export default function setup(): () => void {
+export default function setup(project: TestProject): () => void {
   execFileSync(process.execPath, [`${root}/node_modules/typescript/bin/tsc`, '-p', 'tsconfig.json'], { cwd: root, stdio: 'inherit' });
   rmSync(tallyDir, { recursive: true, force: true });
-  return printRobustnessTotals;
+  project.provide('tallyDir', tallyDir);
+  return () => {
+    printRobustnessTotals();
+    rmSync(tallyDir, { recursive: true, force: true });
+  };
 }
 
 /** Prints what the hostile-input tests tried, at the end of the run. */

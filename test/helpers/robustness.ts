@@ -4,9 +4,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './hub.js';
-
-export const TALLY_DIR = join(ROOT, 'test-artifacts', 'robustness');
+import { inject } from 'vitest';
 
 export interface Tally {
   surface: string;
@@ -18,8 +16,9 @@ export interface Tally {
 }
 
 export function recordTally(t: Tally): void {
-  mkdirSync(TALLY_DIR, { recursive: true });
-  writeFileSync(join(TALLY_DIR, `${t.surface}.json`), JSON.stringify(t));
+  const dir = inject('tallyDir');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${t.surface}.json`), JSON.stringify(t));
 }
 
 // The same seeded generator the soak script uses (a failing run replays from its seed).
