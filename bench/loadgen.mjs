@@ -4,7 +4,8 @@
  *
  * Phases, each printed as one JSON line on stdout:
  *  - saturate: every client keeps `window` QoS 1 publishes in flight; acknowledged messages are
- *    counted over `measureMs` after `warmupMs` (for the hub a PUBACK means "committed");
+ *    counted over `windows` back-to-back windows of `measureMs` after `warmupMs` (for the hub a
+ *    PUBACK means "committed"), and the window least disturbed by other processes is reported;
  *  - latency: open loop at a fixed offered rate spread round-robin over the clients; each message's
  *    PUBACK latency is taken from its publish call;
  *  - memory: the broker's RSS with every client still connected.
@@ -132,40 +133,51 @@ async function saturate(cams) {
     }
   }
   await sleep(cfg.warmupMs);
-  const t0 = nowUs();
-  const broker0 = readCpuSeconds(cfg.brokerPid);
-  const self0 = readCpuSeconds(process.pid);
-  const machine0 = readMachineBusySeconds();
-  counting = true;
-  await sleep(cfg.measureMs);
-  counting = false;
-  const t1 = nowUs();
-  const broker1 = readCpuSeconds(cfg.brokerPid);
-  const self1 = readCpuSeconds(process.pid);
-  const machine1 = readMachineBusySeconds();
-  const n = acked;
+  // Several back-to-back windows: on a shared machine other processes take CPU now and then; the
+  // window they disturbed least (least foreign CPU) is the one reported, all are kept.
+  const windows = [];
+  for (let w = 0; w < (cfg.windows ?? 1); w++) {
+    acked = 0;
+    const t0 = nowUs();
+    const broker0 = readCpuSeconds(cfg.brokerPid);
+    const self0 = readCpuSeconds(process.pid);
+    const machine0 = readMachineBusySeconds();
+    counting = true;
+    await sleep(cfg.measureMs);
+    counting = false;
+    const t1 = nowUs();
+    const broker1 = readCpuSeconds(cfg.brokerPid);
+    const self1 = readCpuSeconds(process.pid);
+    const machine1 = readMachineBusySeconds();
+    const n = acked;
+    const seconds = (t1 - t0) / 1e6;
+    windows.push({
+      acked: n,
+      seconds,
+      msgs_per_s: n / seconds,
+      broker_cpu_s: broker1 - broker0,
+      loadgen_cpu_s: self1 - self0,
+      broker_cpu_us_per_msg: cpuPerMessageUs(broker0, broker1, n),
+      loadgen_cpu_us_per_msg: cpuPerMessageUs(self0, self1, n),
+      broker_core_utilisation: (broker1 - broker0) / seconds,
+      loadgen_core_utilisation: (self1 - self0) / seconds,
+      // Cores' worth of CPU used by everything else on the machine (kernel network work included).
+      foreign_cores: foreignCoreShare(machine1 - machine0, broker1 - broker0 + (self1 - self0), seconds),
+      window_from_us: t0,
+      window_to_us: t1,
+    });
+  }
   stopping = true;
   const drainUntil = Date.now() + 10_000;
   while (inFlight > 0 && Date.now() < drainUntil && stats.closes === 0) await sleep(20);
   for (const cam of cams) cam.client.removeAllListeners('packetreceive');
-  const seconds = (t1 - t0) / 1e6;
-  return {
-    phase: 'saturate',
-    acked: n,
-    seconds,
-    msgs_per_s: n / seconds,
-    broker_cpu_s: broker1 - broker0,
-    loadgen_cpu_s: self1 - self0,
-    broker_cpu_us_per_msg: cpuPerMessageUs(broker0, broker1, n),
-    loadgen_cpu_us_per_msg: cpuPerMessageUs(self0, self1, n),
-    broker_core_utilisation: (broker1 - broker0) / seconds,
-    loadgen_core_utilisation: (self1 - self0) / seconds,
-    // Cores' worth of CPU used by everything else on the machine (kernel network work included).
-    foreign_cores: foreignCoreShare(machine1 - machine0, broker1 - broker0 + (self1 - self0), seconds),
-    window_from_us: t0,
-    window_to_us: t1,
-    undrained: inFlight,
-  };
+  return { phase: 'saturate', ...leastDisturbed(windows), windows, undrained: inFlight };
+}
+
+/** The window with the least foreign CPU; among windows within 0.1 core of it, the fastest. */
+function leastDisturbed(windows) {
+  const calmest = Math.min(...windows.map((w) => w.foreign_cores));
+  return windows.filter((w) => w.foreign_cores <= calmest + 0.1).sort((a, b) => b.msgs_per_s - a.msgs_per_s)[0];
 }
 
 async function fixedRate(cams) {

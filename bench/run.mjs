@@ -4,7 +4,7 @@
  *
  * Each broker runs as its own process pinned to core 0; the load generator (bench/loadgen.mjs)
  * runs pinned to core 1. CPU time comes from the processes' own accounting (/proc/<pid>/stat).
- * See docs/performance.md for what each figure means and what was measured.
+ * See docs/benchmark.md for what each figure means, docs/performance.md for what was optimised.
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
@@ -51,8 +51,8 @@ export function parseArgs(argv) {
 /** Phase lengths; the quick run keeps every phase but shortens it. */
 function plan(opts) {
   return opts.quick
-    ? { warmupMs: 1000, measureMs: 3000, latencyMs: 2000, profileMeasureMs: 2000, profileCameras: Math.min(opts.cameras, 40), coldStarts: 1, cryptoMs: 300 }
-    : { warmupMs: 3000, measureMs: 10_000, latencyMs: 10_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500 };
+    ? { warmupMs: 1000, measureMs: 2000, windows: 2, latencyMs: 2000, profileMeasureMs: 2000, profileCameras: Math.min(opts.cameras, 40), coldStarts: 1, cryptoMs: 300 }
+    : { warmupMs: 3000, measureMs: 10_000, windows: 3, latencyMs: 12_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500 };
 }
 
 export async function main(argv) {
@@ -124,7 +124,11 @@ export async function main(argv) {
     results.crypto = await runJson(pinCommand(pinned, HUB_CORE, [process.execPath, join(ROOT, 'bench', 'crypto-micro.mjs'), String(phases.cryptoMs)]), children);
     results.crypto.sealer_vs_bare_ratio = ratio(results.crypto.sealer_seals_per_s, results.crypto.bare_libsodium_seals_per_s);
 
+    results.hub_launch = unitLaunch();
     results.throughput_ratio_vs_bare_aedes = ratio(results.hub.msgs_per_s, results.bare_aedes.msgs_per_s);
+    results.puback_p99_ratio_vs_bare_aedes = ratio(results.hub.latency?.p99_ms, results.bare_aedes.latency?.p99_ms);
+    results.rss_ratio_vs_bare_aedes = ratio(results.hub.rss_bytes_connected, results.bare_aedes.rss_bytes_connected);
+    results.cold_start_ratio_vs_bare_aedes = ratio(results.cold_start.health_ok_ms, results.bare_aedes.start_ms);
     results.cpu_per_msg_ratio_vs_bare_aedes = ratio(results.hub.broker_cpu_us_per_msg, results.bare_aedes.broker_cpu_us_per_msg);
     results.throughput_ratio_vs_mosquitto = results.mosquitto ? ratio(results.hub.msgs_per_s, results.mosquitto.msgs_per_s) : null;
     results.cpu_per_msg_ratio_vs_mosquitto = results.mosquitto ? ratio(results.hub.broker_cpu_us_per_msg, results.mosquitto.broker_cpu_us_per_msg) : null;
@@ -132,10 +136,11 @@ export async function main(argv) {
     results.elapsed_s = Math.round((performance.now() - started) / 100) / 10;
     results.machine.load_average_at_end = loadavg();
 
+    results.json_file = opts.json ?? null;
     process.stdout.write(formatReport(results));
     if (opts.json) {
       writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
-      log(`results written to ${opts.json}`);
+      process.stdout.write(`JSON results written to ${opts.json}\n`);
     }
     return 0;
   } catch (err) {
@@ -169,6 +174,30 @@ function hubEnv(extra = {}) {
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('HEARTH_')) env[k] = v;
   return { ...env, ...extra };
+}
+
+/**
+ * How the service unit launches the hub (systemd/hearth.service): the node flags on its ExecStart
+ * line and its MALLOC_* / NODE_OPTIONS environment, so the hub measured is the hub deployed.
+ */
+export function serviceLaunch(unitText) {
+  const exec = /^ExecStart=\S*node\s+(.*?)\S*bin\/hearth\.js\b/m.exec(unitText);
+  const nodeFlags = exec ? exec[1].split(/\s+/).filter((t) => t.startsWith('--')) : [];
+  const env = {};
+  for (const m of unitText.matchAll(/^Environment=((?:MALLOC_[A-Z_]+|NODE_OPTIONS)=.*)$/gm)) {
+    const eq = m[1].indexOf('=');
+    env[m[1].slice(0, eq)] = m[1].slice(eq + 1).replace(/^"|"$/g, '');
+  }
+  return { nodeFlags, env };
+}
+
+let launch;
+function unitLaunch() {
+  if (!launch) {
+    const unit = join(ROOT, 'systemd', 'hearth.service');
+    launch = existsSync(unit) ? serviceLaunch(readFileSync(unit, 'utf8')) : { nodeFlags: [], env: {} };
+  }
+  return launch;
 }
 
 function spawnTracked(argv, children, opts = {}) {
@@ -271,6 +300,7 @@ async function enrolCameras(dataDir, count, children) {
 async function startHub(dataDir, p, pinned, children, nodeFlags = []) {
   const argv = pinCommand(pinned, HUB_CORE, [
     process.execPath,
+    ...unitLaunch().nodeFlags,
     ...nodeFlags,
     join(ROOT, 'bin', 'hearth.js'),
     'start',
@@ -288,7 +318,7 @@ async function startHub(dataDir, p, pinned, children, nodeFlags = []) {
     'warn',
   ]);
   const t0 = performance.now();
-  const child = spawnTracked(argv, children, { env: hubEnv() });
+  const child = spawnTracked(argv, children, { env: hubEnv(unitLaunch().env) });
   const line = waitForLine(child, /hearth is running/, 30_000).then(() => performance.now() - t0);
   const health = pollHealth(p.http, 30_000).then(() => performance.now() - t0);
   const [lineMs, healthMs] = await Promise.all([line, health]);
@@ -310,9 +340,10 @@ async function pollHealth(httpPort, timeoutMs) {
 }
 
 async function startBareAedes(p, pinned, children) {
+  const t0 = performance.now();
   const child = spawnTracked(pinCommand(pinned, HUB_CORE, [process.execPath, join(ROOT, 'bench', 'bare-aedes.mjs'), String(p.mqtt)]), children);
   await waitForLine(child, /^ready \d+/, 15_000);
-  return { child, pid: child.pid };
+  return { child, pid: child.pid, startMs: performance.now() - t0 };
 }
 
 async function startMosquitto(work, p, pinned, children) {
@@ -358,6 +389,7 @@ async function runAgainst(name, start, cameras, phases, pinned, children, work, 
     const out = await runLoadgen(name, work, p.mqtt, broker.pid, cameras, phases, pinned, children, extra);
     const sat = out.saturate ?? {};
     return {
+      start_ms: broker.startMs ?? broker.healthMs,
       msgs_per_s: sat.msgs_per_s,
       broker_cpu_us_per_msg: sat.broker_cpu_us_per_msg,
       loadgen_cpu_us_per_msg: sat.loadgen_cpu_us_per_msg,
@@ -369,6 +401,7 @@ async function runAgainst(name, start, cameras, phases, pinned, children, work, 
       seconds: sat.seconds,
       window_from_us: sat.window_from_us,
       window_to_us: sat.window_to_us,
+      windows: (sat.windows ?? []).map((w) => ({ msgs_per_s: w.msgs_per_s, broker_cpu_us_per_msg: w.broker_cpu_us_per_msg, broker_core_utilisation: w.broker_core_utilisation, foreign_cores: w.foreign_cores })),
       latency: out.latency ?? null,
       rss_bytes_connected_idle: out.memory_idle?.rss_bytes,
       rss_bytes_connected: out.memory?.rss_bytes,
@@ -401,6 +434,7 @@ async function runLoadgen(name, work, port, brokerPid, cameras, phases, pinned, 
     window: 16,
     warmupMs: phases.warmupMs,
     measureMs: phases.measureMs,
+    windows: phases.windows,
     rate: phases.rate,
     latencyMs: phases.latencyMs,
     connectConcurrency: 20,
@@ -429,7 +463,7 @@ async function profileHub(dataDir, work, cameras, phases, pinned, children) {
   const hub = await startHub(dataDir, p, pinned, children, ['--cpu-prof', `--cpu-prof-dir=${profDir}`, '--cpu-prof-interval=250']);
   let sat;
   try {
-    const out = await runLoadgen('hub-profile', work, p.mqtt, hub.pid, cameras, { ...phases, measureMs: phases.profileMeasureMs, latencyMs: 0 }, pinned, children, {});
+    const out = await runLoadgen('hub-profile', work, p.mqtt, hub.pid, cameras, { ...phases, measureMs: phases.profileMeasureMs, windows: 1, latencyMs: 0 }, pinned, children, {});
     sat = out.saturate;
   } finally {
     const res = await stop(hub.child);
