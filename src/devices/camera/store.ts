@@ -7,7 +7,9 @@
  *   inside the transaction, which holds the write lock), so its detail is sealed under that id
  *   up front instead of being added by a second UPDATE;
  * - a camera's state is sealed and written once per batch, however many status messages it sent
- *   in it: the row after the commit is the same, the intermediate versions were never visible.
+ *   in it: the row after the commit is the same, the intermediate versions were never visible;
+ * - whether a camera still exists (the CLI may have removed it) is looked up once per batch, not
+ *   per row: no other process can remove it while the transaction holds the write lock.
  */
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
@@ -43,6 +45,8 @@ export class CameraStore {
   private readonly onlineCache = new Map<string, boolean>();
   /** The id the next event row gets; set at the start of each write inside its transaction. */
   private nextEventId = 0;
+  /** Whether each camera seen in the current write still exists (valid for one transaction). */
+  private readonly existsInWrite = new Map<string, boolean>();
 
   constructor(
     private readonly db: Db,
@@ -63,11 +67,9 @@ export class CameraStore {
          ON CONFLICT(device_id) DO UPDATE SET online = excluded.online, updated_at = excluded.updated_at`,
       ),
       touch: db.prepare('UPDATE camera_state SET last_seen = MAX(COALESCE(last_seen, 0), @at) WHERE device_id = @id'),
-      // Positional: (id, device, type, ts, received_at, detail, device again for the existence check).
-      insertEvent: db.prepare(
-        `INSERT INTO events (id, device_id, type, ts, received_at, detail)
-         SELECT ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM devices WHERE id = ?)`,
-      ),
+      // Positional (id, device, type, ts, received_at, detail); the device is known to exist.
+      insertEvent: db.prepare('INSERT INTO events (id, device_id, type, ts, received_at, detail) VALUES (?, ?, ?, ?, ?, ?)'),
+      deviceExists: db.prepare('SELECT 1 FROM devices WHERE id = ?').pluck(),
       maxEventId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck(),
       staleOnline: db.prepare("SELECT device_id, last_seen FROM camera_state WHERE online = 1"),
       countEvents: db.prepare('SELECT type, COUNT(*) AS n FROM events WHERE device_id = ? GROUP BY type ORDER BY type'),
@@ -165,12 +167,23 @@ export class CameraStore {
     const id = this.nextEventId;
     // The detail is sealed under the row's own id, so it opens only in that row.
     const detail = event.detail === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), event.detail);
-    if (this.stmts.insertEvent.run(id, deviceId, event.type, event.ts, at, detail, deviceId).changes > 0) this.nextEventId++;
+    this.insertEvent(id, deviceId, event.type, event.ts, at, detail);
   }
 
   /** Event ids continue after the largest stored one; read inside the writing transaction. */
   private startEventIds(): void {
     this.nextEventId = (this.stmts.maxEventId.get() as number) + 1;
+    this.existsInWrite.clear();
+  }
+
+  /** Inserts an event row if the camera still exists; the detail is already sealed under `id`. */
+  private insertEvent(id: number, deviceId: string, type: string, ts: number, at: number, detail: Buffer | null): boolean {
+    let exists = this.existsInWrite.get(deviceId);
+    if (exists === undefined) this.existsInWrite.set(deviceId, (exists = this.stmts.deviceExists.get(deviceId) !== undefined));
+    if (!exists) return false;
+    this.stmts.insertEvent.run(id, deviceId, type, ts, at, detail);
+    this.nextEventId = id + 1;
+    return true;
   }
 
   private applyPresence(deviceId: string, online: boolean, at: number): void {
@@ -180,9 +193,7 @@ export class CameraStore {
       current = row?.online === 1;
     }
     if (current === online) return;
-    const res = this.stmts.insertEvent.run(this.nextEventId, deviceId, online ? 'online' : 'offline', at, at, null, deviceId);
-    if (res.changes === 0) return; // device was removed meanwhile
-    this.nextEventId++;
+    if (!this.insertEvent(this.nextEventId, deviceId, online ? 'online' : 'offline', at, at, null)) return; // device was removed meanwhile
     this.stmts.setOnline.run({ id: deviceId, online: online ? 1 : 0, at });
     this.onlineCache.set(deviceId, online);
   }
