@@ -33,6 +33,11 @@ describe('status payloads', () => {
     expect(r).toEqual({ ok: true, value: { state: 'online', model: 'C3', firmware: '2.1.0', ssid: 'Home', ip: '192.168.1.20', rssi: -61 }, droppedFields: 1 });
   });
 
+  it('drops keys named like Object.prototype members instead of taking them for field checks', () => {
+    const payload = Buffer.from('{"state":"online","constructor":1,"toString":"x","hasOwnProperty":2,"__proto__":{"ssid":"Evil"},"ssid":"Home"}');
+    expect(parseStatus(payload, 4096)).toEqual({ ok: true, value: { state: 'online', ssid: 'Home' }, droppedFields: 4 });
+  });
+
   it('accepts subnets and IPv6', () => {
     expect(parseStatus(b({ state: 'online', ip: '10.0.0.0/24' }), 4096).ok).toBe(true);
     expect(parseStatus(b({ state: 'online', ip: 'fe80::1' }), 4096).ok).toBe(true);

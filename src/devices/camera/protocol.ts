@@ -91,17 +91,21 @@ function decodeObject(payload: Uint8Array, maxBytes: number): { ok: true; obj: R
 }
 
 type FieldCheck = (v: unknown) => boolean;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+/** UTF-8 takes at most 3 bytes per UTF-16 unit: short strings need no byte count. */
+const fitsBytes = (v: string, maxBytes: number) => v.length * 3 <= maxBytes || Buffer.byteLength(v) <= maxBytes;
 const shortText =
   (maxBytes: number): FieldCheck =>
   (v) =>
-    typeof v === 'string' && v.length > 0 && Buffer.byteLength(v) <= maxBytes && !/[\u0000-\u001f\u007f]/.test(v);
+    typeof v === 'string' && v.length > 0 && fitsBytes(v, maxBytes) && !CONTROL_CHARS.test(v);
+const EVENT_DETAIL = shortText(256);
 
 const STATUS_FIELDS: Record<string, FieldCheck> = {
   state: (v) => v === 'online' || v === 'offline',
   model: shortText(64),
   firmware: shortText(64),
   // IEEE 802.11 SSIDs are at most 32 octets.
-  ssid: (v) => typeof v === 'string' && Buffer.byteLength(v) <= 32 && !/[\u0000-\u001f]/.test(v),
+  ssid: (v) => typeof v === 'string' && fitsBytes(v, 32) && !/[\u0000-\u001f]/.test(v),
   ip: (v) => typeof v === 'string' && isIpOrSubnet(v),
   rssi: (v) => typeof v === 'number' && Number.isInteger(v) && v >= -127 && v <= 0,
 };
@@ -109,14 +113,17 @@ const STATUS_FIELDS: Record<string, FieldCheck> = {
 export function parseStatus(payload: Uint8Array, maxBytes: number): Parsed<CameraStatus> {
   const decoded = decodeObject(payload, maxBytes);
   if (!decoded.ok) return decoded;
+  const obj = decoded.obj;
   const out: Record<string, unknown> = {};
   let dropped = 0;
-  for (const [key, value] of Object.entries(decoded.obj)) {
-    const check = STATUS_FIELDS[key];
+  // JSON.parse gives a plain object with own, enumerable keys only (a "__proto__" key included).
+  for (const key in obj) {
+    const check = Object.hasOwn(STATUS_FIELDS, key) ? STATUS_FIELDS[key] : undefined;
     if (!check) {
       dropped++;
       continue;
     }
+    const value = obj[key];
     if (!check(value)) return { ok: false, reason: `status_bad_${key}` };
     out[key] = value;
   }
@@ -131,15 +138,17 @@ const MAX_CLOCK_SKEW_MS = 24 * 3600 * 1000;
 export function parseEvent(payload: Uint8Array, maxBytes: number, now: number): Parsed<CameraEvent> {
   const decoded = decodeObject(payload, maxBytes);
   if (!decoded.ok) return decoded;
-  const { type, ts, detail } = decoded.obj;
-  const dropped = Object.keys(decoded.obj).filter((k) => k !== 'type' && k !== 'ts' && k !== 'detail').length;
+  const obj = decoded.obj;
+  const { type, ts, detail } = obj;
+  let dropped = 0;
+  for (const key in obj) if (key !== 'type' && key !== 'ts' && key !== 'detail') dropped++;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return { ok: false, reason: 'event_bad_type' };
   if (RESERVED_EVENT_TYPES.has(type)) return { ok: false, reason: 'event_reserved_type' };
   if (typeof ts !== 'number' || !Number.isInteger(ts)) return { ok: false, reason: 'event_bad_ts' };
   // Accept seconds or milliseconds; cameras differ. Anything outside a sane range is refused.
   const tsMs = ts < 1e11 ? ts * 1000 : ts;
   if (tsMs < MIN_EVENT_TS || tsMs > now + MAX_CLOCK_SKEW_MS) return { ok: false, reason: 'event_ts_out_of_range' };
-  if (detail !== undefined && !shortText(256)(detail)) return { ok: false, reason: 'event_bad_detail' };
+  if (detail !== undefined && !EVENT_DETAIL(detail)) return { ok: false, reason: 'event_bad_detail' };
   const value: CameraEvent = { type, ts: tsMs };
   if (detail !== undefined) value.detail = detail as string;
   return { ok: true, value, droppedFields: dropped };
