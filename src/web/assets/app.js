@@ -1,0 +1,153 @@
+// Shared by every page script: JSON API calls with the session cookie and the CSRF header, DOM
+// building through textContent only (no markup from data, ever), time formatting, live events.
+
+let csrfToken = null;
+
+/** The CSRF token of this session (GET /api/session), fetched once per page load. */
+export async function csrf() {
+  if (csrfToken) return csrfToken;
+  const res = await fetch('/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
+  if (res.status === 401) return toLogin();
+  const body = await res.json().catch(() => ({}));
+  csrfToken = body.csrfToken ?? null;
+  return csrfToken;
+}
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+function toLogin() {
+  if (location.pathname !== '/login') location.assign('/login');
+  return new Promise(() => {}); // the page is going away
+}
+
+/** Calls the JSON API. State changes carry X-CSRF-Token; a lost session goes back to the login page. */
+export async function api(method, url, body) {
+  const headers = { accept: 'application/json' };
+  if (method !== 'GET' && method !== 'HEAD') {
+    const token = await csrf();
+    if (token) headers['x-csrf-token'] = token;
+  }
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  if (res.status === 401 && location.pathname !== '/login') return toLogin();
+  const text = await res.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!res.ok) throw new ApiError(res.status, (data && (data.reason || data.error)) || `request failed (${res.status})`);
+  return data;
+}
+
+/** Creates an element; children are nodes or text (set as text, never parsed as HTML). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) if (c !== undefined && c !== null && c !== false) node.append(c instanceof Node ? c : String(c));
+  return node;
+}
+
+export const $ = (id) => document.getElementById(id);
+
+/** Fills a table body from rows of cells; shows the "empty" note when there are none. */
+export function fillTable(id, rows) {
+  const tbody = $(id).querySelector('tbody');
+  tbody.replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map((c) => (c instanceof Node && c.nodeName === 'TD' ? c : el('td', {}, c))))));
+  const empty = $(`${id}-empty`);
+  if (empty) empty.hidden = rows.length > 0;
+}
+
+export function fmtTime(ms) {
+  if (ms === null || ms === undefined) return 'never';
+  const d = new Date(ms);
+  if (Number.isNaN(d.getTime())) return '—';
+  return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function fmtAgo(ms) {
+  if (ms === null || ms === undefined) return 'never';
+  const s = Math.round((Date.now() - ms) / 1000);
+  if (s < 60) return 'just now';
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return fmtTime(ms);
+}
+
+export function badge(text, kind) {
+  return el('span', { class: `badge ${kind}`, text });
+}
+
+/** A short message at the top of the page (role=status), replaced by the next one. */
+export function flash(message, kind = '') {
+  const node = $('flash');
+  node.textContent = message;
+  node.className = `banner ${kind}`;
+  node.hidden = false;
+}
+
+export function showError(err) {
+  flash(err instanceof Error ? err.message : String(err), 'error');
+}
+
+/** Server-sent events from /api/events; onEvent(type, data). Reconnects by itself (EventSource). */
+export function liveEvents(onEvent, onState) {
+  const source = new EventSource('/api/events');
+  const deliver = (type) => (ev) => {
+    let data = null;
+    try {
+      data = JSON.parse(ev.data);
+    } catch {
+      return;
+    }
+    onEvent(type === 'message' ? (data && data.type) || 'message' : type, data);
+  };
+  for (const type of ['message', 'device', 'presence', 'status', 'event', 'measurement', 'privacy', 'storage']) source.addEventListener(type, deliver(type));
+  source.addEventListener('open', () => onState && onState(true));
+  source.addEventListener('error', () => onState && onState(false));
+  return source;
+}
+
+/** Starts a download of a same-origin URL without leaving the page. */
+export function download(url, filename) {
+  const a = el('a', { href: url, download: filename || '' });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
+async function logout() {
+  try {
+    await api('POST', '/api/logout', {});
+  } finally {
+    location.assign('/login');
+  }
+}
+
+/** Shows the storage problem banner when the hub cannot write (disk full, read-only). */
+export function showStorage(status) {
+  const banner = $('storage-banner');
+  if (!banner || !status) return;
+  const storage = status.storage || status;
+  if (storage && storage.healthy === false) {
+    banner.textContent = `The hub cannot store new data right now (${storage.problem || 'storage problem'}). Devices are being refused until it can write again; free some disk space.`;
+    banner.hidden = false;
+  } else banner.hidden = true;
+}
+
+document.addEventListener('DOMContentLoaded', () => {
+  const button = $('logout');
+  if (button) button.addEventListener('click', () => void logout());
+});

@@ -1,0 +1,79 @@
+/**
+ * The web UI's pages: server-rendered HTML shells plus the static scripts and stylesheet they load.
+ * Data comes from the JSON API (/api/...), fetched by the page scripts with the session cookie and
+ * the CSRF header; the hub itself renders only what the browser should not need a library for:
+ * the weight chart (SVG) and the QR code of a new camera's credentials (SVG).
+ *
+ * Authorization is not decided here: the server's session hook guards every route except those
+ * it lists as public (GET /login and /assets/*).
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { weightChartSvg, type ChartPoint } from '../render/chart.js';
+import { credentialsUri, qrSvg } from '../render/qr.js';
+import { registerAssets } from './assets.js';
+import { loginPage, shellPage } from './shells.js';
+
+export interface PagesDeps {
+  /** One member's weigh-ins (kg, oldest first), or undefined when there is no such member. */
+  weightHistory(memberId: string): { name: string; points: ChartPoint[] } | undefined;
+  /** Where cameras reach the MQTT broker. host undefined: the host name the browser used. */
+  mqttEndpoint(): { host?: string; port: number };
+}
+
+const DEVICE_ID = /^(cam|scale)-[0-9a-f]{12}$/;
+const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
+/** Host names and IP literals; anything else in a Host header is not put into a QR code. */
+const HOST_NAME = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9.-]{1,253})$/;
+const MAX_CREDENTIAL_CHARS = 128;
+
+function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
+  // Shells hold no data, but no-store keeps every page (the enrol page shows credentials) out of caches.
+  return reply.code(code).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
+}
+
+export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
+  registerAssets(app);
+
+  app.get('/login', async (_req, reply) => sendHtml(reply, loginPage()));
+
+  const simple: [string, string][] = [
+    ['/', 'dashboard'],
+    ['/devices', 'devices'],
+    ['/members', 'members'],
+    ['/consent', 'consent'],
+    ['/ledger', 'ledger'],
+    ['/export', 'export'],
+    ['/settings', 'settings'],
+  ];
+  for (const [url, name] of simple) app.get(url, async (_req, reply) => sendHtml(reply, shellPage(name)));
+  // The enrol page names the broker next to the credentials it will show.
+  app.get('/enrol', async (req, reply) => {
+    const { host, port } = deps.mqttEndpoint();
+    return sendHtml(reply, shellPage('enrol', { 'mqtt-host': host ?? req.hostname, 'mqtt-port': String(port) }));
+  });
+
+  app.get<{ Params: { id: string } }>('/devices/:id', async (req, reply) => {
+    if (!DEVICE_ID.test(req.params.id)) return reply.code(404).send({ error: 'not found' });
+    return sendHtml(reply, shellPage('device', { 'device-id': req.params.id }));
+  });
+
+  app.get<{ Params: { id: string } }>('/members/:id/weight.svg', async (req, reply) => {
+    const history = MEMBER_ID.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
+    if (!history) return reply.code(404).send({ error: 'not found' });
+    const svg = weightChartSvg(history.points, { title: `Weight of ${history.name}` });
+    return reply.header('cache-control', 'no-store').type('image/svg+xml').send(svg);
+  });
+
+  // The QR code of credentials just shown by POST /api/devices/camera. They come back once more
+  // over the same connection because the hub keeps only the password's hash; nothing is stored.
+  app.post<{ Body: unknown }>('/enrol/qr', async (req, reply) => {
+    const body = req.body as { username?: unknown; password?: unknown } | undefined;
+    const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_CREDENTIAL_CHARS && !/[\u0000-\u001f\u007f]/.test(v);
+    if (!body || !ok(body.username) || !ok(body.password)) return reply.code(400).send({ error: 'username and password (short strings) are required' });
+    const endpoint = deps.mqttEndpoint();
+    const host = endpoint.host ?? req.hostname;
+    if (!HOST_NAME.test(host)) return reply.code(400).send({ error: 'the host name this page was loaded from cannot be put in a QR code' });
+    const uri = credentialsUri({ host: host.replace(/^\[|\]$/g, ''), port: endpoint.port, username: body.username, password: body.password });
+    return reply.header('cache-control', 'no-store').type('image/svg+xml').send(qrSvg(uri, { title: 'Camera MQTT credentials' }));
+  });
+}

@@ -1,0 +1,212 @@
+/**
+ * The HTML of each page: static markup only (headings, forms, empty tables with ids). The page's
+ * script module under /assets/ fills it from the JSON API after load, so a page view never puts a
+ * personal value into HTML that a cache or the browser history could keep.
+ */
+import { html, type SafeHtml } from '../render/html.js';
+import { renderPage } from '../render/layout.js';
+
+interface Shell {
+  title: string;
+  active?: string;
+  script: string;
+  body: SafeHtml;
+}
+
+const table = (id: string, headings: string[], empty: SafeHtml | string) => html`<div class="table-wrap">
+<table class="stack-sm" id="${id}"><thead><tr>${headings.map((h) => html`<th scope="col">${h}</th>`)}</tr></thead><tbody></tbody></table>
+</div>
+<p class="muted" id="${id}-empty" hidden>${empty}</p>`;
+
+export function loginPage(): string {
+  return renderPage({
+    title: 'Log in',
+    signedIn: false,
+    script: 'login.js',
+    body: html`<form class="stack card" id="login-form" method="post" action="/api/login">
+  <p class="muted">This hub's web interface. The admin password was printed when the hub first started, or set with <code>hearth admin set-password</code>.</p>
+  <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required maxlength="256" autofocus></label>
+  <div class="actions"><button type="submit">Log in</button></div>
+  <p class="banner error" id="login-error" role="alert" hidden></p>
+</form>`,
+  });
+}
+
+const SHELLS: Record<string, Shell> = {
+  dashboard: {
+    title: 'Dashboard',
+    active: 'dashboard',
+    script: 'dashboard.js',
+    body: html`<div class="grid">
+  <section class="card" aria-labelledby="h-upstream"><h2 id="h-upstream">Upstream</h2>
+    <p><span class="badge" id="upstream-state">…</span></p>
+    <p class="muted small" id="upstream-detail"></p>
+  </section>
+  <section class="card" aria-labelledby="h-today"><h2 id="h-today">Today</h2>
+    <p><strong id="events-today">…</strong> camera events, <strong id="weighins-today">…</strong> weigh-ins</p>
+    <p class="muted small" id="live-state">Connecting to live updates…</p>
+  </section>
+</div>
+<section class="card" aria-labelledby="h-cams"><h2 id="h-cams">Cameras</h2>
+${table('cameras', ['Camera', 'State', 'Last seen', 'Events today'], html`No cameras yet. <a href="/enrol">Enrol one</a>.`)}
+</section>
+<section class="card" aria-labelledby="h-scales"><h2 id="h-scales">Scales</h2>
+${table('scales', ['Scale', 'Last weigh-in', 'Weigh-ins today'], html`No scales yet. <a href="/enrol">Enrol one</a>.`)}
+</section>`,
+  },
+  devices: {
+    title: 'Devices',
+    active: 'devices',
+    script: 'devices.js',
+    body: html`<section class="card">
+${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`Nothing enrolled yet. <a href="/enrol">Enrol a camera or a scale</a>.`)}
+</section>`,
+  },
+  device: {
+    title: 'Device',
+    active: 'devices',
+    script: 'device.js',
+    body: html`<section class="card" aria-labelledby="h-state"><h2 id="h-state">State</h2>
+  <dl class="state" id="state"></dl>
+</section>
+<section class="card" aria-labelledby="h-events"><h2 id="h-events">Events</h2>
+  <form class="row" id="event-filter">
+    <label>Type <select name="type" id="filter-type"><option value="">All types</option></select></label>
+    <label>From <input type="date" name="from" id="filter-from"></label>
+    <label>To <input type="date" name="to" id="filter-to"></label>
+    <button type="submit" class="secondary">Filter</button>
+  </form>
+  ${table('events', ['Time', 'Type', 'Detail'], 'No events match.')}
+</section>`,
+  },
+  members: {
+    title: 'Scales & members',
+    active: 'members',
+    script: 'members.js',
+    body: html`<section class="card" aria-labelledby="h-unassigned"><h2 id="h-unassigned">Weigh-ins to assign</h2>
+  <p class="muted small">Weigh-ins that matched nobody's recent weights closely enough. Say whose they are.</p>
+  ${table('unassigned', ['Time', 'Scale', 'Weight', 'Member'], 'Nothing waiting.')}
+</section>
+<div id="member-charts"></div>
+<p class="muted" id="no-members" hidden>No household members yet (<code>hearth member add &lt;name&gt;</code>).</p>`,
+  },
+  consent: {
+    title: 'Consent',
+    active: 'consent',
+    script: 'consent.js',
+    body: html`<p>Nothing leaves this hub unless you switch a category on here. What is sent is counted and noised on the hub first;
+no names, weights, network names or addresses are ever sent. The preview below is the exact JSON the next report would carry.</p>
+<div id="categories"></div>
+<section class="card" aria-labelledby="h-preview"><h2 id="h-preview">Next report (preview)</h2>
+  <p class="muted small" id="preview-note"></p>
+  <pre id="preview" aria-live="polite">…</pre>
+</section>`,
+  },
+  ledger: {
+    title: 'Privacy ledger',
+    active: 'ledger',
+    script: 'ledger.js',
+    body: html`<p>Every message that ever left this hub, with the time it left and its exact bytes.</p>
+<form class="row" id="ledger-search" role="search">
+  <label>Search <input type="search" name="q" id="ledger-q" maxlength="200" placeholder="topic, report id, text in the message"></label>
+  <button type="submit" class="secondary">Search</button>
+  <a href="/api/ledger/export" id="ledger-download" download="hearth-ledger.json">Download all as JSON</a>
+</form>
+<p class="muted small" id="ledger-count"></p>
+<section class="card" id="ledger-entries" aria-live="polite"></section>`,
+  },
+  enrol: {
+    title: 'Enrol a device',
+    active: 'enrol',
+    script: 'enrol.js',
+    body: html`<div class="grid">
+<section class="card" aria-labelledby="h-cam"><h2 id="h-cam">Camera</h2>
+  <form class="stack" id="enrol-camera">
+    <label>Nickname <input type="text" name="nickname" id="camera-nickname" required maxlength="64" placeholder="Front door"></label>
+    <div class="actions"><button type="submit">Enrol camera</button></div>
+  </form>
+  <div id="camera-credentials" hidden>
+    <p class="banner warn">These credentials are shown only now. Enter them in the camera's setup (or scan the code); the hub keeps only a hash of the password.</p>
+    <dl class="state">
+      <dt>Broker</dt><dd><code class="secret" id="cred-broker"></code></dd>
+      <dt>Username</dt><dd><code class="secret" id="cred-username"></code></dd>
+      <dt>Password</dt><dd><code class="secret" id="cred-password"></code></dd>
+    </dl>
+    <div class="qr-box" id="cred-qr"></div>
+    <p class="small"><a id="cred-device" href="/devices">Open the camera's page</a></p>
+  </div>
+</section>
+<section class="card" aria-labelledby="h-scale"><h2 id="h-scale">Scale</h2>
+  <form class="stack" id="enrol-scale">
+    <label>Bluetooth address <input type="text" name="address" id="scale-address" required maxlength="17" placeholder="C8:47:8C:12:34:56" autocomplete="off" spellcheck="false"></label>
+    <label>Nickname <input type="text" name="nickname" id="scale-nickname" required maxlength="64" placeholder="Bathroom scale"></label>
+    <div class="actions"><button type="submit">Enrol scale</button></div>
+  </form>
+  <p class="muted small">The address is printed under the scale or shown by <code>bluetoothctl scan on</code>.</p>
+</section>
+</div>`,
+  },
+  export: {
+    title: 'Export & forget',
+    active: 'export',
+    script: 'export.js',
+    body: html`<p>Download everything this hub stores about one household member or device (decrypted, as JSON), or forget it:
+its rows are deleted and the database is compacted so the bytes are gone from the file. Forgetting cannot be undone.</p>
+<section class="card">
+  <form class="stack" id="export-form">
+    <label>Member or device <select name="subject" id="export-subject" required><option value="">Choose…</option></select></label>
+    <div class="actions">
+      <button type="button" id="export-download">Download JSON</button>
+      <button type="button" class="danger" id="forget-start">Forget…</button>
+    </div>
+  </form>
+  <div id="forget-confirm" class="banner error" hidden>
+    <p>Forget <strong id="forget-name"></strong> and everything stored about it? This cannot be undone. Download a copy first if you may need it.</p>
+    <label class="inline"><input type="checkbox" id="forget-sure"> I understand this is irrevocable</label>
+    <div class="actions">
+      <button type="button" class="danger" id="forget-confirm-button" disabled>Forget irrevocably</button>
+      <button type="button" class="secondary" id="forget-cancel">Cancel</button>
+    </div>
+  </div>
+</section>`,
+  },
+  settings: {
+    title: 'Settings',
+    active: 'settings',
+    script: 'settings.js',
+    body: html`<section class="card" aria-labelledby="h-privacy"><h2 id="h-privacy">Privacy switch</h2>
+  <p class="muted small" id="privacy-state"></p>
+  <div class="actions"><button type="button" id="privacy-toggle" disabled>…</button></div>
+</section>
+<section class="card" aria-labelledby="h-uplink"><h2 id="h-uplink">Upstream</h2>
+  <form class="stack" id="settings-form">
+    <label>Uplink URL <input type="url" name="uplinkUrl" id="uplink-url" maxlength="512" placeholder="mqtts://metrics.example.com:8883"></label>
+    <p class="muted small">Where consented reports go. Empty: nothing is ever sent.</p>
+    <label>Report interval (hours) <input type="number" name="windowHours" id="window-hours" min="1" max="744" step="1"></label>
+    <label>Privacy per report (epsilon) <input type="number" name="epsilonPerReport" id="epsilon-report" min="0.01" max="10" step="0.01"></label>
+    <label>Daily privacy budget (epsilon per day) <input type="number" name="dailyEpsilonBudget" id="epsilon-daily" min="0.01" max="10" step="0.01"></label>
+    <div class="actions"><button type="submit">Save</button></div>
+    <p class="muted small" id="settings-note"></p>
+  </form>
+</section>
+<section class="card" aria-labelledby="h-epsilon"><h2 id="h-epsilon">What epsilon means</h2>
+  <p>Before any number leaves the hub, random noise is added to it. <strong>Epsilon</strong> says how little noise: the
+  smaller it is, the more noise, and the less anyone receiving the report could learn about your household in particular.</p>
+  <p>With epsilon 0.5, a report looks almost the same (at most about 1.65 times more or less likely) whether or not any
+  one of your devices was in it. The maker can still see trends across many homes, because the noise averages out over
+  many households, but not reliably what happens in yours.</p>
+  <p>The <strong>daily budget</strong> caps the total epsilon spent per category per day: once it is used up, that category sends
+  nothing more until the next day, so repeated reports cannot be combined to remove the noise.</p>
+</section>`,
+  },
+};
+
+export type ShellName = keyof typeof SHELLS;
+
+export function shellPage(name: string, data?: Record<string, string>): string {
+  const shell = SHELLS[name];
+  if (!shell) throw new RangeError(`no page ${name}`);
+  return renderPage({ ...shell, signedIn: true, ...(data ? { data } : {}) });
+}
+
+export const SHELL_NAMES = Object.keys(SHELLS);

@@ -1,0 +1,121 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import jsQR from 'jsqr';
+import { readdirSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ASSET_FILES, ASSETS_DIR } from '../src/web/pages/assets.js';
+import { registerPages } from '../src/web/pages/index.js';
+import { NAV } from '../src/web/render/layout.js';
+
+// The pages on a bare fastify app (no sessions: those are the server's hook, tested with it).
+let app: FastifyInstance;
+const t0 = Date.UTC(2026, 2, 1);
+
+beforeAll(async () => {
+  app = Fastify();
+  registerPages(app, {
+    weightHistory: (id) =>
+      id === 'mem-0123456789ab'
+        ? { name: 'Anna <A>', points: [{ at: t0, value: 70.2 }, { at: t0 + 86_400_000, value: 69.9 }] }
+        : undefined,
+    mqttEndpoint: () => ({ port: 18830 }),
+  });
+  await app.ready();
+});
+afterAll(() => app.close());
+
+describe('pages', () => {
+  it('every navigation target and the login page are HTML, no-store, with no inline script or style', async () => {
+    for (const url of ['/login', ...NAV.map((n) => n.href), '/devices/cam-0123456789ab']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(200);
+      expect(res.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.body).not.toMatch(/<script(?![^>]*\ssrc="\/assets\/)[^>]*>|\sstyle=|<style|\son[a-z]+=/);
+      // Every script and stylesheet the page names is an allowed asset.
+      for (const m of res.body.matchAll(/(?:src|href)="\/assets\/([^"]+)"/g)) expect(ASSET_FILES as readonly string[]).toContain(m[1]);
+      expect(res.body).not.toMatch(/(?:src|href)="(?:https?:)?\/\//);
+    }
+  });
+
+  it('a device page hands its id to the script; malformed ids are 404', async () => {
+    const res = await app.inject({ url: '/devices/scale-0123456789ab' });
+    expect(res.body).toContain('data-device-id="scale-0123456789ab"');
+    for (const bad of ['/devices/..%2f..%2fetc', '/devices/cam-XYZ', '/devices/%3Cscript%3E']) expect((await app.inject({ url: bad })).statusCode).toBe(404);
+  });
+
+  it('the enrol page names the broker (the configured host, or the one the browser used)', async () => {
+    const res = await app.inject({ url: '/enrol', headers: { host: 'hub.local:8080' } });
+    expect(res.body).toContain('data-mqtt-host="hub.local"');
+    expect(res.body).toContain('data-mqtt-port="18830"');
+  });
+});
+
+describe('assets', () => {
+  it('serves each listed file with its type, an ETag and 304 on revalidation', async () => {
+    for (const name of ASSET_FILES) {
+      const res = await app.inject({ url: `/assets/${name}` });
+      expect(res.statusCode, name).toBe(200);
+      expect(res.headers['content-type']).toMatch(name.endsWith('.js') ? /^text\/javascript/ : name.endsWith('.css') ? /^text\/css/ : /^image\/svg\+xml/);
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      const again = await app.inject({ url: `/assets/${name}`, headers: { 'if-none-match': String(res.headers.etag) } });
+      expect(again.statusCode).toBe(304);
+    }
+  });
+
+  it('lists every file in the assets folder (nothing shipped unserved, nothing served unlisted)', () => {
+    expect([...readdirSync(ASSETS_DIR)].sort()).toEqual([...ASSET_FILES].sort());
+  });
+
+  it('serves nothing outside the list, however the path is spelled', async () => {
+    for (const url of ['/assets/../server.ts', '/assets/..%2fpages%2findex.ts', '/assets/%2e%2e/%2e%2e/package.json', '/assets/app.js.map', '/assets/', '/assets/APP.JS', '/assets/app.js%00.css']) {
+      const res = await app.inject({ url });
+      expect(res.statusCode, url).toBe(404);
+      expect(res.body).not.toContain('import');
+    }
+  });
+
+  it('the scripts use no eval, no inline handlers and no markup from data (innerHTML)', async () => {
+    for (const name of ASSET_FILES.filter((n) => n.endsWith('.js'))) {
+      const res = await app.inject({ url: `/assets/${name}` });
+      expect(res.body, name).not.toMatch(/\beval\(|new Function|innerHTML|outerHTML|insertAdjacentHTML|document\.write|https?:\/\//);
+    }
+  });
+});
+
+describe('hub-rendered images', () => {
+  it('a member weight chart is SVG with the escaped name; unknown or malformed members are 404', async () => {
+    const res = await app.inject({ url: '/members/mem-0123456789ab/weight.svg' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('image/svg+xml');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.body).toContain('Weight of Anna &lt;A&gt;');
+    expect(res.body.match(/<circle /g)).toHaveLength(2);
+    expect((await app.inject({ url: '/members/mem-ffffffffffff/weight.svg' })).statusCode).toBe(404);
+    expect((await app.inject({ url: '/members/x/weight.svg' })).statusCode).toBe(404);
+  });
+
+  it('the credentials QR code decodes to the broker URI with them, and is never cached', async () => {
+    const res = await app.inject({ method: 'POST', url: '/enrol/qr', headers: { host: '192.168.1.5:8080' }, payload: { username: 'cam-0123456789ab', password: 'p@ss/word' } });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['cache-control']).toBe('no-store');
+    const svg = res.body;
+    const n = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)![1]);
+    const scale = 4;
+    const size = n * scale;
+    const data = new Uint8ClampedArray(size * size * 4).fill(255);
+    for (const m of /<path d="([^"]*)"/.exec(svg)![1]!.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) {
+      const [x, y, w] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      for (let py = y * scale; py < (y + 1) * scale; py++) data.fill(0, (py * size + x * scale) * 4, (py * size + (x + w) * scale) * 4);
+    }
+    // fill(0) also zeroed alpha; opaque again so the decoder sees black on white.
+    for (let i = 3; i < data.length; i += 4) data[i] = 255;
+    expect(jsQR(data, size, size)?.data).toBe('mqtt://cam-0123456789ab:p%40ss%2Fword@192.168.1.5:18830');
+  });
+
+  it('refuses missing, oversized or control-character credentials and odd Host headers', async () => {
+    const bad = [{}, { username: 'u' }, { username: 'u', password: 'x'.repeat(200) }, { username: 'u\n', password: 'p' }, { username: 1, password: 'p' }];
+    for (const payload of bad) expect((await app.inject({ method: 'POST', url: '/enrol/qr', payload })).statusCode).toBe(400);
+    const res = await app.inject({ method: 'POST', url: '/enrol/qr', headers: { host: 'evil"host' }, payload: { username: 'u', password: 'p' } });
+    expect(res.statusCode).toBe(400);
+  });
+});
