@@ -7,6 +7,7 @@ import { ledgerCommands } from './ledger.js';
 import { reportCommands } from './report.js';
 import { privacyCommands } from './privacy.js';
 import { scaleCommands } from './scale.js';
+import { backupCommands } from './backup.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands];

@@ -1,0 +1,243 @@
+/**
+ * Online backup and restore of the hub's database.
+ *
+ * A backup is taken with SQLite's backup API while the daemon keeps writing (WAL: the copy reads a
+ * consistent snapshot and never blocks the writer). The copy holds the database pages as they are
+ * stored, so every personal field in it stays sealed; the master key is not in it. A restore only
+ * replaces the database once the backup has been checked against the data dir's current key.
+ */
+import Database from 'better-sqlite3';
+import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { keyLocation, readKeyFile } from '../crypto/keys.js';
+import { Sealer } from '../crypto/sealer.js';
+import { loadSodium } from '../crypto/sodium.js';
+import { DB_FILE_NAME, openDatabase, StoreError } from './database.js';
+import { keyCheckStatus } from './vault.js';
+
+export interface BackupProgress {
+  totalPages: number;
+  remainingPages: number;
+}
+
+export interface BackupOptions {
+  /** Replace an existing file at the destination. */
+  force?: boolean;
+  onProgress?: (p: BackupProgress) => void;
+  /** Pages copied per step (each step is one short read transaction on the live database). */
+  pagesPerStep?: number;
+}
+
+export interface BackupResult {
+  path: string;
+  pages: number;
+  bytes: number;
+  /** Times the copy started over because the daemon wrote in between steps. */
+  restarts: number;
+}
+
+const DEFAULT_PAGES_PER_STEP = 1024;
+/** After this many restarts the rest is copied in one step, so a busy hub cannot starve the backup. */
+const MAX_RESTARTS = 3;
+const SQLITE_SIDE_FILES = ['', '-wal', '-shm'];
+export const BEFORE_RESTORE_SUFFIX = '.before-restore';
+
+export async function backupDatabase(dataDir: string, destination: string, opts: BackupOptions = {}): Promise<BackupResult> {
+  const source = join(dataDir, DB_FILE_NAME);
+  if (!existsSync(source)) throw new StoreError(`no database at ${source}; nothing to back up (check --data-dir)`);
+  const dest = resolve(destination);
+  if (!existsSync(dirname(dest))) throw new StoreError(`the folder ${dirname(dest)} does not exist`);
+  if (isSameOrSideFile(source, dest)) throw new StoreError('the backup cannot be written over the live database or its side files');
+  if (existsSync(dest) && !opts.force) throw new StoreError(`${dest} already exists; pass --force to replace it`);
+
+  // Written under a temporary name (mode 0600 from the start) and moved into place once checked,
+  // so a failed or interrupted backup never leaves a half copy under the real name.
+  const partial = join(dirname(dest), `.${basename(dest)}.partial-${process.pid}`);
+  closeSync(openSync(partial, 'wx', 0o600));
+  let src: Database.Database | undefined;
+  try {
+    src = new Database(source, { fileMustExist: true });
+    src.pragma('busy_timeout = 5000');
+    const step = Math.max(1, Math.floor(opts.pagesPerStep ?? DEFAULT_PAGES_PER_STEP));
+    let restarts = 0;
+    let lastRemaining = Infinity;
+    const done = await src.backup(partial, {
+      progress: (p: BackupProgress) => {
+        if (p.remainingPages > lastRemaining) restarts++;
+        lastRemaining = p.remainingPages;
+        opts.onProgress?.(p);
+        return restarts >= MAX_RESTARTS ? 0x7fffffff : step;
+      },
+    });
+    src.close();
+    src = undefined;
+    finishCopy(partial);
+    fsyncFile(partial);
+    if (opts.force) renameSync(partial, dest);
+    else {
+      // link() refuses to replace a file that appeared meanwhile; rename() would not.
+      try {
+        linkSync(partial, dest);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new StoreError(`${dest} already exists; pass --force to replace it`);
+        throw err;
+      }
+      unlinkSync(partial);
+    }
+    fsyncDir(dirname(dest));
+    return { path: dest, pages: done.totalPages, bytes: statSync(dest).size, restarts };
+  } finally {
+    src?.close();
+    for (const suffix of SQLITE_SIDE_FILES) {
+      if (existsSync(partial + suffix)) unlinkSync(partial + suffix);
+    }
+  }
+}
+
+/** A self-contained single file (no WAL beside it) that passes SQLite's integrity check. */
+function finishCopy(path: string): void {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma('journal_mode = DELETE');
+    const result = db.pragma('integrity_check', { simple: true });
+    if (result !== 'ok') throw new StoreError(`the backup failed SQLite's integrity check (${String(result)}); the live database may be damaged`);
+  } finally {
+    db.close();
+  }
+}
+
+export interface RestoreOptions {
+  env: Record<string, string | undefined>;
+}
+
+export interface RestoreResult {
+  /** Where the database it replaced was kept, if there was one. */
+  previous: string | null;
+}
+
+/**
+ * Replaces the data dir's database with a backup. The caller must hold the daemon's pid lock.
+ * Nothing is replaced unless the backup is intact, readable by this version and opens with the
+ * data dir's current master key.
+ */
+export async function restoreDatabase(dataDir: string, backupFile: string, opts: RestoreOptions): Promise<RestoreResult> {
+  const backup = resolve(backupFile);
+  if (!existsSync(backup) || !statSync(backup).isFile()) throw new StoreError(`no backup file at ${backup}`);
+  const live = join(dataDir, DB_FILE_NAME);
+  if (isSameOrSideFile(live, backup)) throw new StoreError('that is the live database, not a backup');
+  const previous = live + BEFORE_RESTORE_SUFFIX;
+  if (existsSync(previous)) {
+    throw new StoreError(`${previous} is left from an earlier restore; move it away (or delete it) first`);
+  }
+  const key = keyLocation(dataDir, opts.env);
+  const master = readKeyFile(key.path);
+  const sodium = await loadSodium();
+  let sealer: Sealer;
+  try {
+    sealer = new Sealer(sodium, master);
+  } finally {
+    master.fill(0);
+  }
+
+  // Checked on a private copy inside the data dir (same file system, so the final step is a rename).
+  const staged = join(dataDir, `.${DB_FILE_NAME}.restoring-${process.pid}`);
+  try {
+    copyPrivately(backup, staged);
+    // Applies any migrations a backup from an older version lacks; refuses one from a newer version.
+    const db = openDatabase(staged, { mustExist: true });
+    try {
+      const integrity = db.pragma('integrity_check', { simple: true });
+      if (integrity !== 'ok') throw new StoreError(`the backup is damaged (integrity check: ${String(integrity)}); nothing was replaced`);
+      const status = keyCheckStatus(db, sealer);
+      if (status === 'absent') throw new StoreError('the file is not a hearth database backup (no key check); nothing was replaced');
+      if (status === 'mismatch') {
+        throw new StoreError(`the backup was sealed with a different master key than ${key.path}; put the key that was in use when the backup was taken in place first. Nothing was replaced`);
+      }
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+    fsyncFile(staged);
+
+    let kept: string | null = null;
+    if (existsSync(live)) {
+      checkpointQuietly(live);
+      for (const suffix of SQLITE_SIDE_FILES) {
+        if (existsSync(live + suffix)) renameSync(live + suffix, previous + suffix);
+      }
+      kept = previous;
+    }
+    renameSync(staged, live);
+    fsyncDir(dataDir);
+    return { previous: kept };
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    throw new StoreError(`restore failed: ${(err as Error).message}; nothing was replaced`);
+  } finally {
+    for (const suffix of SQLITE_SIDE_FILES) {
+      if (existsSync(staged + suffix)) unlinkSync(staged + suffix);
+    }
+  }
+}
+
+function copyPrivately(from: string, to: string): void {
+  const src = new Database(from, { readonly: true, fileMustExist: true });
+  try {
+    // Through SQLite rather than a byte copy, so a file that is not a database is refused here.
+    src.pragma('schema_version');
+    src.exec(`VACUUM INTO '${to.replaceAll("'", "''")}'`);
+    chmodSync(to, 0o600);
+  } catch (err) {
+    throw new StoreError(`${from} is not a readable SQLite database (${(err as Error).message}); nothing was replaced`);
+  } finally {
+    src.close();
+  }
+}
+
+/** Folds a WAL left by an unclean stop into the old database before it is set aside. */
+function checkpointQuietly(path: string): void {
+  try {
+    const db = new Database(path, { fileMustExist: true });
+    try {
+      db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+  } catch {
+    /* a damaged database is set aside as it is, side files included */
+  }
+}
+
+function isSameOrSideFile(dbPath: string, other: string): boolean {
+  const canonical = (p: string): string => {
+    try {
+      return realpathSync(p);
+    } catch {
+      try {
+        return join(realpathSync(dirname(p)), basename(p));
+      } catch {
+        return resolve(p);
+      }
+    }
+  };
+  const db = canonical(dbPath);
+  const o = canonical(other);
+  return SQLITE_SIDE_FILES.some((suffix) => o === db + suffix);
+}
+
+function fsyncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDir(path: string): void {
+  try {
+    fsyncFile(path);
+  } catch {
+    /* not supported on every file system; the rename is still atomic */
+  }
+}
