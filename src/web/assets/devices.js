@@ -1,1 +1,33 @@
-import { $ } from './app.js';
+// Devices: everything enrolled, with its state; online state follows live events.
+import { $, api, badge, el, fillTable, fmtAgo, fmtTime, liveEvents, showError } from './app.js';
+
+let devices = [];
+
+function render() {
+  fillTable(
+    'devices',
+    devices.map((d) => [
+      el('a', { href: `/devices/${encodeURIComponent(d.id)}`, text: d.nickname }),
+      d.kind,
+      d.kind === 'camera' ? badge(d.online ? 'online' : 'offline', d.online ? 'online' : 'offline') : '—',
+      fmtAgo(d.lastSeen),
+      fmtTime(d.createdAt),
+    ]),
+  );
+}
+
+async function load() {
+  const list = await api('GET', '/api/devices');
+  devices = Array.isArray(list) ? list : list.devices || [];
+  render();
+}
+
+liveEvents((type, data) => {
+  const d = data && data.deviceId && devices.find((x) => x.id === data.deviceId);
+  if (!d) return;
+  if (typeof data.online === 'boolean') d.online = data.online;
+  if (data.at) d.lastSeen = data.at;
+  render();
+});
+
+load().catch(showError);

@@ -1,1 +1,56 @@
-import { $ } from './app.js';
+// Enrol: a camera gets MQTT credentials, shown once here with a QR code drawn by the hub; a scale
+// is enrolled by its Bluetooth address.
+import { $, api, csrf, flash, showError } from './app.js';
+
+const main = $('main');
+
+async function showQr(username, password) {
+  const token = await csrf();
+  const res = await fetch('/enrol/qr', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/json', 'x-csrf-token': token || '' },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!res.ok) throw new Error('the QR code could not be drawn; type the credentials instead');
+  // The hub's own SVG, parsed as an SVG document (scripts in it would not run) and adopted.
+  const doc = new DOMParser().parseFromString(await res.text(), 'image/svg+xml');
+  const svg = doc.documentElement;
+  if (svg.nodeName !== 'svg') throw new Error('the QR code could not be drawn');
+  $('cred-qr').replaceChildren(document.importNode(svg, true));
+}
+
+$('enrol-camera').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  const button = form.querySelector('button');
+  button.disabled = true;
+  try {
+    const cam = await api('POST', '/api/devices/camera', { nickname: $('camera-nickname').value });
+    const host = main.dataset.mqttHost || location.hostname;
+    $('cred-broker').textContent = `mqtt://${host.includes(':') ? `[${host}]` : host}:${main.dataset.mqttPort}`;
+    $('cred-username').textContent = cam.username;
+    $('cred-password').textContent = cam.password;
+    $('cred-device').href = `/devices/${encodeURIComponent(cam.id)}`;
+    $('camera-credentials').hidden = false;
+    form.reset();
+    flash(`Camera enrolled: ${cam.id}`);
+    await showQr(cam.username, cam.password).catch(showError);
+  } catch (err) {
+    showError(err);
+  } finally {
+    button.disabled = false;
+  }
+});
+
+$('enrol-scale').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  try {
+    const scale = await api('POST', '/api/devices/scale', { address: $('scale-address').value, nickname: $('scale-nickname').value });
+    form.reset();
+    flash(`Scale enrolled: ${scale.id}. Step on it: its weigh-ins appear under Scales & members.`);
+  } catch (err) {
+    showError(err);
+  }
+});

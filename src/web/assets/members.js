@@ -1,1 +1,58 @@
-import { $ } from './app.js';
+// Scales & members: each member's weight history as a chart drawn by the hub, and weigh-ins that
+// matched nobody, to be assigned by hand.
+import { $, api, el, fillTable, flash, fmtTime, liveEvents, showError } from './app.js';
+
+let members = [];
+
+function weightOf(m) {
+  const kg = m.weightKg ?? (m.measurement && m.measurement.weightKg);
+  return typeof kg === 'number' ? `${kg.toFixed(1)} kg` : '—';
+}
+
+function renderCharts() {
+  $('no-members').hidden = members.length > 0;
+  // A cache-busting query so a new weigh-in shows in a redrawn chart.
+  const v = Date.now();
+  $('member-charts').replaceChildren(
+    ...members.map((m) =>
+      el(
+        'section',
+        { class: 'card', 'aria-labelledby': `h-${m.id}` },
+        el('h2', { id: `h-${m.id}`, text: m.name }),
+        el('div', { class: 'chart-box' }, el('img', { src: `/members/${encodeURIComponent(m.id)}/weight.svg?v=${v}`, alt: `Weight history of ${m.name}`, width: 640, height: 240 })),
+      ),
+    ),
+  );
+}
+
+function assignCell(measurement) {
+  const select = el('select', { 'aria-label': 'Member' }, el('option', { value: '', text: 'Choose…' }), ...members.map((m) => el('option', { value: m.id, text: m.name })));
+  const button = el('button', { type: 'button', class: 'secondary', text: 'Assign' });
+  button.addEventListener('click', async () => {
+    if (!select.value) return select.focus();
+    button.disabled = true;
+    try {
+      await api('POST', `/api/measurements/${encodeURIComponent(measurement.id)}/assign`, { memberId: select.value });
+      flash('Weigh-in assigned.');
+      await load();
+    } catch (err) {
+      showError(err);
+      button.disabled = false;
+    }
+  });
+  return el('td', {}, el('div', { class: 'actions' }, select, button));
+}
+
+async function load() {
+  const [m, u] = await Promise.all([api('GET', '/api/members'), api('GET', '/api/measurements/unassigned')]);
+  members = Array.isArray(m) ? m : m.members || [];
+  const unassigned = Array.isArray(u) ? u : u.measurements || [];
+  renderCharts();
+  fillTable('unassigned', unassigned.map((x) => [fmtTime(x.measuredAt), x.scale || x.deviceNickname || x.deviceId, weightOf(x), assignCell(x)]));
+}
+
+liveEvents((type) => {
+  if (type === 'measurement') load().catch(showError);
+});
+
+load().catch(showError);

@@ -1,1 +1,63 @@
-import { $ } from './app.js';
+// Settings: the uplink, the report interval and the epsilon budget; the privacy pause.
+import { $, api, flash, showError } from './app.js';
+
+let paused = false;
+
+function renderPrivacy(status) {
+  const p = status.privacy || status;
+  paused = Boolean(p.pausedByCommand ?? p.paused);
+  const bySwitch = Boolean(p.pausedBySwitch);
+  $('privacy-state').textContent = bySwitch
+    ? 'The privacy switch on the hub is on: nothing leaves the hub whatever is set here.'
+    : paused
+      ? 'Paused: nothing leaves the hub until you resume.'
+      : 'Not paused: consented reports may leave the hub.';
+  const button = $('privacy-toggle');
+  button.textContent = paused ? 'Resume upstream' : 'Pause everything upstream';
+  button.disabled = false;
+}
+
+async function load() {
+  const [settings, status] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/status')]);
+  const s = settings.uplink || settings;
+  $('uplink-url').value = s.url ?? s.uplinkUrl ?? '';
+  const windowSeconds = s.windowSeconds ?? 86400;
+  $('window-hours').value = String(Math.round(windowSeconds / 3600));
+  $('epsilon-report').value = String(s.epsilonPerReport ?? '');
+  $('epsilon-daily').value = String(s.dailyEpsilonBudget ?? '');
+  $('settings-note').textContent = settings.note || '';
+  renderPrivacy(status);
+}
+
+$('settings-form').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const url = $('uplink-url').value.trim();
+  const body = {
+    uplink: {
+      url: url || null,
+      windowSeconds: Math.round(Number($('window-hours').value) * 3600),
+      epsilonPerReport: Number($('epsilon-report').value),
+      dailyEpsilonBudget: Number($('epsilon-daily').value),
+    },
+  };
+  try {
+    const res = await api('PUT', '/api/settings', body);
+    flash((res && res.note) || 'Settings saved.');
+    await load();
+  } catch (err) {
+    showError(err);
+  }
+});
+
+$('privacy-toggle').addEventListener('click', async () => {
+  $('privacy-toggle').disabled = true;
+  try {
+    await api('PUT', '/api/privacy', { paused: !paused });
+    await load();
+  } catch (err) {
+    showError(err);
+    $('privacy-toggle').disabled = false;
+  }
+});
+
+load().catch(showError);
