@@ -51,8 +51,8 @@ export function parseArgs(argv) {
 /** Phase lengths; the quick run keeps every phase but shortens it. */
 function plan(opts) {
   return opts.quick
-    ? { warmupMs: 1000, measureMs: 2000, windows: 2, latencyMs: 2000, profileMeasureMs: 2000, profileCameras: Math.min(opts.cameras, 40), coldStarts: 1, cryptoMs: 300 }
-    : { warmupMs: 3000, measureMs: 10_000, windows: 3, latencyMs: 12_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500 };
+    ? { warmupMs: 1000, measureMs: 2000, windows: 2, latencyMs: 2000, profileMeasureMs: 2000, profileCameras: Math.min(opts.cameras, 40), coldStarts: 1, cryptoMs: 300, ingestMessages: 30_000 }
+    : { warmupMs: 3000, measureMs: 10_000, windows: 3, latencyMs: 12_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500, ingestMessages: 150_000 };
 }
 
 export async function main(argv) {
@@ -123,6 +123,9 @@ export async function main(argv) {
     log('crypto microbench');
     results.crypto = await runJson(pinCommand(pinned, HUB_CORE, [process.execPath, join(ROOT, 'bench', 'crypto-micro.mjs'), String(phases.cryptoMs)]), children);
     results.crypto.sealer_vs_bare_ratio = ratio(results.crypto.sealer_seals_per_s, results.crypto.bare_libsodium_seals_per_s);
+
+    log('ingest path without MQTT');
+    results.ingest = await runJson(pinCommand(pinned, HUB_CORE, [process.execPath, ...unitLaunch().nodeFlags, join(ROOT, 'bench', 'ingest-micro.mjs'), String(phases.ingestMessages)]), children);
 
     results.hub_launch = unitLaunch();
     results.throughput_ratio_vs_bare_aedes = ratio(results.hub.msgs_per_s, results.bare_aedes.msgs_per_s);

@@ -104,6 +104,13 @@ export function formatReport(r) {
     lines.push(`Crypto, ${c.field_bytes}-byte field: Sealer ${k(c.sealer_seals_per_s)} seals/s, bare libsodium AEAD (caller's nonce) ${k(c.bare_libsodium_seals_per_s)} seals/s (× ${fmt(c.sealer_vs_bare_ratio, 2)}); libsodium randombytes_buf(24) ${k(c.libsodium_randombytes24_per_s)}/s`);
     lines.push('');
   }
+  const ing = r.ingest;
+  if (ing) {
+    lines.push(
+      `Ingest path without MQTT (validation, sealed store, commit with synchronous=FULL; ${ing.cameras} cameras): ${fmt(ing.saturated?.cpu_us_per_msg, 2)} µs CPU/msg in batches of ${ing.saturated?.batch} (as at saturation), ${fmt(ing.trickle?.cpu_us_per_msg, 2)} µs in batches of ${ing.trickle?.batch} (as at 2,000 msgs/s)`,
+    );
+    lines.push('');
+  }
   lines.push('Targets (a MISS is reported, not an error)');
   lines.push(table([['target', 'measured', 'goal', ''], ...r.targets.map((t) => [t.name, fmt(t.value, t.value !== null && Math.abs(t.value) < 10 ? 3 : 0), t.target, t.met === null ? 'not measured' : t.met ? 'PASS' : 'MISS'])]));
   const disturbed = brokers.filter(([, b]) => b.foreign_cores > 0.3).map(([name]) => name);
