@@ -53,6 +53,17 @@ function account(root: string, file: 'passwd' | 'group', name: string): string[]
 const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 const mode = (path: string) => statSync(path).mode & 0o777;
 
+describe('the install scripts', () => {
+  it('pass shellcheck', () => {
+    const scripts = readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => join(ROOT, 'scripts', f));
+    expect(scripts.length).toBeGreaterThanOrEqual(4);
+    const res = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
+    if (res.error) throw new Error('shellcheck is missing: install it with `apt-get install -y shellcheck`');
+    expect(res.stdout + res.stderr).toBe('');
+    expect(res.status).toBe(0);
+  });
+});
+
 describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
   const tmp = tempDir('hearth-install-');
   const root = join(tmp.path, 'root');
