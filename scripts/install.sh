@@ -62,6 +62,7 @@ KEY=$ETC/hearth.key
 KEY_CRED=$ETC/hearth.key.cred
 UNIT=/etc/systemd/system/hearth.service
 DROPIN_DIR=/etc/systemd/system/hearth.service.d
+WANTS_LINK=/etc/systemd/system/multi-user.target.wants/hearth.service
 CLI_WRAPPER=/usr/local/bin/hearth
 SERVICE_USER=hearth
 NATIVE_MODULES=(better-sqlite3 epoll unix-dgram)
@@ -256,6 +257,13 @@ if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then
   # A running hub picks up the new version now; a stopped one starts.
   if systemctl is-active --quiet hearth.service; then systemctl restart hearth.service; else systemctl start hearth.service; fi
   say "hearth.service enabled and running (journalctl -u hearth -f)"
+elif [ "$ROOT" != / ]; then
+  # An image or throwaway root: enabled the way `systemctl enable` does it (the wants symlink), so
+  # the hub starts when that system boots.
+  install -d -m 0755 "$R$(dirname "$WANTS_LINK")"
+  ln -sfn "$UNIT" "$R$WANTS_LINK"
+  say "hearth.service enabled in $ROOT: it starts when that system boots; to start it at once there:"
+  say "  systemctl daemon-reload && systemctl enable --now hearth.service"
 else
   say "systemd was not called; on the target system run:"
   say "  systemctl daemon-reload && systemctl enable --now hearth.service"

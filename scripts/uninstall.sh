@@ -30,7 +30,8 @@ R=${ROOT%/}
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then
   systemctl disable --now hearth.service >/dev/null 2>&1 || true
 fi
-rm -f "$R/etc/systemd/system/hearth.service" "$R/usr/local/bin/hearth"
+# The wants symlink is what `systemctl disable` removes; in a --root it is removed here.
+rm -f "$R/etc/systemd/system/hearth.service" "$R/etc/systemd/system/multi-user.target.wants/hearth.service" "$R/usr/local/bin/hearth"
 rm -rf "$R/etc/systemd/system/hearth.service.d" "$R/opt/hearth"
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
 say "removed /opt/hearth, the unit and /usr/local/bin/hearth"
