@@ -175,6 +175,32 @@ describe('hearth backup / restore', () => {
     copy.close();
   });
 
+  it('shows progress on stderr for a large database only, keeping stdout for the result', () => {
+    const d = tempDir();
+    dirs.push(d);
+    expect(cli(['init', '--data-dir', d.path]).code).toBe(0);
+    const small = cli(['backup', join(d.path, 'small.db'), '--data-dir', d.path]);
+    expect(small.code, small.stderr).toBe(0);
+    expect(small.stderr).not.toMatch(/pages remaining/);
+    // About 6 MB: several backup steps of 1,024 pages.
+    const writer = new Database(join(d.path, 'hearth.db'));
+    writer.exec('CREATE TABLE filler (id INTEGER PRIMARY KEY, pad BLOB) STRICT');
+    const insert = writer.prepare('INSERT INTO filler (pad) VALUES (randomblob(3000))');
+    writer.transaction(() => {
+      for (let i = 0; i < 2000; i++) insert.run();
+    })();
+    writer.close();
+    const large = cli(['backup', join(d.path, 'large.db'), '--data-dir', d.path]);
+    expect(large.code, large.stderr).toBe(0);
+    const lines = large.stderr.split('\n').filter((l) => /pages remaining/.test(l));
+    expect(lines.length, large.stderr).toBeGreaterThanOrEqual(2);
+    const counts = lines.map((l) => /backup: (\d+) of (\d+) pages remaining/.exec(l)!.slice(1).map(Number));
+    expect(counts.at(-1)![0]).toBe(0);
+    expect(counts[0]![1]).toBeGreaterThan(1024);
+    expect(large.stdout).toMatch(/backup written: .*large\.db .*integrity ok/);
+    expect(large.stdout).not.toMatch(/pages remaining/);
+  });
+
   it('scripts/backup.sh writes dated backups and keeps the newest ones', () => {
     const d = tempDir();
     dirs.push(d);

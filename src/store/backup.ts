@@ -69,6 +69,8 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
         return restarts >= MAX_RESTARTS ? 0x7fffffff : step;
       },
     });
+    // better-sqlite3 does not call back after the last step; report the finish so progress ends at 0.
+    opts.onProgress?.({ totalPages: done.totalPages, remainingPages: 0 });
     src.close();
     src = undefined;
     finishCopy(partial);
