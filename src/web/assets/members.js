@@ -19,7 +19,7 @@ function renderCharts() {
         'section',
         { class: 'card', 'aria-labelledby': `h-${m.id}` },
         el('h2', { id: `h-${m.id}`, text: m.name }),
-        el('div', { class: 'chart-box' }, el('img', { src: `/members/${encodeURIComponent(m.id)}/weight.svg?v=${v}`, alt: `Weight history of ${m.name}`, width: 640, height: 240 })),
+        el('div', { class: 'chart-box' }, el('img', { src: `/members/${encodeURIComponent(m.id)}/weight.svg?v=${v}`, alt: `Weight history of ${m.name}`, width: 520, height: 260 })),
       ),
     ),
   );

@@ -47,8 +47,8 @@ function decimalsOf(step: number): number {
 }
 
 export function weightChartSvg(input: readonly ChartPoint[], opts: ChartOptions = {}): string {
-  const width = opts.width ?? 640;
-  const height = opts.height ?? 240;
+  const width = opts.width ?? 520;
+  const height = opts.height ?? 260;
   const unit = opts.unit ?? 'kg';
   const title = opts.title ?? 'Weight history';
   const formatDate = opts.formatDate ?? isoDate;
@@ -84,14 +84,14 @@ export function weightChartSvg(input: readonly ChartPoint[], opts: ChartOptions 
   for (let v = lo, i = 0; v <= hi + step / 2 && i < 50; v += step, i++) {
     const yy = fmt(y(v));
     parts.push(`<line x1="${MARGIN.left}" y1="${yy}" x2="${width - MARGIN.right}" y2="${yy}" stroke="#ddd" stroke-width="1"/>`);
-    parts.push(`<text x="${MARGIN.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#444" font-size="12">${escapeHtml(v.toFixed(decimals))}</text>`);
+    parts.push(`<text x="${MARGIN.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#444" font-size="13">${escapeHtml(v.toFixed(decimals))}</text>`);
   }
   // Axis unit and x labels (first and last date, one in the middle when they differ).
-  parts.push(`<text x="12" y="${MARGIN.top + plotH / 2}" text-anchor="middle" fill="#444" font-size="12" transform="rotate(-90 12 ${MARGIN.top + plotH / 2})">${escapeHtml(unit)}</text>`);
+  parts.push(`<text x="12" y="${MARGIN.top + plotH / 2}" text-anchor="middle" fill="#444" font-size="13" transform="rotate(-90 12 ${MARGIN.top + plotH / 2})">${escapeHtml(unit)}</text>`);
   const xTicks = t1 === t0 ? [t0] : [t0, Math.round((t0 + t1) / 2), t1];
   xTicks.forEach((at, i) => {
     const anchor = xTicks.length === 1 ? 'middle' : i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle';
-    parts.push(`<text x="${fmt(x(at))}" y="${height - 12}" text-anchor="${anchor}" fill="#444" font-size="12">${escapeHtml(formatDate(at))}</text>`);
+    parts.push(`<text x="${fmt(x(at))}" y="${height - 12}" text-anchor="${anchor}" fill="#444" font-size="13">${escapeHtml(formatDate(at))}</text>`);
   });
   parts.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top + plotH}" x2="${width - MARGIN.right}" y2="${MARGIN.top + plotH}" stroke="#888" stroke-width="1"/>`);
   // The line, then a dot per weigh-in with its value as a tooltip.
