@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers/hub.js';
@@ -203,6 +203,51 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     const list = installedCli(root, ['device', 'list', '--json', '--data-dir', data], { CREDENTIALS_DIRECTORY: join(root, 'etc/hearth') });
     expect(list.code, list.stderr).toBe(0);
     expect((JSON.parse(list.stdout) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
+  });
+
+  it('the admin command runs the CLI as the service user with a throwaway copy of the key', async () => {
+    // A private mount namespace shows the installed root's accounts, /etc/hearth and /opt/hearth at
+    // their real paths (read-only overlays over the host's), the root's /var/lib writable, and a
+    // private /run; the host sees none of it.
+    const work = join(tmp.path, 'overlay-work');
+    mkdirSync(work);
+    // The earlier steps ran the app as root; under the service the files are the hearth user's.
+    const user = account(root, 'passwd', 'hearth')!;
+    const data = join(root, 'var/lib/hearth');
+    for (const f of readdirSync(data)) chownSync(join(data, f), Number(user[2]), Number(user[3]));
+    const script = [
+      'set -e',
+      'mount -t overlay hearth-etc -o "lowerdir=$R/etc:/etc" /etc',
+      'mount -t overlay hearth-opt -o "lowerdir=$R/opt:/opt" /opt',
+      'mount -t overlay hearth-var -o "lowerdir=/var/lib,upperdir=$R/var/lib,workdir=$W" /var/lib',
+      'mount -t tmpfs hearth-run /run',
+      '"$R/usr/local/bin/hearth" device list --json',
+      '"$R/usr/local/bin/hearth" backup /var/lib/hearth/admin-backup.db --json',
+      'echo "run after: [$(ls -A /run)]"',
+    ].join('\n');
+    const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], {
+        env: { ...baseEnv(), R: root, W: work, HEARTH_NODE: process.execPath },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      child.once('exit', (code) => resolve({ code, out, err }));
+    });
+    expect(res.code, res.err).toBe(0);
+    const lines = res.out.trim().split('\n');
+    expect((JSON.parse(lines[0]!) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ path: '/var/lib/hearth/admin-backup.db' });
+    expect(lines[2]).toBe('run after: []'); // the key's copy is gone
+    // Written as the service user, so the daemon can use it; the key never lands in the data dir.
+    const backup = join(root, 'var/lib/hearth/admin-backup.db');
+    expect(statSync(backup).uid).toBe(Number(user[2]));
+    expect(mode(backup)).toBe(0o600);
+    expect(existsSync(join(root, 'var/lib/hearth/hearth.key'))).toBe(false);
+    expect(sha(join(root, 'var/lib/hearth/hearth.db'))).toBe(dbHash);
+    expect(sha('/etc/passwd')).toBe(hostPasswd);
   });
 
   it('uninstall keeps data, key and user; --purge removes them', async () => {
