@@ -109,7 +109,7 @@ fi
 umask 022
 mkdir -p "$R/opt"
 STAGE=$(mktemp -d "$R/opt/.hearth-new.XXXXXX")
-trap 'rm -rf "$STAGE" "$R/opt/.hearth-old"' EXIT
+trap 'rm -rf "$STAGE"' EXIT
 chmod 0755 "$STAGE"
 cp "$SRC/package.json" "$SRC/package-lock.json" "$STAGE/"
 mkdir -p "$STAGE/bin"
@@ -155,16 +155,19 @@ printf '%s\n' "$deps_stamp" > "$STAGE/.deps-stamp"
   || die "the installed dependencies do not load with $NODE; nothing was replaced"
 chown -R 0:0 "$STAGE"
 
+rm -rf "$R/opt/.hearth-old"
 if [ -d "$R$APP" ]; then
-  rm -rf "$R/opt/.hearth-old"
-  mv "$R$APP" "$R/opt/.hearth-old"
   say "upgrading $APP"
+  mv "$R$APP" "$R/opt/.hearth-old"
 else
   say "installing into $APP"
 fi
-mv "$STAGE" "$R$APP"
-rm -rf "$R/opt/.hearth-old"
+if ! mv "$STAGE" "$R$APP"; then
+  [ ! -d "$R/opt/.hearth-old" ] || mv "$R/opt/.hearth-old" "$R$APP"
+  die "could not move the new version into $APP; the previous one is back in place"
+fi
 trap - EXIT
+rm -rf "$R/opt/.hearth-old"
 
 # ---- user and groups -----------------------------------------------------------------------------
 # --root makes groupadd/useradd edit DIR/etc; a bare throwaway root gets minimal account files first.

@@ -9,7 +9,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers/hub.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -65,8 +65,13 @@ describe('the install scripts', () => {
 });
 
 describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
-  const tmp = tempDir('hearth-install-');
-  const root = join(tmp.path, 'root');
+  // Created when the first test runs, so a skipped or filtered run leaves nothing behind.
+  let tmp: { path: string; cleanup(): void } = { path: '', cleanup: () => {} };
+  let root = '';
+  beforeAll(() => {
+    tmp = tempDir('hearth-install-');
+    root = join(tmp.path, 'root');
+  });
   const hostPasswd = sha('/etc/passwd');
   const hostGroup = sha('/etc/group');
   const hostHasApp = existsSync('/opt/hearth');
