@@ -6,16 +6,9 @@
 import { Aedes } from 'aedes';
 import { createServer } from 'node:net';
 
+const { AEDES_OPTIONS } = await import(new URL('../dist/broker/aedes-options.js', import.meta.url).href);
 const port = Number(process.argv[2] ?? 0);
-const aedes = await Aedes.createBroker({
-  heartbeatInterval: 3_600_000,
-  connectTimeout: 10_000,
-  drainTimeout: 30_000,
-  maxClientsIdLength: 64,
-  maxTopicLevels: 16,
-  queueLimit: 42,
-  concurrency: 1000,
-});
+const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
 const server = createServer({ noDelay: true }, (socket) => {
   socket.on('error', () => {});
   aedes.handle(socket);

@@ -8,7 +8,8 @@
  *    PUBACK means "committed"), and the window least disturbed by other processes is reported;
  *  - latency: open loop at a fixed offered rate spread round-robin over the clients; each message's
  *    PUBACK latency is taken from its publish call;
- *  - memory: the broker's RSS with every client still connected.
+ *  - memory: the broker's RSS with every client still connected: right after connecting, and the
+ *    median of samples taken every 250 ms over the last `rssWindowMs` of the fixed-rate phase.
  *
  * Usage: node bench/loadgen.mjs <config.json>
  */
@@ -16,7 +17,7 @@ import mqtt from 'mqtt';
 import { readFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { eventPayloads, statusPayloads } from './lib/payloads.mjs';
-import { cpuPerMessageUs, foreignCoreShare, latencySummary, readCpuSeconds, readMachineBusySeconds, readMemory } from './lib/measure.mjs';
+import { cpuPerMessageUs, foreignCoreShare, latencySummary, percentile, readCpuSeconds, readMachineBusySeconds, readMemory } from './lib/measure.mjs';
 
 const cfg = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const POOL = 64;
@@ -190,6 +191,9 @@ async function fixedRate(cams) {
   const warmMs = cfg.latencyWarmupMs ?? 1000;
   const totalMs = cfg.latencyMs + warmMs;
   const t0 = performance.now();
+  // The broker's RSS every 250 ms; the figure is the median of the phase's last `rssWindowMs`.
+  rssSamples.length = 0;
+  const sampler = setInterval(() => rssSamples.push({ at: performance.now(), rss: readMemory(cfg.brokerPid).rssBytes }), 250);
   await new Promise((resolve) => {
     const timer = setInterval(() => {
       const elapsed = performance.now() - t0;
@@ -213,6 +217,7 @@ async function fixedRate(cams) {
       }
     }, 1);
   });
+  clearInterval(sampler);
   const actualS = (performance.now() - t0) / 1000;
   const drainUntil = Date.now() + 10_000;
   while (outstanding > 0 && Date.now() < drainUntil) await sleep(5);
@@ -224,16 +229,21 @@ for (let i = 0; i < cfg.cameras.length; i += cfg.connectConcurrency) {
   cams.push(...(await Promise.all(cfg.cameras.slice(i, i + cfg.connectConcurrency).map((c, k) => connect({ ...c, offset: i + k })))));
 }
 emit({ phase: 'connected', cameras: cams.length });
-const memoryPhase = (phase) => {
+const rssSamples = [];
+/** The broker's RSS now, or (after the fixed-rate phase) the median of its last samples. */
+const memoryPhase = (phase, samples = []) => {
   const mem = readMemory(cfg.brokerPid);
-  emit({ phase, connected: cams.length - stats.closes, rss_bytes: mem.rssBytes, peak_rss_bytes: mem.peakRssBytes });
+  const until = samples.length > 0 ? samples[samples.length - 1].at : 0;
+  const recent = samples.filter((x) => x.at >= until - (cfg.rssWindowMs ?? 4000)).map((x) => x.rss);
+  const rss = recent.length > 0 ? percentile(recent, 50) : mem.rssBytes;
+  emit({ phase, connected: cams.length - stats.closes, rss_bytes: rss, rss_samples: recent.length, rss_now_bytes: mem.rssBytes, peak_rss_bytes: mem.peakRssBytes });
 };
 memoryPhase('memory_idle');
 // The fixed-rate phase runs first, so neither its latencies nor the memory figure taken right after
 // it carry what a saturating burst leaves behind (grown heaps, full socket buffers).
 if (cfg.latencyMs > 0) {
   emit(await fixedRate(cams));
-  memoryPhase('memory');
+  memoryPhase('memory', rssSamples);
 }
 if (cfg.measureMs > 0) {
   if (cfg.latencyMs > 0) await sleep(300);

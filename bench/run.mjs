@@ -52,7 +52,7 @@ export function parseArgs(argv) {
 function plan(opts) {
   return opts.quick
     ? { warmupMs: 1000, measureMs: 2000, windows: 2, latencyMs: 2000, profileMeasureMs: 2000, profileCameras: Math.min(opts.cameras, 40), coldStarts: 1, cryptoMs: 300, ingestMessages: 30_000 }
-    : { warmupMs: 3000, measureMs: 10_000, windows: 3, latencyMs: 12_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500, ingestMessages: 150_000 };
+    : { warmupMs: 3000, measureMs: 10_000, windows: 3, latencyMs: 16_000, profileMeasureMs: 5000, profileCameras: opts.cameras, coldStarts: 3, cryptoMs: 1500, ingestMessages: 150_000 };
 }
 
 export async function main(argv) {

@@ -16,6 +16,7 @@ import type { Counters } from '../store/counters.js';
 import type { Done } from '../store/group-commit.js';
 import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, parseStatus } from '../devices/camera/protocol.js';
 import type { CameraRecord } from '../devices/camera/store.js';
+import { AEDES_OPTIONS } from './aedes-options.js';
 import { AuthThrottle } from './auth-throttle.js';
 
 export interface BrokerDeps {
@@ -90,16 +91,7 @@ export class HubBroker {
     // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on its first write
     // (about 7 MB of heap kept for good); a 2-byte id written per PUBACK costs no measurable CPU.
     mqttPacket.writeToStream.cacheNumbers = false;
-    const aedes = await Aedes.createBroker({
-      // $SYS heartbeats are of no use to cameras; keep them rare.
-      heartbeatInterval: 3_600_000,
-      connectTimeout: 10_000,
-      drainTimeout: 30_000,
-      maxClientsIdLength: 64,
-      maxTopicLevels: 16,
-      queueLimit: 42,
-      concurrency: 1000,
-    });
+    const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
     return new HubBroker(aedes, deps, opts);
   }
 
