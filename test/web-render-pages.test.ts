@@ -5,6 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSET_FILES, ASSETS_DIR } from '../src/web/pages/assets.js';
 import { registerPages } from '../src/web/pages/index.js';
 import { NAV } from '../src/web/render/layout.js';
+import { pagesDepsFromHub } from '../src/web/pages/deps.js';
+import { MemberStore } from '../src/members/store.js';
+import { ScaleStore } from '../src/devices/scale/store.js';
+import { emptyMeasurement } from '../src/devices/scale/measurement.js';
+import { testVault } from './uplink-helpers.js';
 
 // The pages on a bare fastify app (no sessions: those are the server's hook, tested with it).
 let app: FastifyInstance;
@@ -117,5 +122,37 @@ describe('hub-rendered images', () => {
     for (const payload of bad) expect((await app.inject({ method: 'POST', url: '/enrol/qr', payload })).statusCode).toBe(400);
     const res = await app.inject({ method: 'POST', url: '/enrol/qr', headers: { host: 'evil"host' }, payload: { username: 'u', password: 'p' } });
     expect(res.statusCode).toBe(400);
+  });
+});
+
+describe('pages wired to a hub store', () => {
+  it('charts a member from the sealed store, oldest first, without weigh-ins that carry no weight', async () => {
+    const hub = await testVault();
+    try {
+      const memberId = new MemberStore(hub.vault.db, hub.vault.sealer).add('Björn <b>').id;
+      const scales = new ScaleStore(hub.vault.db, hub.vault.sealer);
+      const scaleId = scales.enroll('C8:47:8C:00:00:01', 'Bathroom').id;
+      const at = Date.UTC(2026, 4, 1);
+      const weigh = (dt: number, kg: number | null) =>
+        scales.record({ deviceId: scaleId, measuredAt: at + dt, measurement: { ...emptyMeasurement('mi-scale-2', 'kg'), weightKg: kg, stabilized: true } }, { memberId, reason: 'match' });
+      weigh(2 * 86_400_000, 80.5);
+      weigh(0, 81.25);
+      weigh(86_400_000, null);
+      const deps = pagesDepsFromHub(hub, () => 1883);
+      expect(deps.weightHistory(memberId)).toEqual({ name: 'Björn <b>', points: [{ at, value: 81.25 }, { at: at + 2 * 86_400_000, value: 80.5 }] });
+      expect(deps.weightHistory('mem-000000000000')).toBeUndefined();
+      // Bound to every interface, the QR code uses the host the browser used; a fixed host otherwise.
+      expect(deps.mqttEndpoint()).toEqual({ port: 1883 });
+      expect(pagesDepsFromHub({ ...hub, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }, () => 1884).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
+
+      const page = Fastify();
+      registerPages(page, deps);
+      const svg = (await page.inject({ url: `/members/${memberId}/weight.svg` })).body;
+      expect(svg).toContain('Weight of Björn &lt;b&gt;');
+      expect(svg.match(/<circle /g)).toHaveLength(2);
+      await page.close();
+    } finally {
+      await hub.cleanup();
+    }
   });
 });
