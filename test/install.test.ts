@@ -271,3 +271,26 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect(sha('/etc/passwd')).toBe(hostPasswd);
   });
 });
+
+describe.skipIf(!isRoot)('scripts/install.sh --node-modules-from (offline install)', () => {
+  it('copies a built node_modules, prunes it to production dependencies, and the app runs', { timeout: 120_000 }, async () => {
+    const tmp = tempDir('hearth-install-offline-');
+    try {
+      const root = join(tmp.path, 'root');
+      mkdirSync(root);
+      const res = await run(INSTALL, ['--root', root, '--no-build', '--node-modules-from', join(ROOT, 'node_modules')]);
+      expect(res.code, res.out).toBe(0);
+      expect(res.out).toMatch(/pruning them to production/);
+      const deps = readdirSync(join(root, 'opt/hearth/node_modules'));
+      expect(deps).toContain('better-sqlite3');
+      for (const dev of ['vitest', 'typescript', 'playwright-core']) expect(deps, dev).not.toContain(dev);
+      const data = join(tmp.path, 'data');
+      const init = installedCli(root, ['init', '--data-dir', data], { CREDENTIALS_DIRECTORY: join(root, 'etc/hearth') });
+      expect(init.code, init.stderr).toBe(0);
+      // The repo's own tree was copied, not moved or pruned.
+      expect(existsSync(join(ROOT, 'node_modules/vitest'))).toBe(true);
+    } finally {
+      tmp.cleanup();
+    }
+  });
+});
