@@ -63,6 +63,7 @@ KEY_CRED=$ETC/hearth.key.cred
 UNIT=/etc/systemd/system/hearth.service
 DROPIN_DIR=/etc/systemd/system/hearth.service.d
 WANTS_LINK=/etc/systemd/system/multi-user.target.wants/hearth.service
+BACKUPS=/var/backups/hearth
 CLI_WRAPPER=/usr/local/bin/hearth
 SERVICE_USER=hearth
 NATIVE_MODULES=(better-sqlite3 epoll unix-dgram)
@@ -252,6 +253,18 @@ install -m 0644 "$SRC/systemd/hearth.service" "$R$UNIT"
 install -d -m 0755 "$R/usr/local/bin"
 install -m 0755 "$SRC/scripts/hearth-admin.sh" "$R$CLI_WRAPPER"
 install -m 0755 "$SRC/scripts/backup.sh" "$R$APP/bin/hearth-backup"
+# Daily backups (hearth-backup.timer), installed but left for the owner to switch on; the unit may
+# only write its backups folder, so that exists, owned by the service user.
+for backup_unit in hearth-backup.service hearth-backup.timer; do
+  install -m 0644 "$SRC/systemd/$backup_unit" "$R/etc/systemd/system/$backup_unit"
+done
+install -d -m 0755 "$R/var/backups"
+if [ -d "$R$BACKUPS" ]; then
+  chown "$HEARTH_UID:$HEARTH_GID" "$R$BACKUPS"
+  chmod 0700 "$R$BACKUPS"
+else
+  install -d -m 0700 -o "$HEARTH_UID" -g "$HEARTH_GID" "$R$BACKUPS"
+fi
 
 # ---- start ---------------------------------------------------------------------------------------
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then
@@ -286,3 +299,4 @@ if [ -f "$R$KEY_CRED" ]; then
 else
   say "back up the master key off this machine: $KEY (without it no stored data can be read)"
 fi
+say "daily database backups into $BACKUPS: systemctl enable --now hearth-backup.timer"

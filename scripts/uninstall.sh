@@ -28,13 +28,14 @@ ROOT=$(cd "$ROOT" && pwd)
 R=${ROOT%/}
 
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then
-  systemctl disable --now hearth.service >/dev/null 2>&1 || true
+  systemctl disable --now hearth.service hearth-backup.timer >/dev/null 2>&1 || true
 fi
 # The wants symlink is what `systemctl disable` removes; in a --root it is removed here.
 rm -f "$R/etc/systemd/system/hearth.service" "$R/etc/systemd/system/multi-user.target.wants/hearth.service" "$R/usr/local/bin/hearth"
+rm -f "$R/etc/systemd/system/hearth-backup.service" "$R/etc/systemd/system/hearth-backup.timer" "$R/etc/systemd/system/timers.target.wants/hearth-backup.timer"
 rm -rf "$R/etc/systemd/system/hearth.service.d" "$R/opt/hearth"
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; fi
-say "removed /opt/hearth, the unit and /usr/local/bin/hearth"
+say "removed /opt/hearth, the units and /usr/local/bin/hearth"
 
 if [ "$PURGE" = yes ]; then
   rm -rf "$R/var/lib/hearth" "$R/etc/hearth"
