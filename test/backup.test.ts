@@ -145,6 +145,10 @@ describe('hearth backup / restore', () => {
     const self = cli(['backup', join(b, 'hearth.db'), '--force', '--data-dir', b]);
     expect(self.code).toBe(1);
     expect(self.stderr).toMatch(/cannot be written over the live database/);
+    // A folder that cannot take the file: a clear reason, not a stack trace.
+    const unwritable = cli(['backup', '/proc/hearth-backup.db', '--data-dir', b]);
+    expect(unwritable.code).toBe(1);
+    expect(unwritable.stderr).toMatch(/cannot write a backup in \/proc/);
     expect(cli(['device', 'list', '--json', '--data-dir', b]).code).toBe(0);
   });
 

@@ -53,7 +53,11 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
   // Written under a temporary name (mode 0600 from the start) and moved into place once checked,
   // so a failed or interrupted backup never leaves a half copy under the real name.
   const partial = join(dirname(dest), `.${basename(dest)}.partial-${process.pid}`);
-  closeSync(openSync(partial, 'wx', 0o600));
+  try {
+    closeSync(openSync(partial, 'wx', 0o600));
+  } catch (err) {
+    throw new StoreError(`cannot write a backup in ${dirname(dest)} (${(err as NodeJS.ErrnoException).code ?? 'error'}); pick a folder this user can write`);
+  }
   let src: Database.Database | undefined;
   try {
     src = new Database(source, { fileMustExist: true });
@@ -88,6 +92,11 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
     }
     fsyncDir(dirname(dest));
     return { path: dest, pages: done.totalPages, bytes: statSync(dest).size, restarts };
+  } catch (err) {
+    if (err instanceof StoreError) throw err;
+    // e.g. SQLITE_FULL or ENOSPC: the disk filled up; nothing was written under the real name.
+    const code = (err as { code?: string }).code ?? (err as Error).name;
+    throw new StoreError(`the backup failed (${code}); ${existsSync(dest) && !opts.force ? 'the existing file is unchanged' : 'no backup was written'}`);
   } finally {
     src?.close();
     for (const suffix of SQLITE_SIDE_FILES) {
