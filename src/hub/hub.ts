@@ -36,6 +36,8 @@ export interface HubContext {
   counters: Counters;
   cameras: CameraStore;
   broker: HubBroker;
+  /** The port the broker listens on (the configured one, or the one picked for port 0). */
+  mqttPort: number;
   web: FastifyInstance;
   watcher: DbWatcher;
   /** Whether the store currently accepts writes; shown in the UI when it does not. */
@@ -175,7 +177,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, web, watcher, storage, passwords };
+    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, mqttPort, web, watcher, storage, passwords };
 
     const services: HubService[] = [];
     for (const build of opts.services ?? []) {
