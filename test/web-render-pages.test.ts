@@ -138,12 +138,12 @@ describe('pages wired to a hub store', () => {
       weigh(2 * 86_400_000, 80.5);
       weigh(0, 81.25);
       weigh(86_400_000, null);
-      const deps = pagesDepsFromHub(hub, () => 1883);
+      const deps = pagesDepsFromHub({ ...hub, mqttPort: 1883 });
       expect(deps.weightHistory(memberId)).toEqual({ name: 'Björn <b>', points: [{ at, value: 81.25 }, { at: at + 2 * 86_400_000, value: 80.5 }] });
       expect(deps.weightHistory('mem-000000000000')).toBeUndefined();
       // Bound to every interface, the QR code uses the host the browser used; a fixed host otherwise.
       expect(deps.mqttEndpoint()).toEqual({ port: 1883 });
-      expect(pagesDepsFromHub({ ...hub, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }, () => 1884).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
+      expect(pagesDepsFromHub({ ...hub, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
 
       const page = Fastify();
       registerPages(page, deps);

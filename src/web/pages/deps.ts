@@ -11,7 +11,7 @@ import type { PagesDeps } from './index.js';
 const CHART_POINTS = 365;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
-export function pagesDepsFromHub(ctx: Pick<HubContext, 'vault' | 'config'>, mqttPort: () => number): PagesDeps {
+export function pagesDepsFromHub(ctx: Pick<HubContext, 'vault' | 'config' | 'mqttPort'>): PagesDeps {
   const members = new MemberStore(ctx.vault.db, ctx.vault.sealer);
   const scales = new ScaleStore(ctx.vault.db, ctx.vault.sealer);
   return {
@@ -28,7 +28,7 @@ export function pagesDepsFromHub(ctx: Pick<HubContext, 'vault' | 'config'>, mqtt
     mqttEndpoint() {
       const host = ctx.config.mqtt.host;
       // Bound to every interface: the host the browser reached the hub by is the one to give out.
-      return WILDCARD_HOSTS.has(host) ? { port: mqttPort() } : { host, port: mqttPort() };
+      return WILDCARD_HOSTS.has(host) ? { port: ctx.mqttPort } : { host, port: ctx.mqttPort };
     },
   };
 }
