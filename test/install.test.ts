@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers/hub.js';
@@ -138,6 +138,16 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect(unit).toMatch(/^LoadCredential=hearth\.key:\/etc\/hearth\/hearth\.key$/m);
     expect(mode(join(root, 'etc/systemd/system/hearth.service'))).toBe(0o644);
     expect(mode(join(root, 'usr/local/bin/hearth'))).toBe(0o755);
+    // Enabled the way `systemctl enable` does it, so an image starts the hub on its first boot.
+    expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/hearth.service'))).toBe('/etc/systemd/system/hearth.service');
+    // The daily backup units are in place but left off; their folder belongs to the service user.
+    for (const f of ['hearth-backup.service', 'hearth-backup.timer']) {
+      expect(readFileSync(join(root, 'etc/systemd/system', f), 'utf8')).toBe(readFileSync(join(ROOT, 'systemd', f), 'utf8'));
+    }
+    expect(existsSync(join(root, 'etc/systemd/system/timers.target.wants'))).toBe(false);
+    const backups = join(root, 'var/backups/hearth');
+    expect(mode(backups)).toBe(0o700);
+    expect(statSync(backups).uid).toBe(Number(user![2]));
 
     expect(res.out).toMatch(/systemctl daemon-reload && systemctl enable --now hearth\.service/);
     const url = /web UI: http:\/\/([^/:]+):(\d+)\//.exec(res.out);
@@ -258,7 +268,9 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
   it('uninstall keeps data, key and user; --purge removes them', async () => {
     const res = await run(UNINSTALL, ['--root', root]);
     expect(res.code, res.out).toBe(0);
-    for (const gone of ['opt/hearth', 'etc/systemd/system/hearth.service', 'usr/local/bin/hearth']) expect(existsSync(join(root, gone)), gone).toBe(false);
+    const gone = ['opt/hearth', 'etc/systemd/system/hearth.service', 'etc/systemd/system/hearth-backup.service', 'etc/systemd/system/hearth-backup.timer', 'usr/local/bin/hearth'];
+    for (const f of gone) expect(existsSync(join(root, f)), f).toBe(false);
+    expect(() => readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/hearth.service'))).toThrow(/ENOENT/);
     expect(sha(join(root, 'var/lib/hearth/hearth.db'))).toBe(dbHash);
     expect(sha(join(root, 'etc/hearth/hearth.key'))).toBe(keyHash);
     expect(account(root, 'passwd', 'hearth')).toBeDefined();
@@ -268,6 +280,8 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect(existsSync(join(root, 'var/lib/hearth'))).toBe(false);
     expect(existsSync(join(root, 'etc/hearth'))).toBe(false);
     expect(account(root, 'passwd', 'hearth')).toBeUndefined();
+    expect(purge.out).toMatch(/backups in \/var\/backups\/hearth were left/);
+    expect(existsSync(join(root, 'var/backups/hearth'))).toBe(true);
     expect(sha('/etc/passwd')).toBe(hostPasswd);
   });
 });
