@@ -48,6 +48,14 @@ describe('pages', () => {
     for (const bad of ['/devices/..%2f..%2fetc', '/devices/cam-XYZ', '/devices/%3Cscript%3E']) expect((await app.inject({ url: bad })).statusCode).toBe(404);
   });
 
+  it('camera and scale addresses lead to the device page; a kind that does not match the id is 404', async () => {
+    const cam = await app.inject({ url: '/cameras/cam-0123456789ab' });
+    expect(cam.statusCode).toBe(302);
+    expect(cam.headers.location).toBe('/devices/cam-0123456789ab');
+    expect((await app.inject({ url: '/scales/scale-0123456789ab' })).headers.location).toBe('/devices/scale-0123456789ab');
+    for (const bad of ['/cameras/scale-0123456789ab', '/scales/cam-0123456789ab', '/cameras/cam-XYZ', '/scales/x']) expect((await app.inject({ url: bad })).statusCode, bad).toBe(404);
+  });
+
   it('the enrol page names the broker (the configured host, or the one the browser used)', async () => {
     const res = await app.inject({ url: '/enrol', headers: { host: 'hub.local:8080' } });
     expect(res.body).toContain('data-mqtt-host="hub.local"');

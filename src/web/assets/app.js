@@ -62,10 +62,19 @@ export function el(tag, attrs = {}, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
-/** Fills a table body from rows of cells; shows the "empty" note when there are none. */
+/**
+ * Fills a table body from rows of cells; shows the "empty" note when there are none. Each cell
+ * carries its column heading (data-label), which the phone layout shows beside the stacked value.
+ */
 export function fillTable(id, rows) {
-  const tbody = $(id).querySelector('tbody');
-  tbody.replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map((c) => (c instanceof Node && c.nodeName === 'TD' ? c : el('td', {}, c))))));
+  const table = $(id);
+  const headings = [...table.querySelectorAll('thead th')].map((th) => th.textContent);
+  const cell = (c, i) => {
+    const td = c instanceof Node && c.nodeName === 'TD' ? c : el('td', {}, c);
+    if (headings[i]) td.dataset.label = headings[i];
+    return td;
+  };
+  table.querySelector('tbody').replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map(cell))));
   const empty = $(`${id}-empty`);
   if (empty) empty.hidden = rows.length > 0;
 }

@@ -57,6 +57,14 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
     return sendHtml(reply, shellPage('device', { 'device-id': req.params.id }));
   });
 
+  // Cameras and scales share one page; the kind-specific addresses lead there.
+  for (const kind of ['cameras', 'scales'] as const) {
+    app.get<{ Params: { id: string } }>(`/${kind}/:id`, async (req, reply) => {
+      if (!DEVICE_ID.test(req.params.id) || !req.params.id.startsWith(kind === 'cameras' ? 'cam-' : 'scale-')) return reply.code(404).send({ error: 'not found' });
+      return reply.redirect(`/devices/${req.params.id}`, 302);
+    });
+  }
+
   app.get<{ Params: { id: string } }>('/members/:id/weight.svg', async (req, reply) => {
     const history = MEMBER_ID.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
     if (!history) return reply.code(404).send({ error: 'not found' });

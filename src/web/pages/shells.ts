@@ -55,7 +55,7 @@ ${table('scales', ['Scale', 'Last weigh-in', 'Weigh-ins today'], html`No scales 
 </section>`,
   },
   devices: {
-    title: 'Devices',
+    title: 'Cameras & scales',
     active: 'devices',
     script: 'devices.js',
     body: html`<section class="card">

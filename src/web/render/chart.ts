@@ -53,7 +53,7 @@ export function weightChartSvg(input: readonly ChartPoint[], opts: ChartOptions 
   const title = opts.title ?? 'Weight history';
   const formatDate = opts.formatDate ?? isoDate;
   const points = input.filter((p) => Number.isFinite(p.at) && Number.isFinite(p.value)).sort((a, b) => a.at - b.at);
-  const open = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" class="chart">`;
+  const open = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" class="chart" font-family="system-ui, sans-serif">`;
   const titleEl = `<title>${escapeHtml(title)}</title>`;
   if (points.length === 0) {
     const text = escapeHtml(opts.emptyText ?? 'No weigh-ins yet');

@@ -13,7 +13,7 @@ export interface NavItem {
 
 export const NAV: readonly NavItem[] = [
   { key: 'dashboard', href: '/', label: 'Dashboard' },
-  { key: 'devices', href: '/devices', label: 'Devices' },
+  { key: 'devices', href: '/devices', label: 'Cameras & scales' },
   { key: 'members', href: '/members', label: 'Scales & members' },
   { key: 'consent', href: '/consent', label: 'Consent' },
   { key: 'ledger', href: '/ledger', label: 'Privacy ledger' },
