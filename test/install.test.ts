@@ -220,7 +220,7 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect((JSON.parse(list.stdout) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
   });
 
-  it('the admin command runs the CLI as the service user with a throwaway copy of the key', async () => {
+  it('the admin command runs the CLI as the service user with a throwaway copy of the key; backup and restore as documented', async () => {
     // A private mount namespace shows the installed root's accounts, /etc/hearth and /opt/hearth at
     // their real paths (read-only overlays over the host's), the root's /var/lib writable, and a
     // private /run; the host sees none of it.
@@ -239,6 +239,13 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
       '"$R/usr/local/bin/hearth" device list --json',
       '"$R/usr/local/bin/hearth" backup /var/lib/hearth/admin-backup.db --json',
       'echo "run after: [$(ls -A /run)]"',
+      // The documented backup and restore: hearth-backup as root (it drops to the service user),
+      // then `hearth restore` straight from the backups folder with the service stopped.
+      'mount --bind "$R/var/backups" /var/backups',
+      '/opt/hearth/bin/hearth-backup >/dev/null',
+      'set -- /var/backups/hearth/hearth-*.db',
+      '"$R/usr/local/bin/hearth" restore "$1" --json',
+      '"$R/usr/local/bin/hearth" device list --json',
     ].join('\n');
     const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
       const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], {
@@ -256,12 +263,21 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect((JSON.parse(lines[0]!) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
     expect(JSON.parse(lines[1]!)).toMatchObject({ path: '/var/lib/hearth/admin-backup.db' });
     expect(lines[2]).toBe('run after: []'); // the key's copy is gone
+    expect(lines).toHaveLength(5);
+    expect(JSON.parse(lines[3]!)).toMatchObject({ restored: true, previous: '/var/lib/hearth/hearth.db.before-restore' });
+    expect((JSON.parse(lines[4]!) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
+    const dated = readdirSync(join(root, 'var/backups/hearth'));
+    expect(dated).toHaveLength(1);
+    expect(statSync(join(root, 'var/backups/hearth', dated[0]!)).uid).toBe(Number(user[2]));
     // Written as the service user, so the daemon can use it; the key never lands in the data dir.
     const backup = join(root, 'var/lib/hearth/admin-backup.db');
     expect(statSync(backup).uid).toBe(Number(user[2]));
     expect(mode(backup)).toBe(0o600);
     expect(existsSync(join(root, 'var/lib/hearth/hearth.key'))).toBe(false);
-    expect(sha(join(root, 'var/lib/hearth/hearth.db'))).toBe(dbHash);
+    // The database that was replaced is kept byte for byte; the restored one is the service user's.
+    expect(sha(join(root, 'var/lib/hearth/hearth.db.before-restore'))).toBe(dbHash);
+    expect(statSync(join(root, 'var/lib/hearth/hearth.db')).uid).toBe(Number(user[2]));
+    dbHash = sha(join(root, 'var/lib/hearth/hearth.db'));
     expect(sha('/etc/passwd')).toBe(hostPasswd);
   });
 
