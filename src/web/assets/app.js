@@ -6,6 +6,8 @@ let csrfToken = null;
 /** The CSRF token of this session (GET /api/session), fetched once per page load. */
 export async function csrf() {
   if (csrfToken) return csrfToken;
+  // The login page has no session yet, and its one state change (POST /api/login) needs no token.
+  if (location.pathname === '/login') return null;
   const res = await fetch('/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } });
   if (res.status === 401) return toLogin();
   const body = await res.json().catch(() => ({}));
