@@ -17,7 +17,7 @@ import { MetricsSource } from '../metrics/source.js';
 import type { Db } from '../store/database.js';
 import { hubPseudonym, reportSigningKeys, reportTopic, type SigningKeys } from './identity.js';
 import { Outbox } from './outbox.js';
-import { newReportId, reportBytes, ReportValidator, signReport } from './report.js';
+import { newReportId, reportBytes, ReportValidator, signReport, type Report } from './report.js';
 
 const WINDOW_START_META = 'uplink_window_start';
 const AUTH_BASELINE_META = 'uplink_auth_failed_baseline';
@@ -127,7 +127,33 @@ export class Reporter {
     }).immediate();
   }
 
+  /**
+   * The reports the open window would yield if it closed at `now`, built exactly as they would be
+   * (aggregated, noised, signed, schema-checked) but neither queued nor charged to the budget.
+   * For the consent page's preview; the values shown are one draw of the noise.
+   */
+  preview(now: number): { category: Category; status: CategoryOutcome['status']; report?: Report }[] {
+    const start = this.windowStart() ?? now;
+    const authTotal = this.source.authFailuresTotal();
+    const authBaseline = Number((this.readMeta.get(AUTH_BASELINE_META) as Buffer | undefined)?.toString('utf8') ?? authTotal);
+    return CATEGORIES.map((category) => {
+      const built = this.buildReport(category, start, Math.max(now, start + 1), Math.max(0, authTotal - authBaseline));
+      return 'report' in built ? { category, status: 'queued' as const, report: built.report } : { category, status: built.status };
+    });
+  }
+
   private reportCategory(category: Category, start: number, end: number, now: number, authFailures: number): CategoryOutcome {
+    const built = this.buildReport(category, start, end, authFailures);
+    if (!('report' in built)) return built;
+    const { report, epsilon } = built;
+    this.budget.spend(category, epsilon, end);
+    const dropped = this.outbox.enqueue({ id: report.id, category, topic: reportTopic(this.pseudonym), payload: reportBytes(report), createdAt: now });
+    if (dropped > 0) this.opts.logger.warn('outbox full; dropped the oldest reports', { count: dropped });
+    return { category, status: 'queued', reportId: report.id };
+  }
+
+  /** One category's report for [start, end), or why there is none. Writes nothing. */
+  private buildReport(category: Category, start: number, end: number, authFailures: number): Exclude<CategoryOutcome, { status: 'queued' }> | { report: Report; epsilon: number } {
     const since = this.consent.enabledSince(category);
     if (since === null) return { category, status: 'consent-off' };
     // Nothing from before consent was given is aggregated.
@@ -155,10 +181,7 @@ export class Reporter {
       this.opts.logger.error('report does not match the report schema; not queued', { category, reason: problem });
       return { category, status: 'invalid', reason: problem };
     }
-    this.budget.spend(category, epsilon, end);
-    const dropped = this.outbox.enqueue({ id: report.id, category, topic: reportTopic(this.pseudonym), payload: reportBytes(report), createdAt: now });
-    if (dropped > 0) this.opts.logger.warn('outbox full; dropped the oldest reports', { count: dropped });
-    return { category, status: 'queued', reportId: report.id };
+    return { report, epsilon };
   }
 
   private setMeta(key: string, value: number): void {
