@@ -193,6 +193,8 @@ async function fixedRate(cams) {
   const t0 = performance.now();
   // The broker's RSS every 250 ms; the figure is the median of the phase's last `rssWindowMs`.
   rssSamples.length = 0;
+  const cpu0 = readCpuSeconds(cfg.brokerPid) + readCpuSeconds(process.pid);
+  const machine0 = readMachineBusySeconds();
   const sampler = setInterval(() => rssSamples.push({ at: performance.now(), rss: readMemory(cfg.brokerPid).rssBytes }), 250);
   await new Promise((resolve) => {
     const timer = setInterval(() => {
@@ -219,9 +221,10 @@ async function fixedRate(cams) {
   });
   clearInterval(sampler);
   const actualS = (performance.now() - t0) / 1000;
+  const foreign = foreignCoreShare(readMachineBusySeconds() - machine0, readCpuSeconds(cfg.brokerPid) + readCpuSeconds(process.pid) - cpu0, actualS);
   const drainUntil = Date.now() + 10_000;
   while (outstanding > 0 && Date.now() < drainUntil) await sleep(5);
-  return { phase: 'latency', offered_per_s: cfg.rate, sent, offered_actual_per_s: sent / actualS, warmup_ms: warmMs, unacked: outstanding, ...latencySummary(latencies) };
+  return { phase: 'latency', offered_per_s: cfg.rate, sent, offered_actual_per_s: sent / actualS, warmup_ms: warmMs, unacked: outstanding, foreign_cores: foreign, ...latencySummary(latencies) };
 }
 
 const cams = [];

@@ -115,6 +115,8 @@ export function formatReport(r) {
   lines.push(table([['target', 'measured', 'goal', ''], ...r.targets.map((t) => [t.name, fmt(t.value, t.value !== null && Math.abs(t.value) < 10 ? 3 : 0), t.target, t.met === null ? 'not measured' : t.met ? 'PASS' : 'MISS'])]));
   const disturbed = brokers.filter(([, b]) => b.foreign_cores > 0.3).map(([name]) => name);
   if (disturbed.length > 0) lines.push(`note: other processes took more than 0.3 of a core during the saturating window of ${disturbed.join(', ')}; throughput there is understated (CPU per message is not)`);
+  const late = brokers.filter(([, b]) => b.latency?.foreign_cores > 0.3).map(([name, b]) => `${name} (${fmt(b.latency.foreign_cores, 2)} cores)`);
+  if (late.length > 0) lines.push(`note: other processes took more than 0.3 of a core during the 2,000 msgs/s phase of ${late.join(', ')}; latencies there include waiting for the CPU`);
   lines.push('');
   lines.push(`(${r.elapsed_s} s)`);
   lines.push('');
