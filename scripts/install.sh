@@ -198,15 +198,19 @@ HEARTH_UID=$(account_field passwd "$SERVICE_USER" 3)
 HEARTH_GID=$(account_field passwd "$SERVICE_USER" 4)
 
 # ---- data dir ------------------------------------------------------------------------------------
+# A folder of the service user's, mode 0700; an existing one keeps its contents.
+service_user_dir() {
+  install -d -m 0755 "$(dirname "$1")"
+  if [ -d "$1" ]; then
+    chown "$HEARTH_UID:$HEARTH_GID" "$1"
+    chmod 0700 "$1"
+  else
+    install -d -m 0700 -o "$HEARTH_UID" -g "$HEARTH_GID" "$1"
+  fi
+}
 # systemd's StateDirectory= would create it too; creating it here lets the CLI and backups use it
-# before the first start. Existing contents are never touched.
-install -d -m 0755 "$R/var/lib"
-if [ -d "$R$DATA" ]; then
-  chown "$HEARTH_UID:$HEARTH_GID" "$R$DATA"
-  chmod 0700 "$R$DATA"
-else
-  install -d -m 0700 -o "$HEARTH_UID" -g "$HEARTH_GID" "$R$DATA"
-fi
+# before the first start.
+service_user_dir "$R$DATA"
 
 # ---- master key ----------------------------------------------------------------------------------
 # Never replaced: without the key nothing in the database can be read. Encrypted with systemd-creds
@@ -258,13 +262,7 @@ install -m 0755 "$SRC/scripts/backup.sh" "$R$APP/bin/hearth-backup"
 for backup_unit in hearth-backup.service hearth-backup.timer; do
   install -m 0644 "$SRC/systemd/$backup_unit" "$R/etc/systemd/system/$backup_unit"
 done
-install -d -m 0755 "$R/var/backups"
-if [ -d "$R$BACKUPS" ]; then
-  chown "$HEARTH_UID:$HEARTH_GID" "$R$BACKUPS"
-  chmod 0700 "$R$BACKUPS"
-else
-  install -d -m 0700 -o "$HEARTH_UID" -g "$HEARTH_GID" "$R$BACKUPS"
-fi
+service_user_dir "$R$BACKUPS"
 
 # ---- start ---------------------------------------------------------------------------------------
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then

@@ -8,41 +8,26 @@ import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { baseEnv, cli, ROOT, tempDir } from './helpers/hub.js';
+import { offlineExposure, systemdAnalyzer, unitDirective } from './helpers/systemd.js';
 
 const servicePath = join(ROOT, 'systemd', 'hearth-backup.service');
 const timerPath = join(ROOT, 'systemd', 'hearth-backup.timer');
 
-/** Every value of a directive in one section of a unit file, in order. */
-function directive(path: string, section: string, name: string): string[] {
-  const body = readFileSync(path, 'utf8').split(new RegExp(`^\\[${section}\\]$`, 'm'))[1]!.split(/^\[/m)[0]!;
-  return body
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}=`))
-    .map((l) => l.slice(name.length + 1).trim());
-}
-
-function analyzer(): string {
-  const which = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('systemd-analyze is missing: install it with `apt-get install -y systemd`');
-  return which.stdout.trim();
-}
+const directive = (path: string, section: string, name: string): string[] => unitDirective(readFileSync(path, 'utf8'), section, name);
 
 describe('systemd/hearth-backup.{service,timer}', () => {
   const dirs: { cleanup(): void }[] = [];
   afterEach(() => dirs.splice(0).forEach((d) => d.cleanup()));
 
   it('has an exposure level of 2.0 or lower in `systemd-analyze security --offline=true`', () => {
-    const res = spawnSync(analyzer(), ['security', '--offline=true', '--no-pager', servicePath], { encoding: 'utf8' });
-    const out = res.stdout + res.stderr;
-    const m = /Overall exposure level for hearth-backup\.service: (\d+(?:\.\d+)?)/.exec(out);
-    expect(m, out).not.toBeNull();
-    const exposure = Number(m![1]);
+    const { exposure, out } = offlineExposure(servicePath);
+    expect(exposure, out).not.toBeNull();
     expect(exposure).toBeGreaterThan(0);
     expect(exposure).toBeLessThanOrEqual(2.0);
   });
 
   it('passes `systemd-analyze verify` apart from the script that exists only once installed', () => {
-    const res = spawnSync(analyzer(), ['verify', '--man=no', servicePath, timerPath], { encoding: 'utf8' });
+    const res = spawnSync(systemdAnalyzer(), ['verify', '--man=no', servicePath, timerPath], { encoding: 'utf8' });
     const problems = (res.stdout + res.stderr)
       .split('\n')
       .filter((l) => l.trim() !== '')

@@ -7,32 +7,18 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { offlineExposure, systemdAnalyzer, unitDirective } from './helpers/systemd.js';
 
 const unitPath = fileURLToPath(new URL('../systemd/hearth.service', import.meta.url));
 const unit = readFileSync(unitPath, 'utf8');
 
-/** Every value of a directive in the [Service] section, in order. */
-function directive(name: string): string[] {
-  const service = unit.split(/^\[Service\]$/m)[1]!.split(/^\[/m)[0]!;
-  return service
-    .split('\n')
-    .filter((l) => l.startsWith(`${name}=`))
-    .map((l) => l.slice(name.length + 1).trim());
-}
-
-function analyzer(): string {
-  const which = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { encoding: 'utf8' });
-  if (which.status !== 0) throw new Error('systemd-analyze is missing: install it with `apt-get install -y systemd`');
-  return which.stdout.trim();
-}
+const directive = (name: string): string[] => unitDirective(unit, 'Service', name);
+const analyzer = systemdAnalyzer;
 
 describe('systemd/hearth.service', () => {
   it('has an exposure level of 2.0 or lower in `systemd-analyze security --offline=true`', () => {
-    const res = spawnSync(analyzer(), ['security', '--offline=true', '--no-pager', unitPath], { encoding: 'utf8' });
-    const out = res.stdout + res.stderr;
-    const m = /Overall exposure level for hearth\.service: (\d+(?:\.\d+)?)/.exec(out);
-    expect(m, out).not.toBeNull();
-    const exposure = Number(m![1]);
+    const { exposure, out } = offlineExposure(unitPath);
+    expect(exposure, out).not.toBeNull();
     expect(exposure).toBeGreaterThan(0); // a parse that yields 0 would hide a broken analysis
     expect(exposure).toBeLessThanOrEqual(2.0);
   });
