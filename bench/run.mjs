@@ -80,6 +80,7 @@ export async function main(argv) {
   };
   process.once('SIGINT', () => {
     killAll();
+    if (!opts.keep) rmSync(work, { recursive: true, force: true });
     process.exit(130);
   });
   const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
