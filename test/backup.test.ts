@@ -4,7 +4,7 @@
  */
 import Database from 'better-sqlite3';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -150,6 +150,24 @@ describe('hearth backup / restore', () => {
     expect(unwritable.code).toBe(1);
     expect(unwritable.stderr).toMatch(/cannot write a backup in \/proc/);
     expect(cli(['device', 'list', '--json', '--data-dir', b]).code).toBe(0);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('run as root, restore leaves the database to the data dir\'s owner', () => {
+    const d = tempDir();
+    dirs.push(d);
+    const hub = join(d.path, 'hub');
+    expect(cli(['init', '--data-dir', hub]).code).toBe(0);
+    enrolCamera(hub, 'Porch');
+    const file = join(d.path, 'hub.db');
+    expect(cli(['backup', file, '--data-dir', hub]).code).toBe(0);
+    // The data dir as the service user's (nobody here), the command run as root.
+    const nobody = 65534;
+    for (const f of ['', ...readdirSync(hub)]) chownSync(join(hub, f), nobody, nobody);
+    const res = cli(['restore', file, '--data-dir', hub]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(statSync(join(hub, 'hearth.db')).uid).toBe(nobody);
+    expect(statSync(join(hub, 'hearth.db')).gid).toBe(nobody);
+    expect(statSync(join(hub, 'hearth.db')).mode & 0o777).toBe(0o600);
   });
 
   it('reports progress step by step and finishes even when the database changes between steps', async () => {

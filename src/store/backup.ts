@@ -7,7 +7,7 @@
  * replaces the database once the backup has been checked against the data dir's current key.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { keyLocation, readKeyFile } from '../crypto/keys.js';
 import { Sealer } from '../crypto/sealer.js';
@@ -154,6 +154,12 @@ export async function restoreDatabase(dataDir: string, backupFile: string, opts:
   const staged = join(dataDir, `.${DB_FILE_NAME}.restoring-${process.pid}`);
   try {
     copyPrivately(backup, staged);
+    // Run as root (not through the admin command), the restored database still belongs to the data
+    // dir's owner, so the service can open it.
+    if (process.getuid?.() === 0) {
+      const owner = statSync(dataDir);
+      chownSync(staged, owner.uid, owner.gid);
+    }
     // Applies any migrations a backup from an older version lacks; refuses one from a newer version.
     const db = openDatabase(staged, { mustExist: true });
     try {
