@@ -21,6 +21,8 @@ export interface HearthConfig {
   http: {
     host: string;
     port: number;
+    /** Serve the web UI to addresses outside loopback and private ranges too. */
+    allowPublic: boolean;
   };
   ingest: {
     /** Group commit: commit after this many buffered messages... */
@@ -121,6 +123,7 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'mqtt.maxConnections', type: { kind: 'int', min: 1, max: 10000 }, default: 500, env: 'HEARTH_MQTT_MAX_CONNECTIONS', help: 'most concurrent device connections' },
   { path: 'http.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_HTTP_HOST', flag: 'http-host', help: 'address the web UI listens on' },
   { path: 'http.port', type: { kind: 'int', min: 0, max: 65535 }, default: 8080, env: 'HEARTH_HTTP_PORT', flag: 'http-port', help: 'web UI TCP port (0 picks a free port)' },
+  { path: 'http.allowPublic', type: { kind: 'bool' }, default: false, env: 'HEARTH_HTTP_ALLOW_PUBLIC', help: 'answer web requests from outside the local network (loopback, private and link-local ranges)' },
   { path: 'ingest.batchMaxMessages', type: { kind: 'int', min: 1, max: 10000 }, default: 256, env: 'HEARTH_BATCH_MAX_MESSAGES', help: 'group commit: messages per transaction at most' },
   { path: 'uplink.url', type: { kind: 'nullable-string', maxLength: 1024, pattern: /^mqtts?:\/\/[^\s/?#@]+(:\d+)?\/?$/, patternHint: 'mqtt://host:port or mqtts://host:port (no credentials in the URL)' }, default: null, env: 'HEARTH_UPLINK_URL', help: 'upstream collector broker; unset keeps the uplink off' },
   { path: 'uplink.username', type: { kind: 'nullable-string', maxLength: 255 }, default: null, env: 'HEARTH_UPLINK_USERNAME', help: 'upstream MQTT user name' },
@@ -183,6 +186,24 @@ export function loadConfig(sources: ConfigSources = {}): HearthConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   (out as { dataDir: string }).dataDir = dataDir;
   return out as unknown as HearthConfig;
+}
+
+/**
+ * Checks one setting as hearth.json would give it; returns the parsed value or the problems.
+ * Lets other writers of hearth.json (the web UI's settings page) apply the same rules.
+ */
+export function checkSetting(path: string, value: unknown): { value: unknown } | { problems: string[] } {
+  const problems: string[] = [];
+  const parsed = parseValue(fieldByPath(path), value, path, problems);
+  return problems.length > 0 ? { problems } : { value: parsed };
+}
+
+/** Reads hearth.json of a data dir as an object (empty when absent); throws ConfigError when unreadable. */
+export function readConfigFileOf(dataDir: string): Record<string, unknown> {
+  const problems: string[] = [];
+  const file = readConfigFile(join(dataDir, CONFIG_FILE_NAME), problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return file ?? {};
 }
 
 function fieldByPath(path: string): FieldSpec {

@@ -17,7 +17,9 @@ import { openVault, type Vault } from '../store/vault.js';
 import type { PrivacyStatus } from '../hw/gpio/hub-gpio.js';
 import type { UplinkService } from '../uplink/service.js';
 import { createWebServer, listenWeb } from '../web/server.js';
+import { registerWebUi } from '../web/ui.js';
 import { acquirePidLock } from './pid-lock.js';
+import { HubEvents, type HubChange } from './events.js';
 
 /** A part of the hub with a lifecycle (BLE reader, uplink, GPIO...). */
 export interface HubService {
@@ -44,6 +46,8 @@ export interface HubContext {
   storage: StorageStatus;
   /** Argon2id hashing and checks off the event loop (device secrets, the admin password). */
   passwords: PasswordWorker;
+  /** Live changes (presence, status, events) for the web UI. */
+  events: HubEvents;
   /** Set by the privacy service once started: whether upstream is paused, and by what. */
   privacy?: PrivacyControl;
   /** Set by the uplink service once started (report preview, wake after a change). */
@@ -75,6 +79,8 @@ export interface HubOptions {
 export interface RunningHub {
   mqttPort: number;
   httpPort: number;
+  /** The admin password this start created (none was set): to be shown once, never logged. */
+  firstAdminPassword?: string;
   ctx: HubContext;
   stop(): Promise<void>;
 }
@@ -110,15 +116,18 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       counters.writePending();
     });
     const storage: StorageStatus = { healthy: true, since: Date.now() };
+    const events = new HubEvents();
     const committer = new GroupCommitter<CameraRecord>({
       maxItems: config.ingest.batchMaxMessages,
       maxDelayMs: config.ingest.batchMaxDelayMs,
       commit: (items) => {
         writeBatch.immediate(items);
         counters.committed();
+        if (events.watched) for (const item of items) events.emit(changeOf(item));
         if (!storage.healthy) {
           log.info('storage is writable again; accepting messages');
           Object.assign(storage, { healthy: true, problem: undefined, since: Date.now() });
+          events.emit({ type: 'storage', at: Date.now() });
         }
       },
       onError: (err, items) => {
@@ -128,6 +137,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
           const why = code === 'SQLITE_FULL' ? 'the disk is full' : 'the database cannot be written';
           log.error(`could not store messages (${why}); refusing them until storage recovers`, { code, count: items });
           Object.assign(storage, { healthy: false, problem: code, since: Date.now() });
+          events.emit({ type: 'storage', at: Date.now() });
         }
       },
     });
@@ -161,7 +171,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       },
     );
     let ready = false;
-    const web = createWebServer({ logger: log, isReady: () => ready });
+    const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`) });
 
     // Another process (the CLI) changed the database: drop connections of removed cameras.
     const watcher = new DbWatcher(db);
@@ -173,11 +183,12 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
           log.info('disconnected a removed device', { deviceId: id });
         }
       }
+      events.emit({ type: 'devices', at: Date.now() });
     });
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, mqttPort, web, watcher, storage, passwords };
+    const ctx: HubContext = { config, env: opts.env, logger: log, vault, registry, counters, cameras, broker, mqttPort, web, watcher, storage, passwords, events };
 
     const services: HubService[] = [];
     for (const build of opts.services ?? []) {
@@ -189,6 +200,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       cleanups.push(() => s.stop());
     }
 
+    const ui = await registerWebUi(web, ctx);
     const httpPort = await listenWeb(web, { host: config.http.host, port: config.http.port });
     // The web server stops first on shutdown so no request sees a half-closed store.
     cleanups.push(() => web.close());
@@ -210,6 +222,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       mqttPort,
       httpPort,
       ctx,
+      firstAdminPassword: ui.firstAdminPassword,
       stop: () => (stopping ??= (async () => {
         ready = false;
         await runCleanups();
@@ -218,5 +231,17 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
   } catch (err) {
     await runCleanups();
     throw err;
+  }
+}
+
+/** What the web UI may learn of a stored camera record: its kind, device and time, no values. */
+function changeOf(item: CameraRecord): HubChange {
+  switch (item.kind) {
+    case 'presence':
+      return { type: 'presence', deviceId: item.deviceId, online: item.online, at: item.at };
+    case 'status':
+      return { type: 'status', deviceId: item.deviceId, at: item.at };
+    case 'event':
+      return { type: 'event', deviceId: item.deviceId, eventType: item.event.type, at: item.at };
   }
 }

@@ -1,15 +1,33 @@
 /**
- * The local HTTP server (fastify). Unauthenticated, it answers only GET /api/health; every other
- * route is added by the web UI and sits behind a session.
+ * The local HTTP server (fastify). Unauthenticated, it answers only GET /api/health, the login page
+ * and static assets; every other route is added by the web UI (ui.ts) and sits behind a session.
+ * Every response carries the security headers; requests from outside the local network are refused.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
+import { isLanAddress } from './security/lan.js';
+import { SECURITY_HEADERS } from './security/headers.js';
 
 export interface WebDeps {
   logger: Logger;
   /** True once the broker and the store are up. */
   isReady(): boolean;
+  /** Serve clients outside loopback and private ranges too (http.allowPublic). */
+  allowPublic?: boolean;
+  /** Counts refused requests by reason. */
+  count?(reason: string): void;
 }
+
+/** Body-parser and request errors a client can cause, with what to tell it. */
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'body_too_large', 'the request body is larger than 64 KiB'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'bad_json', 'the body is not valid JSON'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'bad_json', 'the JSON body is empty'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'bad_media_type', 'send JSON (content-type: application/json)'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'bad_length', 'the content length does not match the body'],
+  FST_ERR_BAD_URL: [400, 'bad_url', 'the URL is malformed'],
+  FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request', 'bad request'],
+};
 
 export interface WebOptions {
   host: string;
@@ -25,6 +43,19 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     trustProxy: false,
     return503OnClosing: true,
   });
+  const count = deps.count ?? (() => {});
+
+  app.addHook('onRequest', async (req, reply) => {
+    if (!deps.allowPublic && !isLanAddress(req.ip)) {
+      count('not_lan');
+      return reply.code(403).send({ error: 'this hub answers only on the local network' });
+    }
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
 
   app.get('/api/health', async (_req, reply) => {
     if (!deps.isReady()) return reply.code(503).send({ status: 'starting' });
@@ -36,7 +67,13 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
   });
 
   app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
+    const known = err.code ? CLIENT_ERRORS[err.code] : undefined;
+    if (known) {
+      count(known[1]);
+      return reply.code(known[0]).send({ error: known[2] });
+    }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
+    if (status < 500) count('bad_request');
     if (status >= 500) deps.logger.error('http handler failed', { code: err.code ?? 'unknown' });
     // Never echo library messages: they can quote the request.
     reply.code(status).send({ error: status >= 500 ? 'internal error' : 'bad request' });

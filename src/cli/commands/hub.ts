@@ -56,6 +56,11 @@ const start: CommandSpec = {
     ctx.out(`hearth is running (data dir ${config.dataDir})`);
     ctx.out(`  MQTT broker: mqtt://${config.mqtt.host}:${hub.mqttPort}`);
     ctx.out(`  web UI:      http://${config.http.host}:${hub.httpPort}/`);
+    if (hub.firstAdminPassword) {
+      // Printed once on the terminal (not through the logger); only its hash is kept.
+      ctx.out(`  web UI admin password (shown only now): ${hub.firstAdminPassword}`);
+      ctx.out('  change it with `hearth admin set-password`');
+    }
     systemd.notifyReady(`serving MQTT on port ${hub.mqttPort} and the web UI on port ${hub.httpPort}`);
     systemd.startWatchdog();
 

@@ -8,6 +8,7 @@ import { reportCommands } from './report.js';
 import { privacyCommands } from './privacy.js';
 import { scaleCommands } from './scale.js';
 import { backupCommands } from './backup.js';
+import { adminCommands } from './admin.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands];

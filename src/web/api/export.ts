@@ -1,0 +1,84 @@
+/**
+ * Export and forget. Export gives the household everything stored about one member or device,
+ * decrypted, as JSON. Forget deletes it irrevocably: the rows go, then the write-ahead log is
+ * checkpointed and truncated and the database is VACUUMed, so no freed page still holds the sealed
+ * bytes (or the blind index) in the database file or its WAL.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { HubContext } from '../../hub/hub.js';
+import { MemberStore } from '../../members/store.js';
+import { ScaleStore } from '../../devices/scale/store.js';
+import type { Db } from '../../store/database.js';
+
+const DEVICE_ID = /^(cam|scale)-[0-9a-f]{12}$/;
+const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
+
+type Ctx = Pick<HubContext, 'vault' | 'registry' | 'cameras' | 'broker' | 'events' | 'counters'>;
+
+/** Removes what deleted rows left behind in the file: checkpoint, VACUUM, checkpoint again. */
+export function scrubDatabase(db: Db): void {
+  db.pragma('wal_checkpoint(TRUNCATE)');
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+function attachment(reply: FastifyReply, name: string): FastifyReply {
+  return reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
+}
+
+export function registerExport(app: FastifyInstance, ctx: Ctx): void {
+  const db = ctx.vault.db;
+  const members = new MemberStore(db, ctx.vault.sealer);
+  const scales = new ScaleStore(db, ctx.vault.sealer);
+  const deviceEvents = db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id');
+  const deviceMeasurementIds = db.prepare('SELECT id FROM measurements WHERE device_id = ? ORDER BY measured_at').pluck();
+
+  app.get<{ Params: { id: string } }>('/api/export/device/:id', async (req, reply) => {
+    const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    if (!d) return reply.code(404).send({ error: 'not found' });
+    const events = (deviceEvents.all(d.id) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[]).map((e) => ({
+      type: e.type,
+      ts: e.ts,
+      receivedAt: e.received_at,
+      detail: e.detail ? ctx.cameras.openDetail(e.id, e.detail) : null,
+    }));
+    const ids = new Set(deviceMeasurementIds.all(d.id) as string[]);
+    const measurements = ids.size ? scales.list({ limit: 1_000_000 }).filter((m) => ids.has(m.id)) : [];
+    const state = d.kind === 'camera' ? ctx.cameras.view(d.id) : undefined;
+    return attachment(reply, `hearth-device-${d.id}.json`).send({ exportedAt: new Date().toISOString(), device: d, state, events, measurements });
+  });
+
+  app.get<{ Params: { id: string } }>('/api/export/member/:id', async (req, reply) => {
+    const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
+    if (!m) return reply.code(404).send({ error: 'not found' });
+    return attachment(reply, `hearth-member-${m.id}.json`).send({ exportedAt: new Date().toISOString(), member: m, measurements: scales.history(m.id, 1_000_000) });
+  });
+
+  const confirmed = (body: unknown) => (body as { confirm?: unknown } | undefined)?.confirm === true;
+
+  app.post<{ Params: { id: string } }>('/api/forget/device/:id', async (req, reply) => {
+    const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    if (!d) return reply.code(404).send({ error: 'not found' });
+    if (!confirmed(req.body)) return reply.code(400).send({ error: 'send { "confirm": true } to delete for good' });
+    ctx.registry.remove(d.id); // events, state, scale address and measurements go with it (ON DELETE CASCADE)
+    ctx.broker.disconnectDevice(d.id);
+    ctx.cameras.forget(d.id);
+    scrubDatabase(db);
+    ctx.events.emit({ type: 'devices', at: Date.now() });
+    return { forgotten: d.id };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/forget/member/:id', async (req, reply) => {
+    const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
+    if (!m) return reply.code(404).send({ error: 'not found' });
+    if (!confirmed(req.body)) return reply.code(400).send({ error: 'send { "confirm": true } to delete for good' });
+    // The member's body metrics are theirs: they go too (the count-only weigh-in events stay).
+    db.transaction(() => {
+      db.prepare('DELETE FROM measurements WHERE member_id = ?').run(m.id);
+      db.prepare('DELETE FROM members WHERE id = ?').run(m.id);
+    }).immediate();
+    scrubDatabase(db);
+    ctx.events.emit({ type: 'measurement', at: Date.now() });
+    return { forgotten: m.id };
+  });
+}

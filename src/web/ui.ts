@@ -1,0 +1,46 @@
+/**
+ * The household's web UI on a running hub: sessions and the authorization hook, the JSON API, live
+ * events, export and forget, and the pages. Registered on the hub's fastify instance before it
+ * listens. A hub without an admin password gets a random one, returned for printing once.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { HubContext } from '../hub/hub.js';
+import { registerApi } from './api/routes.js';
+import { registerExport } from './api/export.js';
+import { registerLiveEvents } from './api/live.js';
+import { generateAdminPassword, readAdminHash, writeAdminHash } from './auth/admin-password.js';
+import { registerAuth } from './auth/plugin.js';
+import { SessionStore } from './auth/sessions.js';
+import { pagesDepsFromHub } from './pages/deps.js';
+import { registerPages } from './pages/index.js';
+
+export interface WebUi {
+  /** Set when this start created the admin password: show it once, then forget it. */
+  firstAdminPassword?: string;
+  sessions: SessionStore;
+}
+
+export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Promise<WebUi> {
+  const db = ctx.vault.db;
+  let firstAdminPassword: string | undefined;
+  if (!readAdminHash(db)) {
+    firstAdminPassword = generateAdminPassword();
+    writeAdminHash(db, await ctx.passwords.hash(firstAdminPassword, 'admin'));
+  }
+  const sessions = new SessionStore();
+  registerAuth(app, {
+    sessions,
+    counters: ctx.counters,
+    secure: false,
+    checkPassword: async (password) => {
+      // Read each time: `hearth admin set-password` may have changed it while the hub runs.
+      const hash = readAdminHash(db);
+      return hash !== undefined && (await ctx.passwords.verify(hash, password));
+    },
+  });
+  registerApi(app, ctx);
+  registerExport(app, ctx);
+  registerLiveEvents(app, ctx.events);
+  registerPages(app, pagesDepsFromHub(ctx));
+  return { firstAdminPassword, sessions };
+}
