@@ -34,6 +34,18 @@ export interface WebOptions {
   port: number;
 }
 
+export interface RouteEntry {
+  method: string;
+  url: string;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
+
+/** Every route registered on a server made by createWebServer (the authorization test walks it). */
+export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
+  return routeTables.get(app) ?? [];
+}
+
 export function createWebServer(deps: WebDeps): FastifyInstance {
   const app = Fastify({
     logger: false,
@@ -44,6 +56,11 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     return503OnClosing: true,
   });
   const count = deps.count ?? (() => {});
+  const routes: RouteEntry[] = [];
+  routeTables.set(app, routes);
+  app.addHook('onRoute', (r) => {
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method, url: r.url });
+  });
 
   app.addHook('onRequest', async (req, reply) => {
     if (!deps.allowPublic && !isLanAddress(req.ip)) {
