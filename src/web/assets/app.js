@@ -125,7 +125,7 @@ export function liveEvents(onEvent, onState) {
     }
     onEvent(type === 'message' ? (data && data.type) || 'message' : type, data);
   };
-  for (const type of ['message', 'device', 'presence', 'status', 'event', 'measurement', 'privacy', 'storage']) source.addEventListener(type, deliver(type));
+  for (const type of ['message', 'devices', 'presence', 'status', 'event', 'measurement', 'privacy', 'storage']) source.addEventListener(type, deliver(type));
   source.addEventListener('open', () => onState && onState(true));
   source.addEventListener('error', () => onState && onState(false));
   return source;

@@ -51,14 +51,14 @@ async function load() {
 liveEvents(
   (type, data) => {
     if (!data) return;
-    if (data.deviceId && (type === 'presence' || type === 'device' || 'online' in data)) {
+    if (data.deviceId) {
       const d = devices.find((x) => x.id === data.deviceId);
       if (!d) return void load().catch(showError); // a device enrolled elsewhere
       if (typeof data.online === 'boolean') d.online = data.online;
       if (data.at) d.lastSeen = data.at;
       if (type === 'event') d.eventsToday = (d.eventsToday ?? 0) + 1;
       renderDevices();
-    } else if (type === 'storage' || type === 'privacy' || type === 'status') load().catch(showError);
+    } else if (type === 'devices' || type === 'storage' || type === 'privacy') load().catch(showError);
   },
   (connected) => {
     $('live-state').textContent = connected ? 'Live: device changes appear here without reloading.' : 'Live updates interrupted; reconnecting…';

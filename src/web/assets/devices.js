@@ -23,6 +23,7 @@ async function load() {
 }
 
 liveEvents((type, data) => {
+  if (type === 'devices') return void load().catch(showError); // enrolled or removed elsewhere
   const d = data && data.deviceId && devices.find((x) => x.id === data.deviceId);
   if (!d) return;
   if (typeof data.online === 'boolean') d.online = data.online;

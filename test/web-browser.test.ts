@@ -1,0 +1,246 @@
+/**
+ * The web UI in a real headless Chromium against the compiled daemon: log in, enrol a camera and
+ * watch it come online over server-sent events, flip a consent switch, read the ledger after a real
+ * report went to a real Mosquitto, export and forget a member, and fit a phone screen. Every request
+ * must stay on the hub's origin and the Content-Security-Policy must never have to refuse anything.
+ */
+import mqtt from 'mqtt';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import jsQR from 'jsqr';
+import { PNG } from 'pngjs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { emptyMeasurement } from '../src/devices/scale/measurement.js';
+import { ScaleStore } from '../src/devices/scale/store.js';
+import { openVault } from '../src/store/vault.js';
+import { cli, ROOT, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
+import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
+
+const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const PASSWORD = 'correct horse battery staple 7';
+
+const data = tempDir('hearth-web-browser-');
+const upstreamDir = tempDir('hearth-web-upstream-');
+let daemon: DaemonHandle;
+let upstream: Mosquitto;
+let collector: { client: mqtt.MqttClient; received: Received[] };
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+let origin: string;
+const foreignRequests: string[] = [];
+const cspViolations: string[] = [];
+const pageErrors: string[] = [];
+const env = (): Record<string, string> => ({ HEARTH_UPLINK_URL: upstream.url });
+const run = (args: string[], input?: string) => cli([...args, '--data-dir', data.path], env(), input);
+
+function watch(p: Page): void {
+  p.on('request', (req) => {
+    const url = req.url();
+    if (!url.startsWith(`${origin}/`)) foreignRequests.push(url);
+  });
+  p.on('console', (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
+  });
+  p.on('pageerror', (err) => pageErrors.push(String(err)));
+}
+
+async function shot(p: Page, name: string): Promise<void> {
+  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  upstream = await Mosquitto.start(upstreamDir.path);
+  collector = await subscriber(upstream.url, 'web-browser-collector');
+  expect(cli(['init', '--data-dir', data.path]).code).toBe(0);
+  const set = run(['admin', 'set-password'], `${PASSWORD}\n`);
+  expect(set.code, set.stderr).toBe(0);
+  daemon = await startDaemon(data.path, [], env());
+  origin = `http://127.0.0.1:${daemon.httpPort}`;
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  page = await context.newPage();
+  watch(page);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  collector?.client.end(true);
+  await daemon?.stop();
+  await upstream?.stop();
+  data.cleanup();
+  upstreamDir.cleanup();
+});
+
+describe.sequential('web UI in Chromium', () => {
+  it('sends a visitor without a session to the login page, and logs in', async () => {
+    await page.goto(`${origin}/`);
+    await page.waitForURL(`${origin}/login`);
+    await page.fill('#password', 'wrong password');
+    await page.click('#login-form button[type=submit]');
+    await expect.poll(() => page.locator('#login-error').isVisible()).toBe(true);
+    await shot(page, 'login-wrong-password');
+    await page.fill('#password', PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${origin}/`);
+    await expect.poll(() => page.locator('#upstream-state').textContent()).not.toBe('…');
+    await shot(page, 'dashboard-empty');
+  });
+
+  let camera: { id: string; username: string; password: string };
+
+  it('enrols a camera: credentials shown once with a QR code that decodes to them', async () => {
+    await page.goto(`${origin}/enrol`);
+    await page.fill('#camera-nickname', 'Front <door>');
+    await page.click('#enrol-camera button[type=submit]');
+    await page.locator('#cred-qr svg').waitFor();
+    camera = {
+      id: (await page.locator('#cred-device').getAttribute('href'))!.replace('/devices/', ''),
+      username: (await page.locator('#cred-username').textContent())!,
+      password: (await page.locator('#cred-password').textContent())!,
+    };
+    expect(camera.id).toMatch(/^cam-[0-9a-f]{12}$/);
+    expect(camera.password.length).toBeGreaterThanOrEqual(20);
+    await shot(page, 'enrol-camera-credentials');
+    // Decode the QR code from the pixels Chromium drew.
+    const png = PNG.sync.read(await page.locator('#cred-qr svg').screenshot());
+    const decoded = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+    expect(decoded?.data).toBe(`mqtt://${encodeURIComponent(camera.username)}:${encodeURIComponent(camera.password)}@127.0.0.1:${daemon.mqttPort}`);
+    // The page carrying credentials is never cached.
+    const res = await page.request.get(`${origin}/enrol`);
+    expect(res.headers()['cache-control']).toBe('no-store');
+  });
+
+  it('shows the camera come online, live, when it connects with those credentials', async () => {
+    await page.goto(`${origin}/`);
+    const row = page.locator(`#cameras tr[data-device-id="${camera.id}"]`);
+    await expect.poll(() => row.locator('.badge').textContent()).toBe('offline');
+    expect(await row.locator('a').textContent()).toBe('Front <door>');
+    await page.evaluate(() => ((window as unknown as { hearthMarker: number }).hearthMarker = 42));
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { username: camera.username, password: camera.password, clientId: camera.id, reconnectPeriod: 0 });
+    try {
+      await client.publishAsync(`hearth/cam/${camera.id}/status`, JSON.stringify({ state: 'online', ssid: 'Home Wi-Fi', rssi: -58, model: 'HC-200', firmware: '1.4.2' }), { qos: 1 });
+      await expect.poll(() => row.locator('.badge').textContent(), { timeout: 10_000 }).toBe('online');
+      // No reload happened: the marker set before is still there.
+      expect(await page.evaluate(() => (window as unknown as { hearthMarker?: number }).hearthMarker)).toBe(42);
+      await shot(page, 'dashboard-camera-online');
+      await page.goto(`${origin}/devices/${camera.id}`);
+      await expect.poll(() => page.locator('#state').textContent()).toContain('Home Wi-Fi');
+      const state = (await page.locator('#state').textContent())!;
+      expect(state).toContain('HC-200');
+      expect(state).toContain('1.4.2');
+      expect(state).toContain('-58 dBm');
+      await shot(page, 'device-camera');
+    } finally {
+      await client.endAsync();
+    }
+    await page.goto(`${origin}/devices`);
+    await expect.poll(() => page.locator('#devices tbody').textContent(), { timeout: 10_000 }).toContain('offline');
+  });
+
+  it('flips a consent switch; the hub records it and the preview shows the next report', async () => {
+    await page.goto(`${origin}/consent`);
+    const sw = page.locator('#consent-adoption');
+    await sw.waitFor();
+    expect(await sw.isChecked()).toBe(false);
+    await sw.check();
+    await expect.poll(() => JSON.parse(run(['consent', 'show', '--json']).stdout).categories).toEqual(expect.arrayContaining([expect.objectContaining({ category: 'adoption', enabled: true })]));
+    await expect.poll(() => page.locator('#preview').textContent()).toContain('adoption');
+    await shot(page, 'consent');
+  });
+
+  it('reads the ledger: the exact bytes that reached the upstream broker, searchable and downloadable', async () => {
+    expect(run(['report', 'now']).code).toBe(0);
+    await waitFor(() => collector.received.length > 0, 20_000, 'a report upstream');
+    const sent = collector.received[0]!.payload.toString('utf8');
+    await page.goto(`${origin}/ledger`);
+    await expect.poll(() => page.locator('.ledger-bytes').first().textContent(), { timeout: 10_000 }).toBe(sent);
+    await shot(page, 'ledger');
+    await page.fill('#ledger-q', 'no-such-thing-anywhere');
+    await page.click('#ledger-search button');
+    await expect.poll(() => page.locator('.ledger-bytes').count()).toBe(0);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#ledger-download')]);
+    const file = readFileSync((await download.path())!, 'utf8');
+    expect(file).toContain(JSON.stringify(sent).slice(1, 40));
+  });
+
+  it('charts a member weight history, exports the member and forgets them after confirmation', async () => {
+    const added = run(['member', 'add', 'Anna', '--json']);
+    expect(added.code, added.stderr).toBe(0);
+    const memberId = (JSON.parse(added.stdout) as { id: string }).id;
+    const scale = run(['device', 'add', 'scale', 'C8:47:8C:12:34:56', 'Bathroom scale']);
+    expect(scale.code, scale.stderr).toBe(0);
+    // Weigh-ins through the store (as the BLE ingest writes them), on the live database.
+    const vault = await openVault(data.path, {});
+    try {
+      const store = new ScaleStore(vault.db, vault.sealer);
+      const scaleId = store.targets()[0]!.deviceId;
+      const day = 86_400_000;
+      for (const [i, kg] of [71.4, 71.0, 70.6, 70.9].entries()) {
+        store.record({ deviceId: scaleId, measuredAt: Date.now() - (4 - i) * day, measurement: { ...emptyMeasurement('mi-scale-2', 'kg'), weightKg: kg, weightReported: kg, stabilized: true } }, { memberId, reason: 'match' });
+      }
+      store.record({ deviceId: scaleId, measuredAt: Date.now() - 3600_000, measurement: { ...emptyMeasurement('mi-scale-2', 'kg'), weightKg: 54.2, weightReported: 54.2, stabilized: true } }, { memberId: null, reason: 'no-match' });
+    } finally {
+      vault.close();
+    }
+    await page.goto(`${origin}/members`);
+    const chart = page.locator('.chart-box img').first();
+    await chart.waitFor();
+    await expect.poll(() => chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await expect.poll(() => page.locator('#unassigned tbody').textContent()).toContain('54.2 kg');
+    await shot(page, 'members');
+
+    await page.goto(`${origin}/export`);
+    await page.locator(`#export-subject option[value="member:${memberId}"]`).waitFor({ state: 'attached' });
+    await page.selectOption('#export-subject', `member:${memberId}`);
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('#export-download')]);
+    const exported = readFileSync((await download.path())!, 'utf8');
+    expect(exported).toContain('Anna');
+    expect(exported).toContain('71.4');
+    await page.click('#forget-start');
+    expect(await page.locator('#forget-confirm-button').isDisabled()).toBe(true);
+    await shot(page, 'export-forget-confirm');
+    await page.check('#forget-sure');
+    await page.click('#forget-confirm-button');
+    await expect.poll(() => page.locator('#flash').textContent()).toContain('forgotten');
+    expect(JSON.parse(run(['member', 'list', '--json']).stdout)).toEqual([]);
+  });
+
+  it('settings explain epsilon', async () => {
+    await page.goto(`${origin}/settings`);
+    await expect.poll(() => page.locator('#epsilon-report').inputValue()).not.toBe('');
+    expect(await page.locator('#h-epsilon + p').textContent()).toContain('noise');
+    await shot(page, 'settings');
+  });
+
+  it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {
+    const phone = await context.newPage();
+    watch(phone);
+    await phone.setViewportSize({ width: 390, height: 844 });
+    for (const [name, path] of [['dashboard', '/'], ['devices', '/devices'], ['device', `/devices/${camera.id}`], ['members', '/members'], ['consent', '/consent'], ['ledger', '/ledger'], ['enrol', '/enrol'], ['export', '/export'], ['settings', '/settings']] as const) {
+      await phone.goto(`${origin}${path}`);
+      await phone.waitForLoadState('networkidle').catch(() => undefined);
+      const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+      expect(overflow, `${path} overflows by ${overflow}px`).toBeLessThanOrEqual(0);
+      await shot(phone, `phone-${name}`);
+    }
+    await phone.close();
+  });
+
+  it('logs out: the session is gone', async () => {
+    await page.goto(`${origin}/`);
+    await page.click('#logout');
+    await page.waitForURL(`${origin}/login`);
+    const res = await page.request.get(`${origin}/api/devices`);
+    expect(res.status()).toBe(401);
+  });
+
+  it('nothing left the hub origin and the CSP refused nothing', () => {
+    expect(foreignRequests).toEqual([]);
+    expect(cspViolations).toEqual([]);
+    expect(pageErrors).toEqual([]);
+  });
+});
