@@ -36,13 +36,20 @@ const pageErrors: string[] = [];
 const env = (): Record<string, string> => ({ HEARTH_UPLINK_URL: upstream.url });
 const run = (args: string[], input?: string) => cli([...args, '--data-dir', data.path], env(), input);
 
-function watch(p: Page): void {
+async function watch(p: Page, violations = cspViolations): Promise<void> {
+  // The browser's own report of anything the Content-Security-Policy blocked (not only console text).
+  await p.exposeFunction('hearthCspViolation', (what: string) => violations.push(what));
+  await p.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      (window as unknown as { hearthCspViolation(what: string): void }).hearthCspViolation(`${e.violatedDirective} ${e.blockedURI}`);
+    });
+  });
   p.on('request', (req) => {
     const url = req.url();
     if (!url.startsWith(`${origin}/`)) foreignRequests.push(url);
   });
   p.on('console', (msg) => {
-    if (/Content Security Policy|Refused to/i.test(msg.text())) cspViolations.push(msg.text());
+    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
   });
   p.on('pageerror', (err) => pageErrors.push(String(err)));
 }
@@ -63,7 +70,7 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
-  watch(page);
+  await watch(page);
 });
 
 afterAll(async () => {
@@ -133,6 +140,16 @@ describe.sequential('web UI in Chromium', () => {
       expect(state).toContain('HC-200');
       expect(state).toContain('1.4.2');
       expect(state).toContain('-58 dBm');
+      // Events published now appear in the open timeline (live), and the type filter narrows it.
+      const ts = Date.now();
+      await client.publishAsync(`hearth/cam/${camera.id}/event`, JSON.stringify({ type: 'motion', ts, detail: 'porch <left>' }), { qos: 1 });
+      await client.publishAsync(`hearth/cam/${camera.id}/event`, JSON.stringify({ type: 'reboot', ts: ts + 1 }), { qos: 1 });
+      await expect.poll(() => page.locator('#events tbody tr').count(), { timeout: 10_000 }).toBe(3);
+      expect(await page.locator('#events tbody').textContent()).toContain('porch <left>');
+      await page.selectOption('#filter-type', 'motion');
+      await page.click('#event-filter button[type=submit]');
+      await expect.poll(() => page.locator('#events tbody tr').count()).toBe(1);
+      expect(await page.locator('#events tbody td[data-label="Type"]').allTextContents()).toEqual(['motion']);
       await shot(page, 'device-camera');
     } finally {
       await client.endAsync();
@@ -218,7 +235,7 @@ describe.sequential('web UI in Chromium', () => {
 
   it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {
     const phone = await context.newPage();
-    watch(phone);
+    await watch(phone);
     await phone.setViewportSize({ width: 390, height: 844 });
     for (const [name, path] of [['dashboard', '/'], ['devices', '/devices'], ['device', `/devices/${camera.id}`], ['members', '/members'], ['consent', '/consent'], ['ledger', '/ledger'], ['enrol', '/enrol'], ['export', '/export'], ['settings', '/settings']] as const) {
       await phone.goto(`${origin}${path}`);
@@ -238,7 +255,15 @@ describe.sequential('web UI in Chromium', () => {
     expect(res.status()).toBe(401);
   });
 
-  it('nothing left the hub origin and the CSP refused nothing', () => {
+  it('nothing left the hub origin and the CSP refused nothing', async () => {
+    // The watch sees a violation when there is one: an inline script injected into the login page.
+    const control: string[] = [];
+    const probe = await context.newPage();
+    await watch(probe, control);
+    await probe.goto(`${origin}/login`);
+    await probe.evaluate(() => document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.x = 1' })));
+    await expect.poll(() => control.length).toBeGreaterThan(0);
+    await probe.close();
     expect(foreignRequests).toEqual([]);
     expect(cspViolations).toEqual([]);
     expect(pageErrors).toEqual([]);
