@@ -24,7 +24,8 @@ async function load(q) {
   const entries = Array.isArray(data) ? data : data.entries || [];
   $('ledger-entries').replaceChildren(...(entries.length ? entries.map(entryNode) : [el('p', { class: 'muted', text: q ? 'No message matches.' : 'Nothing has ever left this hub.' })]));
   const total = data.total ?? entries.length;
-  $('ledger-count').textContent = q ? `${entries.length} of ${total} messages match.` : `${total} messages have left this hub.`;
+  const messages = (n) => `${n} message${n === 1 ? '' : 's'}`;
+  $('ledger-count').textContent = q ? `${entries.length} of ${messages(total)} match.` : `${messages(total)} ${total === 1 ? 'has' : 'have'} left this hub.`;
 }
 
 $('ledger-search').addEventListener('submit', (ev) => {
