@@ -2,6 +2,7 @@
  * `hearth` command-line entry: parses argv, builds the one config object and runs a command.
  */
 import { loadConfig, ConfigError } from '../config/config.js';
+import { WebCertificateError } from '../web/security/tls.js';
 import { KeyError } from '../crypto/keys.js';
 import { StoreError } from '../store/database.js';
 import { SealError } from '../crypto/sealer.js';
@@ -38,7 +39,7 @@ export async function main(argv: string[], io = { out: (t: string) => process.st
       io.err(`hearth ${spec.name}: ${err.message}\nusage: hearth ${spec.name} ${spec.usage}\n`);
       return err.exitCode;
     }
-    if (err instanceof ConfigError || err instanceof KeyError || err instanceof StoreError || err instanceof SealError) {
+    if (err instanceof ConfigError || err instanceof KeyError || err instanceof StoreError || err instanceof SealError || err instanceof WebCertificateError) {
       io.err(`hearth: ${err.message}\n`);
       return 1;
     }

@@ -18,6 +18,7 @@ import type { PrivacyStatus } from '../hw/gpio/hub-gpio.js';
 import type { UplinkService } from '../uplink/service.js';
 import { createWebServer, listenWeb } from '../web/server.js';
 import { registerWebUi } from '../web/ui.js';
+import { ensureWebCertificate } from '../web/security/tls.js';
 import { acquirePidLock } from './pid-lock.js';
 import { HubEvents, type HubChange } from './events.js';
 
@@ -81,6 +82,8 @@ export interface RunningHub {
   httpPort: number;
   /** The admin password this start created (none was set): to be shown once, never logged. */
   firstAdminPassword?: string;
+  /** SHA-256 fingerprint of the web UI's certificate when it is served over TLS (http.tls). */
+  webFingerprint?: string;
   ctx: HubContext;
   stop(): Promise<void>;
 }
@@ -171,7 +174,9 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       },
     );
     let ready = false;
-    const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`) });
+    const tls = config.http.tls ? ensureWebCertificate(config.dataDir) : undefined;
+    if (tls?.created) log.info('created the web UI TLS certificate', { fingerprint: tls.fingerprint });
+    const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`), https: tls });
 
     // Another process (the CLI) changed the database: drop connections of removed cameras.
     const watcher = new DbWatcher(db);
@@ -223,6 +228,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       httpPort,
       ctx,
       firstAdminPassword: ui.firstAdminPassword,
+      webFingerprint: tls?.fingerprint,
       stop: () => (stopping ??= (async () => {
         ready = false;
         await runCleanups();

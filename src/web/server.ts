@@ -16,6 +16,8 @@ export interface WebDeps {
   allowPublic?: boolean;
   /** Counts refused requests by reason. */
   count?(reason: string): void;
+  /** Serve HTTPS with this key and certificate (http.tls); plain HTTP when absent. */
+  https?: { key: Buffer; cert: Buffer };
 }
 
 /** Body-parser and request errors a client can cause, with what to tell it. */
@@ -47,14 +49,16 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 }
 
 export function createWebServer(deps: WebDeps): FastifyInstance {
-  const app = Fastify({
+  const options = {
     logger: false,
     bodyLimit: 64 * 1024,
     // Nothing in a URL needs to be long; long ones are probes.
     routerOptions: { maxParamLength: 200 },
     trustProxy: false,
     return503OnClosing: true,
-  });
+  } as const;
+  // Routes and hooks are the same over HTTP and HTTPS; only the listening server differs.
+  const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
   const count = deps.count ?? (() => {});
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);

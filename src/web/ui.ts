@@ -27,11 +27,11 @@ export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Prom
     firstAdminPassword = generateAdminPassword();
     writeAdminHash(db, await ctx.passwords.hash(firstAdminPassword, 'admin'));
   }
-  const sessions = new SessionStore();
+  const sessions = new SessionStore({ idleMs: ctx.config.http.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.http.sessionMaxHours * 3600_000 });
   registerAuth(app, {
     sessions,
     counters: ctx.counters,
-    secure: false,
+    secure: ctx.config.http.tls,
     checkPassword: async (password) => {
       // Read each time: `hearth admin set-password` may have changed it while the hub runs.
       const hash = readAdminHash(db);

@@ -11,8 +11,8 @@ import { adminPasswordProblem, writeAdminHash } from '../../web/auth/admin-passw
 import { UsageError, type CommandSpec } from '../command.js';
 import { withVault } from './devices.js';
 
-async function readPassword(): Promise<string> {
-  if (!process.stdin.isTTY) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
+async function readPassword(fromStdin: boolean): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
   // Echo nothing of what is typed.
   (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) => {
@@ -26,10 +26,11 @@ async function readPassword(): Promise<string> {
 
 const setPassword: CommandSpec = {
   name: 'admin set-password',
-  usage: '[--data-dir DIR]  (password on standard input)',
+  usage: '[--stdin] [--data-dir DIR]  (typed at a prompt, or piped on standard input)',
+  booleanFlags: ['stdin'],
   summary: 'set the web UI admin password (read from standard input; only its hash is kept)',
   async run(ctx) {
-    const password = await readPassword();
+    const password = await readPassword(ctx.flags.stdin === true);
     const problem = adminPasswordProblem(password);
     if (problem) throw new UsageError(problem, 1);
     return withVault(ctx, (vault) => {

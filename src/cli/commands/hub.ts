@@ -55,7 +55,8 @@ const start: CommandSpec = {
     logger.info('hub started', { dataDir: config.dataDir });
     ctx.out(`hearth is running (data dir ${config.dataDir})`);
     ctx.out(`  MQTT broker: mqtt://${config.mqtt.host}:${hub.mqttPort}`);
-    ctx.out(`  web UI:      http://${config.http.host}:${hub.httpPort}/`);
+    ctx.out(`  web UI:      ${config.http.tls ? 'https' : 'http'}://${config.http.host}:${hub.httpPort}/`);
+    if (hub.webFingerprint) ctx.out(`  web UI certificate SHA-256: ${hub.webFingerprint}`);
     if (hub.firstAdminPassword) {
       // Printed once on the terminal (not through the logger); only its hash is kept.
       ctx.out(`  web UI admin password (shown only now): ${hub.firstAdminPassword}`);

@@ -9,6 +9,7 @@ import { privacyCommands } from './privacy.js';
 import { scaleCommands } from './scale.js';
 import { backupCommands } from './backup.js';
 import { adminCommands } from './admin.js';
+import { webCommands } from './web.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands, ...webCommands];
