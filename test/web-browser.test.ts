@@ -226,11 +226,22 @@ describe.sequential('web UI in Chromium', () => {
     expect(JSON.parse(run(['member', 'list', '--json']).stdout)).toEqual([]);
   });
 
-  it('settings explain epsilon', async () => {
+  it('settings explain epsilon and save a new report interval to the data folder', async () => {
     await page.goto(`${origin}/settings`);
     await expect.poll(() => page.locator('#epsilon-report').inputValue()).not.toBe('');
+    expect(await page.locator('#uplink-url').inputValue()).toBe(upstream.url);
     expect(await page.locator('#h-epsilon + p').textContent()).toContain('noise');
     await shot(page, 'settings');
+    await page.fill('#window-hours', '12');
+    await page.click('#settings-form button[type=submit]');
+    await expect.poll(() => page.locator('#flash').textContent()).toContain('restart');
+    expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink).toMatchObject({ windowSeconds: 12 * 3600 });
+    // An invalid value is refused with the hub's reason, and nothing is written.
+    await page.fill('#epsilon-report', '0');
+    await page.locator('#epsilon-report').evaluate((input: HTMLInputElement) => input.removeAttribute('min'));
+    await page.click('#settings-form button[type=submit]');
+    await expect.poll(() => page.locator('#flash.error').count()).toBe(1);
+    expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink.epsilonPerReport).not.toBe(0);
   });
 
   it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {

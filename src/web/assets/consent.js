@@ -2,6 +2,8 @@
 // carry, refreshed after every change.
 import { $, api, el, fmtTime, showError } from './app.js';
 
+const TITLES = { adoption: 'Device adoption', 'device-health': 'Device health', 'scale-usage': 'Scale usage' };
+
 // Plain-language descriptions; the hub may send its own (description field), which wins.
 const ABOUT = {
   adoption: 'How many cameras were activated, and how many cameras and scales this home has. Tells the maker how devices are taken up.',
@@ -47,7 +49,7 @@ function categoryCard(c) {
   return el(
     'section',
     { class: 'card', 'aria-labelledby': `h-${c.category}` },
-    el('h2', { id: `h-${c.category}` }, el('label', { class: 'switch', for: `consent-${c.category}` }, input, c.title || c.category)),
+    el('h2', { id: `h-${c.category}` }, el('label', { class: 'switch', for: `consent-${c.category}` }, input, c.title || TITLES[c.category] || c.category, ' ', el('code', { class: 'small', text: c.category }))),
     el('p', { text: c.description || ABOUT[c.category] || '' }),
     metrics,
     state,
