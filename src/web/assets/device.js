@@ -45,7 +45,7 @@ async function loadEvents() {
   if (to !== undefined) params.set('to', String(to + 86_400_000)); // through the end of that day
   const data = await api('GET', `/api/devices/${encodeURIComponent(id)}/events${params.size ? `?${params}` : ''}`);
   const events = Array.isArray(data) ? data : data.events || [];
-  fillTable('events', events.map((e) => [fmtTime(e.at), e.type, e.detail === undefined || e.detail === null ? '' : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)]));
+  fillTable('events', events.map((e) => [fmtTime(e.at), e.type, e.detail === undefined || e.detail === null || e.detail === '' ? '—' : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)]));
   // Offer every type seen (and those the hub lists), keeping the current choice.
   const types = new Set([...(data.types || []), ...Object.keys(device.eventCounts || {}), ...events.map((e) => e.type)]);
   const select = $('filter-type');
