@@ -184,12 +184,22 @@ describe.sequential('web UI in Chromium', () => {
     expect(file).toContain(JSON.stringify(sent).slice(1, 40));
   });
 
-  it('charts a member weight history, exports the member and forgets them after confirmation', async () => {
-    const added = run(['member', 'add', 'Anna', '--json']);
-    expect(added.code, added.stderr).toBe(0);
-    const memberId = (JSON.parse(added.stdout) as { id: string }).id;
-    const scale = run(['device', 'add', 'scale', 'C8:47:8C:12:34:56', 'Bathroom scale']);
-    expect(scale.code, scale.stderr).toBe(0);
+  it('adds a member and enrols a scale in the UI, charts the weight history, assigns a stray weigh-in', async () => {
+    await page.goto(`${origin}/members`);
+    await expect.poll(() => page.locator('#no-members').isVisible()).toBe(true);
+    await page.fill('#member-name', 'Anna');
+    await page.click('#member-add button[type=submit]');
+    await expect.poll(() => page.locator('#flash').textContent()).toBe('Anna added.');
+    const members = (await (await page.request.get(`${origin}/api/members`)).json()) as { members: { id: string; name: string }[] };
+    expect(members.members.map((m) => m.name)).toEqual(['Anna']);
+    memberId = members.members[0]!.id;
+
+    await page.goto(`${origin}/enrol`);
+    await page.fill('#scale-address', 'c8:47:8c:12:34:56');
+    await page.fill('#scale-nickname', 'Bathroom scale');
+    await page.click('#enrol-scale button[type=submit]');
+    await expect.poll(() => page.locator('#flash').textContent()).toContain('Scale enrolled');
+
     // Weigh-ins through the store (as the BLE ingest writes them), on the live database.
     const vault = await openVault(data.path, {});
     try {
@@ -203,13 +213,24 @@ describe.sequential('web UI in Chromium', () => {
     } finally {
       vault.close();
     }
+    const chartCircles = async () => ((await (await page.request.get(`${origin}/members/${memberId}/weight.svg`)).text()).match(/<circle /g) ?? []).length;
     await page.goto(`${origin}/members`);
     const chart = page.locator('.chart-box img').first();
     await chart.waitFor();
     await expect.poll(() => chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    expect(await chartCircles()).toBe(4);
     await expect.poll(() => page.locator('#unassigned tbody').textContent()).toContain('54.2 kg');
     await shot(page, 'members');
+    const row = page.locator('#unassigned tbody tr').first();
+    await row.locator('select').selectOption(memberId);
+    await row.locator('button').click();
+    await expect.poll(() => page.locator('#unassigned-empty').isVisible()).toBe(true);
+    expect(await chartCircles()).toBe(5);
+  });
 
+  let memberId: string;
+
+  it('exports the member and forgets them after confirmation', async () => {
     await page.goto(`${origin}/export`);
     await page.locator(`#export-subject option[value="member:${memberId}"]`).waitFor({ state: 'attached' });
     await page.selectOption('#export-subject', `member:${memberId}`);
@@ -217,6 +238,7 @@ describe.sequential('web UI in Chromium', () => {
     const exported = readFileSync((await download.path())!, 'utf8');
     expect(exported).toContain('Anna');
     expect(exported).toContain('71.4');
+    expect(exported).toContain('54.2'); // the weigh-in assigned in the UI
     await page.click('#forget-start');
     expect(await page.locator('#forget-confirm-button').isDisabled()).toBe(true);
     await shot(page, 'export-forget-confirm');
@@ -224,6 +246,9 @@ describe.sequential('web UI in Chromium', () => {
     await page.click('#forget-confirm-button');
     await expect.poll(() => page.locator('#flash').textContent()).toContain('forgotten');
     expect(JSON.parse(run(['member', 'list', '--json']).stdout)).toEqual([]);
+    expect((await page.request.get(`${origin}/api/export/member/${memberId}`)).status()).toBe(404);
+    // The choice list no longer offers the member.
+    expect(await page.locator(`#export-subject option[value="member:${memberId}"]`).count()).toBe(0);
   });
 
   it('settings explain epsilon and save a new report interval to the data folder', async () => {

@@ -51,6 +51,19 @@ async function load() {
   fillTable('unassigned', unassigned.map((x) => [fmtTime(x.measuredAt), x.scale || x.deviceNickname || x.deviceId, weightOf(x), assignCell(x)]));
 }
 
+$('member-add').addEventListener('submit', async (ev) => {
+  ev.preventDefault();
+  const form = ev.currentTarget;
+  try {
+    const member = await api('POST', '/api/members', { name: $('member-name').value });
+    form.reset();
+    flash(`${member.name} added.`);
+    await load();
+  } catch (err) {
+    showError(err);
+  }
+});
+
 liveEvents((type) => {
   if (type === 'measurement') load().catch(showError);
 });

@@ -88,7 +88,14 @@ ${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`No
   ${table('unassigned', ['Time', 'Scale', 'Weight', 'Member'], 'Nothing waiting.')}
 </section>
 <div id="member-charts"></div>
-<p class="muted" id="no-members" hidden>No household members yet (<code>hearth member add &lt;name&gt;</code>).</p>`,
+<p class="muted" id="no-members" hidden>No household members yet. Add one below (or with <code>hearth member add &lt;name&gt;</code>).</p>
+<section class="card" aria-labelledby="h-add-member"><h2 id="h-add-member">Add a household member</h2>
+  <form class="row" id="member-add">
+    <label>Name <input type="text" name="name" id="member-name" required maxlength="64" autocomplete="off"></label>
+    <button type="submit">Add</button>
+  </form>
+  <p class="muted small">Names stay on this hub, encrypted. Weigh-ins are matched to members by their recent weights.</p>
+</section>`,
   },
   consent: {
     title: 'Consent',
