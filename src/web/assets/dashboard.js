@@ -56,9 +56,13 @@ liveEvents(
       if (!d) return void load().catch(showError); // a device enrolled elsewhere
       if (typeof data.online === 'boolean') d.online = data.online;
       if (data.at) d.lastSeen = data.at;
-      if (type === 'event') d.eventsToday = (d.eventsToday ?? 0) + 1;
+      // The hub counts camera events without its own online/offline markers; so does the page.
+      if (type === 'event' && data.eventType !== 'online' && data.eventType !== 'offline') {
+        d.eventsToday = (d.eventsToday ?? 0) + 1;
+        $('events-today').textContent = String((Number($('events-today').textContent) || 0) + 1);
+      }
       renderDevices();
-    } else if (type === 'devices' || type === 'storage' || type === 'privacy') load().catch(showError);
+    } else if (type === 'devices' || type === 'measurement' || type === 'storage' || type === 'privacy') load().catch(showError);
   },
   (connected) => {
     $('live-state').textContent = connected ? 'Live: device changes appear here without reloading.' : 'Live updates interrupted; reconnecting…';
