@@ -49,12 +49,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0 ...)"
-[ -d "$ROOT" ] || die "--root $ROOT is not a directory"
-ROOT=$(cd "$ROOT" && pwd)
-[ "$ROOT" = / ] || USE_SYSTEMCTL=no
+# shellcheck source-path=SCRIPTDIR source=lib/target-root.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/target-root.sh"
+settle_target_root
 # Paths inside the target system; $R prefixes them for file operations.
-R=${ROOT%/}
 APP=/opt/hearth
 DATA=/var/lib/hearth
 ETC=/etc/hearth

@@ -21,11 +21,9 @@ while [ $# -gt 0 ]; do
     *) die "unknown option: $1" ;;
   esac
 done
-[ "$(id -u)" -eq 0 ] || die "run as root (sudo $0 ...)"
-[ -d "$ROOT" ] || die "--root $ROOT is not a directory"
-ROOT=$(cd "$ROOT" && pwd)
-[ "$ROOT" = / ] || USE_SYSTEMCTL=no
-R=${ROOT%/}
+# shellcheck source-path=SCRIPTDIR source=lib/target-root.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/target-root.sh"
+settle_target_root
 
 if [ "$USE_SYSTEMCTL" = yes ] && [ -d /run/systemd/system ]; then
   systemctl disable --now hearth.service hearth-backup.timer >/dev/null 2>&1 || true

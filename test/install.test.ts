@@ -55,9 +55,11 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 
 describe('the install scripts', () => {
   it('pass shellcheck', () => {
-    const scripts = readdirSync(join(ROOT, 'scripts')).filter((f) => f.endsWith('.sh')).map((f) => join(ROOT, 'scripts', f));
-    expect(scripts.length).toBeGreaterThanOrEqual(4);
-    const res = spawnSync('shellcheck', scripts, { encoding: 'utf8' });
+    const inDir = (dir: string) => readdirSync(join(ROOT, dir)).filter((f) => f.endsWith('.sh')).map((f) => join(ROOT, dir, f));
+    const scripts = [...inDir('scripts'), ...inDir('scripts/lib')];
+    expect(scripts.length).toBeGreaterThanOrEqual(5);
+    // -x follows the scripts' `source` of their shared library.
+    const res = spawnSync('shellcheck', ['-x', ...scripts], { encoding: 'utf8' });
     if (res.error) throw new Error('shellcheck is missing: install it with `apt-get install -y shellcheck`');
     expect(res.stdout + res.stderr).toBe('');
     expect(res.status).toBe(0);
