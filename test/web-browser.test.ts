@@ -10,12 +10,15 @@ import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { ScaleStore } from '../src/devices/scale/store.js';
 import { openVault } from '../src/store/vault.js';
 import { cli, ROOT, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
+
+// A page settles after its fetches and live events; on a loaded machine that can take seconds.
+vi.setConfig({ expect: { poll: { timeout: 10_000, interval: 100 } } });
 
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
