@@ -4,7 +4,7 @@
  * checkpointed and truncated and the database is VACUUMed, so no freed page still holds the sealed
  * bytes (or the blind index) in the database file or its WAL.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubContext } from '../../hub/hub.js';
 import { MemberStore } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
@@ -54,24 +54,27 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     return attachment(reply, `hearth-member-${m.id}.json`).send({ exportedAt: new Date().toISOString(), member: m, measurements: scales.history(m.id, 1_000_000) });
   });
 
-  const confirmed = (body: unknown) => (body as { confirm?: unknown } | undefined)?.confirm === true;
+  // Forget: POST with { "confirm": true } (what the export page sends) or DELETE (the method says it).
+  // DELETE /api/devices/:id is the same as forgetting the device: nothing of it is kept either way.
+  const confirmed = (req: FastifyRequest) => req.method === 'DELETE' || (req.body as { confirm?: unknown } | undefined)?.confirm === true;
+  const NOT_CONFIRMED = 'send { "confirm": true } to delete for good';
 
-  app.post<{ Params: { id: string } }>('/api/forget/device/:id', async (req, reply) => {
+  const forgetDevice = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
-    if (!confirmed(req.body)) return reply.code(400).send({ error: 'send { "confirm": true } to delete for good' });
+    if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
     ctx.registry.remove(d.id); // events, state, scale address and measurements go with it (ON DELETE CASCADE)
     ctx.broker.disconnectDevice(d.id);
     ctx.cameras.forget(d.id);
     scrubDatabase(db);
     ctx.events.emit({ type: 'devices', at: Date.now() });
     return { forgotten: d.id };
-  });
+  };
 
-  app.post<{ Params: { id: string } }>('/api/forget/member/:id', async (req, reply) => {
+  const forgetMember = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return reply.code(404).send({ error: 'not found' });
-    if (!confirmed(req.body)) return reply.code(400).send({ error: 'send { "confirm": true } to delete for good' });
+    if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
     // The member's body metrics are theirs: they go too (the count-only weigh-in events stay).
     db.transaction(() => {
       db.prepare('DELETE FROM measurements WHERE member_id = ?').run(m.id);
@@ -80,5 +83,11 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     scrubDatabase(db);
     ctx.events.emit({ type: 'measurement', at: Date.now() });
     return { forgotten: m.id };
-  });
+  };
+
+  app.post('/api/forget/device/:id', forgetDevice);
+  app.delete('/api/forget/device/:id', forgetDevice);
+  app.delete('/api/devices/:id', forgetDevice);
+  app.post('/api/forget/member/:id', forgetMember);
+  app.delete('/api/forget/member/:id', forgetMember);
 }

@@ -109,8 +109,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
     if (!DEVICE_ID.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
     const q = req.query;
-    const from = intParam(q.from, 0, 8.64e15);
-    const to = intParam(q.to, 0, 8.64e15);
+    // since/until are the same as from/to (milliseconds since the epoch; until is exclusive).
+    const from = intParam(q.from ?? q.since, 0, 8.64e15);
+    const to = intParam(q.to ?? q.until, 0, 8.64e15);
     const limit = intParam(q.limit, 1, MAX_EVENTS) ?? 200;
     const type = q.type;
     if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return bad(reply, ctx, 'from, to and limit must be whole numbers (milliseconds, 1–500)');
