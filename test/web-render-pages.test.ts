@@ -11,6 +11,21 @@ import { ScaleStore } from '../src/devices/scale/store.js';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { testVault } from './uplink-helpers.js';
 
+/** Rasterises the hub's QR SVG (one path of unit rectangles) and decodes it. */
+function decodeQrSvg(svg: string): string | undefined {
+  const n = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)![1]);
+  const scale = 4;
+  const size = n * scale;
+  const data = new Uint8ClampedArray(size * size * 4).fill(255);
+  for (const m of /<path d="([^"]*)"/.exec(svg)![1]!.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) {
+    const [x, y, w] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    for (let py = y * scale; py < (y + 1) * scale; py++) data.fill(0, (py * size + x * scale) * 4, (py * size + (x + w) * scale) * 4);
+  }
+  // fill(0) also zeroed alpha; opaque again so the decoder sees black on white.
+  for (let i = 3; i < data.length; i += 4) data[i] = 255;
+  return jsQR(data, size, size)?.data;
+}
+
 // The pages on a bare fastify app (no sessions: those are the server's hook, tested with it).
 let app: FastifyInstance;
 const t0 = Date.UTC(2026, 2, 1);
@@ -111,18 +126,10 @@ describe('hub-rendered images', () => {
     const res = await app.inject({ method: 'POST', url: '/enrol/qr', headers: { host: '192.168.1.5:8080' }, payload: { username: 'cam-0123456789ab', password: 'p@ss/word' } });
     expect(res.statusCode).toBe(200);
     expect(res.headers['cache-control']).toBe('no-store');
-    const svg = res.body;
-    const n = Number(/viewBox="0 0 (\d+) \d+"/.exec(svg)![1]);
-    const scale = 4;
-    const size = n * scale;
-    const data = new Uint8ClampedArray(size * size * 4).fill(255);
-    for (const m of /<path d="([^"]*)"/.exec(svg)![1]!.matchAll(/M(\d+) (\d+)h(\d+)v1h-\d+z/g)) {
-      const [x, y, w] = [Number(m[1]), Number(m[2]), Number(m[3])];
-      for (let py = y * scale; py < (y + 1) * scale; py++) data.fill(0, (py * size + x * scale) * 4, (py * size + (x + w) * scale) * 4);
-    }
-    // fill(0) also zeroed alpha; opaque again so the decoder sees black on white.
-    for (let i = 3; i < data.length; i += 4) data[i] = 255;
-    expect(jsQR(data, size, size)?.data).toBe('mqtt://cam-0123456789ab:p%40ss%2Fword@192.168.1.5:18830');
+    expect(decodeQrSvg(res.body)).toBe('mqtt://cam-0123456789ab:p%40ss%2Fword@192.168.1.5:18830');
+    // An IPv6 literal the browser used keeps exactly one pair of brackets.
+    const v6 = await app.inject({ method: 'POST', url: '/enrol/qr', headers: { host: '[fe80::1]:8080' }, payload: { username: 'cam-0123456789ab', password: 'pw' } });
+    expect(decodeQrSvg(v6.body)).toBe('mqtt://cam-0123456789ab:pw@[fe80::1]:18830');
   });
 
   it('refuses missing, oversized or control-character credentials and odd Host headers', async () => {

@@ -27,7 +27,8 @@ $('enrol-camera').addEventListener('submit', async (ev) => {
   button.disabled = true;
   try {
     const cam = await api('POST', '/api/devices/camera', { nickname: $('camera-nickname').value });
-    const host = main.dataset.mqttHost || location.hostname;
+    // An IPv6 literal may arrive with or without brackets; a URL needs exactly one pair.
+    const host = (main.dataset.mqttHost || location.hostname).replace(/^\[|\]$/g, '');
     $('cred-broker').textContent = `mqtt://${host.includes(':') ? `[${host}]` : host}:${main.dataset.mqttPort}`;
     $('cred-username').textContent = cam.username;
     $('cred-password').textContent = cam.password;
