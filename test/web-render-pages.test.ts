@@ -171,3 +171,12 @@ describe('pages wired to a hub store', () => {
     }
   });
 });
+
+describe('chart dates', () => {
+  it('are the hub time zone calendar day', async () => {
+    const { hubLocalDate } = await import('../src/web/pages/index.js');
+    const at = new Date(2026, 0, 31, 23, 30).getTime(); // local time
+    expect(hubLocalDate(at)).toBe('2026-01-31');
+    expect(hubLocalDate(new Date(2026, 11, 1, 0, 5).getTime())).toBe('2026-12-01');
+  });
+});

@@ -26,6 +26,12 @@ const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
 const HOST_NAME = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9.-]{1,253})$/;
 const MAX_CREDENTIAL_CHARS = 128;
 
+/** YYYY-MM-DD in the hub's time zone (the household's): a morning weigh-in belongs to that day. */
+export function hubLocalDate(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+}
+
 function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
   // Shells hold no data, but no-store keeps every page (the enrol page shows credentials) out of caches.
   return reply.code(code).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
@@ -68,7 +74,7 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
   app.get<{ Params: { id: string } }>('/members/:id/weight.svg', async (req, reply) => {
     const history = MEMBER_ID.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
     if (!history) return reply.code(404).send({ error: 'not found' });
-    const svg = weightChartSvg(history.points, { title: `Weight of ${history.name}` });
+    const svg = weightChartSvg(history.points, { title: `Weight of ${history.name}`, formatDate: hubLocalDate });
     return reply.header('cache-control', 'no-store').type('image/svg+xml').send(svg);
   });
 
