@@ -70,3 +70,5 @@ liveEvents(
 );
 
 load().catch(showError);
+// "Last seen 2 min ago" ages while the page stays open.
+setInterval(renderDevices, 30_000);

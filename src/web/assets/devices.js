@@ -32,3 +32,5 @@ liveEvents((type, data) => {
 });
 
 load().catch(showError);
+// "Last seen 2 min ago" ages while the page stays open.
+setInterval(render, 30_000);

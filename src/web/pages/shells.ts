@@ -25,6 +25,7 @@ export function loginPage(): string {
     script: 'login.js',
     body: html`<form class="stack card" id="login-form" method="post" action="/api/login">
   <p class="muted">This hub's web interface. The admin password was printed when the hub first started, or set with <code>hearth admin set-password</code>.</p>
+  <input type="text" name="username" autocomplete="username" value="admin" hidden>
   <label>Password <input type="password" name="password" id="password" autocomplete="current-password" required maxlength="256" autofocus></label>
   <div class="actions"><button type="submit">Log in</button></div>
   <p class="banner error" id="login-error" role="alert" hidden></p>
