@@ -92,7 +92,8 @@ describe('hearth start', () => {
     daemons.push(dmn);
     const health = await fetch(`http://127.0.0.1:${dmn.httpPort}/api/health`);
     expect(await health.json()).toEqual({ status: 'ok' });
-    expect((await fetch(`http://127.0.0.1:${dmn.httpPort}/api/devices`)).status).toBe(404);
+    // Everything but health, the login page and static assets needs a session.
+    expect((await fetch(`http://127.0.0.1:${dmn.httpPort}/api/devices`)).status).toBe(401);
     // A second daemon on the same data dir is refused.
     const second = cli(['start', '--data-dir', d.path, '--mqtt-port', '0', '--http-port', '0']);
     expect(second.code).toBe(1);
