@@ -6,7 +6,8 @@ import { ASSET_FILES, ASSETS_DIR } from '../src/web/pages/assets.js';
 import { registerPages } from '../src/web/pages/index.js';
 import { NAV } from '../src/web/render/layout.js';
 import { pagesDepsFromHub } from '../src/web/pages/deps.js';
-import { MemberStore } from '../src/members/store.js';
+import { MEMBER_ID_PATTERN, MemberStore } from '../src/members/store.js';
+import { DEVICE_ID_PATTERN, newDeviceId } from '../src/devices/registry.js';
 import { ScaleStore } from '../src/devices/scale/store.js';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { testVault } from './uplink-helpers.js';
@@ -145,6 +146,9 @@ describe('pages wired to a hub store', () => {
     const hub = await testVault();
     try {
       const memberId = new MemberStore(hub.vault.db, hub.vault.sealer).add('Björn <b>').id;
+      // The URL patterns accept exactly the ids the stores make.
+      expect(memberId).toMatch(MEMBER_ID_PATTERN);
+      for (const kind of ['camera', 'scale'] as const) expect(newDeviceId(kind)).toMatch(DEVICE_ID_PATTERN);
       const scales = new ScaleStore(hub.vault.db, hub.vault.sealer);
       const scaleId = scales.enroll('C8:47:8C:00:00:01', 'Bathroom').id;
       const at = Date.UTC(2026, 4, 1);

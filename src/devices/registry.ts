@@ -18,6 +18,9 @@ export interface DeviceRecord {
 const ID_PREFIX: Record<DeviceKind, string> = { camera: 'cam', scale: 'scale' };
 export const MAX_NICKNAME_BYTES = 64;
 
+/** Every id newDeviceId makes, and nothing else: what a URL or a request may name. */
+export const DEVICE_ID_PATTERN = /^(cam|scale)-[0-9a-f]{12}$/;
+
 export function newDeviceId(kind: DeviceKind): string {
   return `${ID_PREFIX[kind]}-${randomBytes(6).toString('hex')}`;
 }

@@ -15,6 +15,9 @@ export interface Member {
 
 export const MAX_MEMBER_NAME_BYTES = 64;
 
+/** Every member id the store makes (mem- and 6 random bytes in hex), and nothing else. */
+export const MEMBER_ID_PATTERN = /^mem-[0-9a-f]{12}$/;
+
 export function memberNameAad(memberId: string): string {
   return `member:${memberId}:name`;
 }

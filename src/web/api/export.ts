@@ -6,12 +6,11 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { HubContext } from '../../hub/hub.js';
-import { MemberStore } from '../../members/store.js';
+import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
+import { MEMBER_ID_PATTERN, MemberStore } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
 import type { Db } from '../../store/database.js';
 
-const DEVICE_ID = /^(cam|scale)-[0-9a-f]{12}$/;
-const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
 
 type Ctx = Pick<HubContext, 'vault' | 'registry' | 'cameras' | 'broker' | 'events' | 'counters'>;
 
@@ -34,7 +33,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   const deviceMeasurementIds = db.prepare('SELECT id FROM measurements WHERE device_id = ? ORDER BY measured_at').pluck();
 
   app.get<{ Params: { id: string } }>('/api/export/device/:id', async (req, reply) => {
-    const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
     const events = (deviceEvents.all(d.id) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[]).map((e) => ({
       type: e.type,
@@ -49,7 +48,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/export/member/:id', async (req, reply) => {
-    const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
+    const m = MEMBER_ID_PATTERN.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return reply.code(404).send({ error: 'not found' });
     return attachment(reply, `hearth-member-${m.id}.json`).send({ exportedAt: new Date().toISOString(), member: m, measurements: scales.history(m.id, 1_000_000) });
   });
@@ -60,7 +59,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   const NOT_CONFIRMED = 'send { "confirm": true } to delete for good';
 
   const forgetDevice = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
     ctx.registry.remove(d.id); // events, state, scale address and measurements go with it (ON DELETE CASCADE)
@@ -72,7 +71,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   };
 
   const forgetMember = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
+    const m = MEMBER_ID_PATTERN.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
     // The member's body metrics are theirs: they go too (the count-only weigh-in events stay).

@@ -6,16 +6,14 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { generateDevicePassword } from '../../crypto/password.js';
 import { ConsentStore } from '../../consent/consent.js';
-import { nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
+import { DEVICE_ID_PATTERN, nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
 import { normalizeBleAddress, ScaleExistsError, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
 import type { HubContext } from '../../hub/hub.js';
-import { MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
+import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
 import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
 
-const DEVICE_ID = /^(cam|scale)-[0-9a-f]{12}$/;
-const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
 const MEASUREMENT_ID = /^wi-[0-9a-f]{16}$/;
 const MAX_EVENTS = 500;
 const MAX_LEDGER = 1000;
@@ -98,7 +96,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/devices/:id', async (req, reply) => {
-    const d = DEVICE_ID.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return notFound(reply);
     const summary = deviceSummary(d, todayCounts());
     if (d.kind !== 'camera') return { device: summary };
@@ -107,7 +105,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
-    if (!DEVICE_ID.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
+    if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
     const q = req.query;
     // since/until are the same as from/to (milliseconds since the epoch; until is exclusive).
     const from = intParam(q.from ?? q.since, 0, 8.64e15);
@@ -182,7 +180,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   });
 
   app.get<{ Params: { id: string } }>('/api/members/:id/history', async (req, reply) => {
-    const m = MEMBER_ID.test(req.params.id) ? members.get(req.params.id) : undefined;
+    const m = MEMBER_ID_PATTERN.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return notFound(reply);
     const names = nicknames();
     return { member: m, measurements: scales.history(m.id, 1000).map((x) => measurementView(x, names)) };
@@ -196,7 +194,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   app.post<{ Params: { id: string }; Body: { memberId?: unknown } }>('/api/measurements/:id/assign', async (req, reply) => {
     if (!MEASUREMENT_ID.test(req.params.id)) return notFound(reply);
     const memberId = req.body?.memberId;
-    if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID.test(memberId) || !members.get(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
+    if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID_PATTERN.test(memberId) || !members.get(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
     if (!scales.assign(req.params.id, memberId)) return notFound(reply);
     ctx.events.emit({ type: 'measurement', at: Date.now() });
     return { ok: true };

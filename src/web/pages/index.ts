@@ -8,6 +8,8 @@
  * it lists as public (GET /login and /assets/*).
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
+import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { weightChartSvg, type ChartPoint } from '../render/chart.js';
 import { credentialsUri, qrSvg } from '../render/qr.js';
 import { registerAssets } from './assets.js';
@@ -20,8 +22,6 @@ export interface PagesDeps {
   mqttEndpoint(): { host?: string; port: number };
 }
 
-const DEVICE_ID = /^(cam|scale)-[0-9a-f]{12}$/;
-const MEMBER_ID = /^mem-[0-9a-f]{12}$/;
 /** Host names and IP literals; anything else in a Host header is not put into a QR code. */
 const HOST_NAME = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9.-]{1,253})$/;
 const MAX_CREDENTIAL_CHARS = 128;
@@ -59,20 +59,20 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
   });
 
   app.get<{ Params: { id: string } }>('/devices/:id', async (req, reply) => {
-    if (!DEVICE_ID.test(req.params.id)) return reply.code(404).send({ error: 'not found' });
+    if (!DEVICE_ID_PATTERN.test(req.params.id)) return reply.code(404).send({ error: 'not found' });
     return sendHtml(reply, shellPage('device', { 'device-id': req.params.id }));
   });
 
   // Cameras and scales share one page; the kind-specific addresses lead there.
   for (const kind of ['cameras', 'scales'] as const) {
     app.get<{ Params: { id: string } }>(`/${kind}/:id`, async (req, reply) => {
-      if (!DEVICE_ID.test(req.params.id) || !req.params.id.startsWith(kind === 'cameras' ? 'cam-' : 'scale-')) return reply.code(404).send({ error: 'not found' });
+      if (!DEVICE_ID_PATTERN.test(req.params.id) || !req.params.id.startsWith(kind === 'cameras' ? 'cam-' : 'scale-')) return reply.code(404).send({ error: 'not found' });
       return reply.redirect(`/devices/${req.params.id}`, 302);
     });
   }
 
   app.get<{ Params: { id: string } }>('/members/:id/weight.svg', async (req, reply) => {
-    const history = MEMBER_ID.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
+    const history = MEMBER_ID_PATTERN.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
     if (!history) return reply.code(404).send({ error: 'not found' });
     const svg = weightChartSvg(history.points, { title: `Weight of ${history.name}`, formatDate: hubLocalDate });
     return reply.header('cache-control', 'no-store').type('image/svg+xml').send(svg);
