@@ -7,12 +7,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli, enrolCamera, publishAcked, ROOT, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
+import { launchChromium, screenshot, watchPage } from './helpers/browser.js';
+import { cli, enrolCamera, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
 
 const isRoot = process.getuid?.() === 0;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'storage banner test password';
 
 describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
@@ -42,17 +42,9 @@ describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
     const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;
     const topic = `hearth/cam/${cam.id}/event`;
 
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+    browser = await launchChromium();
     const page = await browser.newPage({ viewport: { width: 1024, height: 700 } });
-    const foreign: string[] = [];
-    const errors: string[] = [];
-    page.on('request', (req) => {
-      if (!req.url().startsWith(`${origin}/`)) foreign.push(req.url());
-    });
-    page.on('console', (msg) => {
-      if (/Content Security Policy|Refused to/i.test(msg.text())) errors.push(msg.text());
-    });
-    page.on('pageerror', (err) => errors.push(String(err)));
+    const seen = await watchPage(page, origin);
     await page.goto(`${origin}/login`);
     await page.fill('#password', PASSWORD);
     await page.click('#login-form button[type=submit]');
@@ -80,8 +72,7 @@ describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
     expect(refused).toBe(true);
     await expect.poll(() => banner.isVisible(), { timeout: 10_000 }).toBe(true);
     expect(await banner.textContent()).toContain('the disk is full');
-    mkdirSync(join(ROOT, 'test-artifacts', 'screenshots'), { recursive: true });
-    await page.screenshot({ path: join(ROOT, 'test-artifacts', 'screenshots', 'dashboard-disk-full.png'), fullPage: true });
+    await screenshot(page, 'dashboard-disk-full');
 
     rmSync(filler);
     client.end(true);
@@ -91,7 +82,6 @@ describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
     client.end(true);
     // All of it happened on the page that was open from the start.
     expect(await page.evaluate(() => (window as unknown as { hearthMarker?: number }).hearthMarker)).toBe(7);
-    expect(foreign).toEqual([]);
-    expect(errors).toEqual([]);
+    expect(seen).toEqual({ foreignRequests: [], cspViolations: [], pageErrors: [] });
   });
 });

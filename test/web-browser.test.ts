@@ -5,23 +5,22 @@
  * must stay on the hub's origin and the Content-Security-Policy must never have to refuse anything.
  */
 import mqtt from 'mqtt';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import jsQR from 'jsqr';
 import { PNG } from 'pngjs';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { ScaleStore } from '../src/devices/scale/store.js';
 import { openVault } from '../src/store/vault.js';
-import { cli, ROOT, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
+import { launchChromium, screenshot, watchPage, type PageWatch } from './helpers/browser.js';
+import { cli, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
 
 // A page settles after its fetches and live events; on a loaded machine that can take seconds.
 vi.setConfig({ expect: { poll: { timeout: 10_000, interval: 100 } } });
 
-const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'correct horse battery staple 7';
 
 const data = tempDir('hearth-web-browser-');
@@ -33,36 +32,14 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 let origin: string;
-const foreignRequests: string[] = [];
-const cspViolations: string[] = [];
-const pageErrors: string[] = [];
+/** What every watched page did that it must not (checked at the end). */
+const seen: PageWatch = { foreignRequests: [], cspViolations: [], pageErrors: [] };
 const env = (): Record<string, string> => ({ HEARTH_UPLINK_URL: upstream.url });
 const run = (args: string[], input?: string) => cli([...args, '--data-dir', data.path], env(), input);
-
-async function watch(p: Page, violations = cspViolations): Promise<void> {
-  // The browser's own report of anything the Content-Security-Policy blocked (not only console text).
-  await p.exposeFunction('hearthCspViolation', (what: string) => violations.push(what));
-  await p.addInitScript(() => {
-    document.addEventListener('securitypolicyviolation', (e) => {
-      (window as unknown as { hearthCspViolation(what: string): void }).hearthCspViolation(`${e.violatedDirective} ${e.blockedURI}`);
-    });
-  });
-  p.on('request', (req) => {
-    const url = req.url();
-    if (!url.startsWith(`${origin}/`)) foreignRequests.push(url);
-  });
-  p.on('console', (msg) => {
-    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
-  });
-  p.on('pageerror', (err) => pageErrors.push(String(err)));
-}
-
-async function shot(p: Page, name: string): Promise<void> {
-  await p.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+const watch = (p: Page) => watchPage(p, origin, seen);
+const shot = screenshot;
 
 beforeAll(async () => {
-  mkdirSync(SHOTS, { recursive: true });
   upstream = await Mosquitto.start(upstreamDir.path);
   collector = await subscriber(upstream.url, 'web-browser-collector');
   expect(cli(['init', '--data-dir', data.path]).code).toBe(0);
@@ -70,7 +47,7 @@ beforeAll(async () => {
   expect(set.code, set.stderr).toBe(0);
   daemon = await startDaemon(data.path, [], env());
   origin = `http://127.0.0.1:${daemon.httpPort}`;
-  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  browser = await launchChromium();
   context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   page = await context.newPage();
   await watch(page);
@@ -296,15 +273,12 @@ describe.sequential('web UI in Chromium', () => {
 
   it('nothing left the hub origin and the CSP refused nothing', async () => {
     // The watch sees a violation when there is one: an inline script injected into the login page.
-    const control: string[] = [];
     const probe = await context.newPage();
-    await watch(probe, control);
+    const control = await watchPage(probe, origin);
     await probe.goto(`${origin}/login`);
     await probe.evaluate(() => document.body.append(Object.assign(document.createElement('script'), { textContent: 'window.x = 1' })));
-    await expect.poll(() => control.length).toBeGreaterThan(0);
+    await expect.poll(() => control.cspViolations.length).toBeGreaterThan(0);
     await probe.close();
-    expect(foreignRequests).toEqual([]);
-    expect(cspViolations).toEqual([]);
-    expect(pageErrors).toEqual([]);
+    expect(seen).toEqual({ foreignRequests: [], cspViolations: [], pageErrors: [] });
   });
 });
