@@ -44,6 +44,14 @@ $('enrol-camera').addEventListener('submit', async (ev) => {
   }
 });
 
+// Take the password off the screen (and out of the page) once it has been entered in the camera.
+$('cred-hide').addEventListener('click', () => {
+  for (const id of ['cred-broker', 'cred-username', 'cred-password']) $(id).textContent = '';
+  $('cred-qr').replaceChildren();
+  $('camera-credentials').hidden = true;
+  flash('Credentials removed from this page. The hub keeps only a hash of the password; a lost password means removing and enrolling the camera again.');
+});
+
 $('enrol-scale').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const form = ev.currentTarget;

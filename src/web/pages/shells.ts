@@ -141,6 +141,7 @@ no names, weights, network names or addresses are ever sent. The preview below i
       <dt>Password</dt><dd><code class="secret" id="cred-password"></code></dd>
     </dl>
     <div class="qr-box" id="cred-qr"></div>
+    <div class="actions"><button type="button" class="secondary" id="cred-hide">I have set up the camera: hide the credentials</button></div>
     <p class="small"><a id="cred-device" href="/devices">Open the camera's page</a></p>
   </div>
 </section>
