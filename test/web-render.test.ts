@@ -88,6 +88,19 @@ describe('weight chart', () => {
     expect(svg).not.toMatch(/NaN|Infinity|\sstyle=/);
   });
 
+  it('labels the x axis only under real weigh-ins, without crowding the end labels', () => {
+    const xsOf = (svg: string, re: RegExp) => [...svg.matchAll(re)].map((m) => Number(m[1]));
+    const dots = (svg: string) => xsOf(svg, /<circle cx="([\d.]+)"/g);
+    const labels = (svg: string) => xsOf(svg, /<text x="([\d.]+)" y="\d+" text-anchor="(?:start|middle|end)" fill="#444" font-size="13">\d{4}-/g);
+    // Four daily weigh-ins: the middle label is under the second or third dot, not between them.
+    const four = weightChartSvg([0, 1, 2, 3].map((i) => ({ at: t0 + i * day, value: 70 + i })));
+    expect(labels(four)).toHaveLength(3);
+    for (const x of labels(four)) expect(dots(four)).toContain(x);
+    // Weigh-ins bunched at one end leave no room for a middle label.
+    const bunched = weightChartSvg([{ at: t0, value: 70 }, { at: t0 + 60_000, value: 70.2 }, { at: t0 + 30 * day, value: 71 }]);
+    expect(labels(bunched)).toHaveLength(2);
+  });
+
   it('higher weights are drawn higher (smaller y)', () => {
     const svg = weightChartSvg([
       { at: t0, value: 60 },

@@ -23,6 +23,8 @@ export interface ChartOptions {
 }
 
 const MARGIN = { top: 16, right: 16, bottom: 36, left: 56 };
+/** About how wide a YYYY-MM-DD label is at the chart's font size. */
+const DATE_LABEL_PX = 80;
 
 export function isoDate(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
@@ -88,7 +90,13 @@ export function weightChartSvg(input: readonly ChartPoint[], opts: ChartOptions 
   }
   // Axis unit and x labels (first and last date, one in the middle when they differ).
   parts.push(`<text x="12" y="${MARGIN.top + plotH / 2}" text-anchor="middle" fill="#444" font-size="13" transform="rotate(-90 12 ${MARGIN.top + plotH / 2})">${escapeHtml(unit)}</text>`);
-  const xTicks = t1 === t0 ? [t0] : [t0, Math.round((t0 + t1) / 2), t1];
+  // The middle label sits under a real weigh-in (the one nearest the middle), and only when it
+  // has room between the end labels: a date halfway between two weigh-ins would name no dot.
+  const xTicks = t1 === t0 ? [t0] : [t0, t1];
+  if (points.length > 2) {
+    const mid = points.reduce((best, p) => (Math.abs(p.at - (t0 + t1) / 2) < Math.abs(best.at - (t0 + t1) / 2) ? p : best)).at;
+    if (x(mid) - x(t0) >= DATE_LABEL_PX * 1.5 && x(t1) - x(mid) >= DATE_LABEL_PX * 1.5) xTicks.splice(1, 0, mid);
+  }
   xTicks.forEach((at, i) => {
     const anchor = xTicks.length === 1 ? 'middle' : i === 0 ? 'start' : i === xTicks.length - 1 ? 'end' : 'middle';
     parts.push(`<text x="${fmt(x(at))}" y="${height - 12}" text-anchor="${anchor}" fill="#444" font-size="13">${escapeHtml(formatDate(at))}</text>`);
