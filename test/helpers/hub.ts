@@ -77,7 +77,7 @@ export async function startDaemon(dataDir: string, extraArgs: string[] = [], env
     const timer = setTimeout(() => reject(new Error(`daemon did not start:\n${out}`)), 20_000);
     const check = () => {
       const m = /MQTT broker: mqtt:\/\/[^:]+:(\d+)/.exec(out);
-      const h = /web UI:\s+http:\/\/[^:]+:(\d+)/.exec(out);
+      const h = /web UI:\s+https?:\/\/[^:]+:(\d+)/.exec(out);
       if (m && h) {
         clearTimeout(timer);
         resolve({ mqtt: Number(m[1]), http: Number(h[1]) });
