@@ -103,7 +103,8 @@ ${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`No
     active: 'consent',
     script: 'consent.js',
     body: html`<p>Nothing leaves this hub unless you switch a category on here. What is sent is counted and noised on the hub first;
-no names, weights, network names or addresses are ever sent. The preview below is the exact JSON the next report would carry.</p>
+no names, weights, network names or addresses are ever sent. The preview below is the JSON the next report would carry,
+field for field (its noise is drawn afresh when it is sent); the privacy ledger keeps the exact bytes of every report that left.</p>
 <div id="categories"></div>
 <section class="card" aria-labelledby="h-preview"><h2 id="h-preview">Next report (preview)</h2>
   <p class="muted small" id="preview-note"></p>
