@@ -99,6 +99,11 @@ describe.sequential('web UI in Chromium', () => {
     // The page carrying credentials is never cached.
     const res = await page.request.get(`${origin}/enrol`);
     expect(res.headers()['cache-control']).toBe('no-store');
+    // Once entered in the camera, the credentials leave the page (its DOM, not only the view).
+    await page.click('#cred-hide');
+    expect(await page.locator('#camera-credentials').isVisible()).toBe(false);
+    expect(await page.content()).not.toContain(camera.password);
+    expect(await page.locator('#cred-qr svg').count()).toBe(0);
   });
 
   it('shows the camera come online, live, when it connects with those credentials', async () => {
@@ -274,6 +279,19 @@ describe.sequential('web UI in Chromium', () => {
       await shot(phone, `phone-${name}`);
     }
     await phone.close();
+  });
+
+  it('after a hub restart (sessions live in memory) an open page goes to the login page by itself', async () => {
+    await page.goto(`${origin}/`);
+    await expect.poll(() => page.locator('#live-state').textContent()).toContain('Live:');
+    const httpPort = daemon.httpPort;
+    await daemon.stop();
+    daemon = await startDaemon(data.path, ['--http-port', String(httpPort)], env());
+    await page.waitForURL(`${origin}/login`, { timeout: 20_000 });
+    await page.fill('#password', PASSWORD);
+    await page.click('#login-form button[type=submit]');
+    await page.waitForURL(`${origin}/`);
+    await expect.poll(() => page.locator('#live-state').textContent()).toContain('Live:');
   });
 
   it('logs out: the session is gone', async () => {
