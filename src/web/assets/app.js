@@ -113,9 +113,15 @@ export function showError(err) {
   flash(err instanceof Error ? err.message : String(err), 'error');
 }
 
-/** Server-sent events from /api/events; onEvent(type, data). Reconnects by itself (EventSource). */
-export function liveEvents(onEvent, onState) {
-  const source = new EventSource('/api/events');
+/**
+ * Server-sent events from /api/events: onEvent(type, data) per change, onState(connected) when the
+ * stream goes up or down, reload() after a gap (changes made meanwhile were missed).
+ * EventSource retries by itself after a dropped connection but gives up on an HTTP error: a 401
+ * once the hub restarted (sessions live in memory) sends the page to the login, anything else is
+ * retried a little later.
+ */
+export function liveEvents(onEvent, { onState, reload } = {}) {
+  let wasDown = false;
   const deliver = (type) => (ev) => {
     let data = null;
     try {
@@ -125,10 +131,26 @@ export function liveEvents(onEvent, onState) {
     }
     onEvent(type === 'message' ? (data && data.type) || 'message' : type, data);
   };
-  for (const type of ['message', 'devices', 'presence', 'status', 'event', 'measurement', 'privacy', 'storage']) source.addEventListener(type, deliver(type));
-  source.addEventListener('open', () => onState && onState(true));
-  source.addEventListener('error', () => onState && onState(false));
-  return source;
+  const connect = () => {
+    const source = new EventSource('/api/events');
+    for (const type of ['message', 'devices', 'presence', 'status', 'event', 'measurement', 'privacy', 'storage']) source.addEventListener(type, deliver(type));
+    source.addEventListener('open', () => {
+      if (onState) onState(true);
+      if (wasDown && reload) Promise.resolve(reload()).catch(showError);
+      wasDown = false;
+    });
+    source.addEventListener('error', () => {
+      wasDown = true;
+      if (onState) onState(false);
+      if (source.readyState === EventSource.CLOSED) void recover();
+    });
+  };
+  const recover = async () => {
+    const res = await fetch('/api/session', { credentials: 'same-origin', headers: { accept: 'application/json' } }).catch(() => null);
+    if (res && res.status === 401) return toLogin();
+    setTimeout(connect, 5000);
+  };
+  connect();
 }
 
 /** Starts a download of a same-origin URL without leaving the page. */

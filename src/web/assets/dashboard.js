@@ -64,8 +64,11 @@ liveEvents(
       renderDevices();
     } else if (type === 'devices' || type === 'measurement' || type === 'storage' || type === 'privacy') load().catch(showError);
   },
-  (connected) => {
-    $('live-state').textContent = connected ? 'Live: device changes appear here without reloading.' : 'Live updates interrupted; reconnecting…';
+  {
+    onState: (connected) => {
+      $('live-state').textContent = connected ? 'Live: device changes appear here without reloading.' : 'Live updates interrupted; reconnecting…';
+    },
+    reload: load,
   },
 );
 

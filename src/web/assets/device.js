@@ -74,6 +74,6 @@ liveEvents((type, data) => {
     renderState();
     if (type === 'event') loadEvents().catch(showError);
   }
-});
+}, { reload: load });
 
 load().catch(showError);

@@ -29,7 +29,7 @@ liveEvents((type, data) => {
   if (typeof data.online === 'boolean') d.online = data.online;
   if (data.at) d.lastSeen = data.at;
   render();
-});
+}, { reload: load });
 
 load().catch(showError);
 // "Last seen 2 min ago" ages while the page stays open.

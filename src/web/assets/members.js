@@ -66,6 +66,6 @@ $('member-add').addEventListener('submit', async (ev) => {
 
 liveEvents((type) => {
   if (type === 'measurement') load().catch(showError);
-});
+}, { reload: load });
 
 load().catch(showError);
