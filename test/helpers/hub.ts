@@ -36,6 +36,9 @@ export function cli(args: string[], env: Record<string, string> = {}, input?: st
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('HEARTH_') && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+  // Daemons under test never reach a real BlueZ on the machine (a CI host may run one): the BLE
+  // tests point this at their private bus.
+  env.DBUS_SYSTEM_BUS_ADDRESS = 'unix:path=/nonexistent/hearth-test-system-bus';
   return env;
 }
 
