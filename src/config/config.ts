@@ -23,6 +23,8 @@ export interface HearthConfig {
     port: number;
     /** Serve the web UI to addresses outside loopback and private ranges too. */
     allowPublic: boolean;
+    /** Host names (comma-separated) the web UI answers besides IP literals and local names. */
+    allowedHosts: string | null;
     /** Serve the web UI over HTTPS with a self-signed certificate the hub makes on first start. */
     tls: boolean;
     /** A web session ends after this long without a request... */
@@ -130,6 +132,7 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'http.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_HTTP_HOST', flag: 'http-host', help: 'address the web UI listens on' },
   { path: 'http.port', type: { kind: 'int', min: 0, max: 65535 }, default: 8080, env: 'HEARTH_HTTP_PORT', flag: 'http-port', help: 'web UI TCP port (0 picks a free port)' },
   { path: 'http.allowPublic', type: { kind: 'bool' }, default: false, env: 'HEARTH_HTTP_ALLOW_PUBLIC', help: 'answer web requests from outside the local network (loopback, private and link-local ranges)' },
+  { path: 'http.allowedHosts', type: { kind: 'nullable-string', maxLength: 1024, pattern: /^[A-Za-z0-9., -]*$/, patternHint: 'host names separated by commas' }, default: null, env: 'HEARTH_HTTP_ALLOWED_HOSTS', help: 'extra host names the web UI answers to (IP addresses, localhost, single-label and .local/.lan/.home.arpa names always work)' },
   { path: 'http.tls', type: { kind: 'bool' }, default: false, env: 'HEARTH_HTTP_TLS', help: 'serve the web UI over HTTPS (self-signed certificate made on first start; `hearth web fingerprint` prints it)' },
   { path: 'http.sessionIdleMinutes', type: { kind: 'int', min: 5, max: 10080 }, default: 720, env: 'HEARTH_HTTP_SESSION_IDLE_MINUTES', help: 'web UI session ends after this many minutes without a request' },
   { path: 'http.sessionMaxHours', type: { kind: 'int', min: 1, max: 2160 }, default: 168, env: 'HEARTH_HTTP_SESSION_MAX_HOURS', help: 'web UI session ends at this age in any case' },

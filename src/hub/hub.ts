@@ -19,6 +19,7 @@ import type { UplinkService } from '../uplink/service.js';
 import { createWebServer, listenWeb } from '../web/server.js';
 import { registerWebUi } from '../web/ui.js';
 import { ensureWebCertificate } from '../web/security/tls.js';
+import { parseAllowedHosts } from '../web/security/host.js';
 import { acquirePidLock } from './pid-lock.js';
 import { HubEvents, type HubChange } from './events.js';
 
@@ -176,7 +177,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     let ready = false;
     const tls = config.http.tls ? ensureWebCertificate(config.dataDir) : undefined;
     if (tls?.created) log.info('created the web UI TLS certificate', { fingerprint: tls.fingerprint });
-    const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`), https: tls });
+    const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`), https: tls, allowedHosts: parseAllowedHosts(config.http.allowedHosts ?? '') });
 
     // Another process (the CLI) changed the database: drop connections of removed cameras.
     const watcher = new DbWatcher(db);

@@ -1,11 +1,13 @@
 /**
  * The local HTTP server (fastify). Unauthenticated, it answers only GET /api/health, the login page
  * and static assets; every other route is added by the web UI (ui.ts) and sits behind a session.
- * Every response carries the security headers; requests from outside the local network are refused.
+ * Every response carries the security headers; requests from outside the local network, or naming a
+ * host that is not the hub's (DNS rebinding), are refused.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { isLanAddress } from './security/lan.js';
+import { isAllowedHost } from './security/host.js';
 import { SECURITY_HEADERS } from './security/headers.js';
 
 export interface WebDeps {
@@ -16,6 +18,8 @@ export interface WebDeps {
   allowPublic?: boolean;
   /** Counts refused requests by reason. */
   count?(reason: string): void;
+  /** Host names answered besides IP literals and local names (http.allowedHosts). */
+  allowedHosts?: ReadonlySet<string>;
   /** Serve HTTPS with this key and certificate (http.tls); plain HTTP when absent. */
   https?: { key: Buffer; cert: Buffer };
 }
@@ -70,6 +74,10 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     if (!deps.allowPublic && !isLanAddress(req.ip)) {
       count('not_lan');
       return reply.code(403).send({ error: 'this hub answers only on the local network' });
+    }
+    if (!isAllowedHost(req.headers.host, deps.allowedHosts)) {
+      count('bad_host');
+      return reply.code(403).send({ error: 'unknown host name; add it to http.allowedHosts to use it' });
     }
   });
   app.addHook('onSend', async (req, reply, payload) => {
