@@ -19,6 +19,9 @@ export function isPublicRoute(method: string, url: string | undefined): boolean 
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
+/** Password checks running at once, over all client addresses (each is an Argon2id run). */
+const MAX_CONCURRENT_LOGIN_CHECKS = 4;
+
 declare module 'fastify' {
   interface FastifyRequest {
     session?: Session;
@@ -81,16 +84,29 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     req.session = session;
   });
 
+  // Failures are counted when a check ends, so guesses sent in parallel would all be checked before
+  // the throttle saw one: one check at a time per address, and only a few at once overall.
+  const checking = new Set<string>();
+  const tooMany = (reply: FastifyReply, counter: string, seconds: number) => {
+    deps.counters.increment(`http.refused.${counter}`);
+    return reply.code(429).header('retry-after', String(seconds)).header('cache-control', 'no-store').send({ error: 'too many attempts; try again later' });
+  };
+
   app.post<{ Body: { password?: unknown } }>('/api/login', async (req, reply) => {
     const source = req.ip;
     const wait = throttle.retryAfterMs(source);
-    if (wait > 0) {
-      deps.counters.increment('http.refused.login_throttled');
-      return reply.code(429).header('retry-after', String(Math.ceil(wait / 1000))).send({ error: 'too many attempts; try again later' });
-    }
+    if (wait > 0) return tooMany(reply, 'login_throttled', Math.ceil(wait / 1000));
+    if (checking.has(source) || checking.size >= MAX_CONCURRENT_LOGIN_CHECKS) return tooMany(reply, 'login_busy', 1);
     const password = (req.body as { password?: unknown } | undefined)?.password;
     if (typeof password !== 'string' || password.length === 0 || password.length > 256) return refuse(reply, 400, 'login_bad_request', 'a password is required');
-    if (!(await deps.checkPassword(password))) {
+    checking.add(source);
+    let right: boolean;
+    try {
+      right = await deps.checkPassword(password);
+    } finally {
+      checking.delete(source);
+    }
+    if (!right) {
       throttle.recordFailure(source);
       deps.counters.increment('http.login_failed');
       return reply.code(401).send({ error: 'wrong password' });
