@@ -167,6 +167,24 @@ describe.sequential('web UI in Chromium', () => {
     await shot(page, 'consent');
   });
 
+  it('a login from another tab (a new session) does not break the next change on an open page', async () => {
+    const other = await context.newPage();
+    await watch(other);
+    await other.goto(`${origin}/login`);
+    await other.fill('#password', PASSWORD);
+    await other.click('#login-form button[type=submit]');
+    await other.waitForURL(`${origin}/`);
+    await other.close();
+    // This page still holds the old session's token: refused once, fetched again, retried.
+    const sw = page.locator('#consent-device-health');
+    await sw.check();
+    const enabled = () => (JSON.parse(run(['consent', 'show', '--json']).stdout).categories as { category: string; enabled: boolean }[]).find((c) => c.category === 'device-health')!.enabled;
+    await expect.poll(enabled).toBe(true);
+    await sw.uncheck();
+    await expect.poll(enabled).toBe(false);
+    expect(await page.locator('#flash').isVisible()).toBe(false);
+  });
+
   it('reads the ledger: the exact bytes that reached the upstream broker, searchable and downloadable', async () => {
     expect(run(['report', 'now']).code).toBe(0);
     await waitFor(() => collector.received.length > 0, 20_000, 'a report upstream');

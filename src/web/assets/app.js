@@ -27,16 +27,25 @@ function toLogin() {
   return new Promise(() => {}); // the page is going away
 }
 
-/** Calls the JSON API. State changes carry X-CSRF-Token; a lost session goes back to the login page. */
-export async function api(method, url, body) {
+/**
+ * Calls the JSON API. State changes carry X-CSRF-Token; a lost session goes back to the login page.
+ * A token refused once is fetched again and the call retried: logging in from another tab starts
+ * a new session (with its own token) under the same cookie name.
+ */
+export async function api(method, url, body, retried = false) {
   const headers = { accept: 'application/json' };
-  if (method !== 'GET' && method !== 'HEAD') {
+  const changes = method !== 'GET' && method !== 'HEAD';
+  if (changes) {
     const token = await csrf();
     if (token) headers['x-csrf-token'] = token;
   }
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(url, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
   if (res.status === 401 && location.pathname !== '/login') return toLogin();
+  if (res.status === 403 && changes && csrfToken && !retried) {
+    csrfToken = null;
+    return api(method, url, body, true);
+  }
   const text = await res.text();
   let data = null;
   try {
