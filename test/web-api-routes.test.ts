@@ -101,6 +101,12 @@ describe('web API routes', () => {
     expect(await events('until=1')).toHaveLength(0);
     expect((await events(`since=${Date.now() - 600_000}&until=${Date.now() + 1000}&type=motion`)).length).toBe(2);
     for (const q of ['limit=0', 'limit=501', 'since=-1', 'until=1e9', 'type=DROP%20TABLE', 'type=a&type=b']) expect((await authed('GET', `/api/devices/${cameraId}/events?${q}`)).statusCode, q).toBe(400);
+    // The device route carries the same timeline, so one call fills the device page.
+    const device = (await authed('GET', `/api/devices/${cameraId}?type=doorbell`)).json();
+    expect(device.device.nickname).toBe('Porch');
+    expect(device.events.map((e: { type: string }) => e.type)).toEqual(['doorbell']);
+    expect(device.types).toEqual(expect.arrayContaining(['doorbell', 'motion', 'online']));
+    expect((await authed('GET', `/api/devices/${cameraId}?limit=0`)).statusCode).toBe(400);
   });
 
   it('lists an unassigned weigh-in, assigns it to a member, and shows it in their history', async () => {

@@ -51,9 +51,10 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   const ledger = new PrivacyLedger(db);
   const eventsToday = db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= ? AND type NOT IN (\'online\', \'offline\') GROUP BY device_id');
   const lastEvent = db.prepare('SELECT MAX(received_at) FROM events WHERE device_id = ?').pluck();
-  const timeline = 'SELECT id, type, ts, received_at, detail FROM events WHERE device_id = @id AND received_at >= @from AND received_at < @to';
-  const eventsAll = db.prepare(`${timeline} ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const eventsOfType = db.prepare(`${timeline} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`);
+  const timelineSql = 'SELECT id, type, ts, received_at, detail FROM events WHERE device_id = @id AND received_at >= @from AND received_at < @to';
+  const eventsAll = db.prepare(`${timelineSql} ORDER BY received_at DESC, id DESC LIMIT @limit`);
+  const eventsOfType = db.prepare(`${timelineSql} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`);
+  const eventTypes = db.prepare('SELECT DISTINCT type FROM events WHERE device_id = ? ORDER BY type').pluck();
   const weighInsToday = db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck();
 
   function deviceSummary(d: DeviceRecord, today: Map<string, number>) {
@@ -95,31 +96,38 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { devices: ctx.registry.list().map((d) => deviceSummary(d, today)) };
   });
 
-  app.get<{ Params: { id: string } }>('/api/devices/:id', async (req, reply) => {
-    const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
-    if (!d) return notFound(reply);
-    const summary = deviceSummary(d, todayCounts());
-    if (d.kind !== 'camera') return { device: summary };
-    const v = ctx.cameras.view(d.id);
-    return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts } };
-  });
-
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
-    if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
-    const q = req.query;
+  /** A device's events, newest first, by the query's filters; a reason when a filter is malformed. */
+  function timeline(deviceId: string, q: Record<string, unknown>): { error: string } | { events: unknown[]; types: string[] } {
     // since/until are the same as from/to (milliseconds since the epoch; until is exclusive).
     const from = intParam(q.from ?? q.since, 0, 8.64e15);
     const to = intParam(q.to ?? q.until, 0, 8.64e15);
     const limit = intParam(q.limit, 1, MAX_EVENTS) ?? 200;
     const type = q.type;
-    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return bad(reply, ctx, 'from, to and limit must be whole numbers (milliseconds, 1–500)');
-    if (type !== undefined && type !== '' && (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(type))) return bad(reply, ctx, 'type must be an event type such as motion');
-    const rows = (type ? eventsOfType : eventsAll).all({ id: req.params.id, ...(type ? { type } : {}), from: from ?? 0, to: to ?? 8.64e15, limit }) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[];
-    const types = db.prepare('SELECT DISTINCT type FROM events WHERE device_id = ? ORDER BY type').pluck().all(req.params.id) as string[];
+    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return { error: 'from, to and limit must be whole numbers (milliseconds, 1–500)' };
+    if (type !== undefined && type !== '' && (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(type))) return { error: 'type must be an event type such as motion' };
+    const rows = (type ? eventsOfType : eventsAll).all({ id: deviceId, ...(type ? { type } : {}), from: from ?? 0, to: to ?? 8.64e15, limit }) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[];
     return {
       events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
-      types,
+      types: eventTypes.all(deviceId) as string[],
     };
+  }
+
+  // The device with its timeline (same filters as /events), so one call fills a device page.
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id', async (req, reply) => {
+    const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
+    if (!d) return notFound(reply);
+    const events = timeline(d.id, req.query);
+    if ('error' in events) return bad(reply, ctx, events.error);
+    const summary = deviceSummary(d, todayCounts());
+    if (d.kind !== 'camera') return { device: summary, ...events };
+    const v = ctx.cameras.view(d.id);
+    return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts }, ...events };
+  });
+
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
+    if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
+    const events = timeline(req.params.id, req.query);
+    return 'error' in events ? bad(reply, ctx, events.error) : events;
   });
 
   app.post<{ Body: { nickname?: unknown } }>('/api/devices/camera', async (req, reply) => {
