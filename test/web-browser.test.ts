@@ -277,6 +277,10 @@ describe.sequential('web UI in Chromium', () => {
     await page.click('#settings-form button[type=submit]');
     await expect.poll(() => page.locator('#flash').textContent()).toContain('restart');
     expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink).toMatchObject({ windowSeconds: 12 * 3600 });
+    // The form shows what was saved (it applies at the next start), not the value still in use.
+    await page.reload();
+    await expect.poll(() => page.locator('#settings-note').textContent()).toContain('restart');
+    expect(await page.locator('#window-hours').inputValue()).toBe('12');
     // An invalid value is refused with the hub's reason, and nothing is written.
     await page.fill('#epsilon-report', '0');
     await page.locator('#epsilon-report').evaluate((input: HTMLInputElement) => input.removeAttribute('min'));

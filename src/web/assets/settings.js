@@ -19,7 +19,8 @@ function renderPrivacy(status) {
 
 async function load() {
   const [settings, status] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/status')]);
-  const s = settings.uplink || settings;
+  // Values saved but not yet in use (they apply at the next start) are the ones to edit further.
+  const s = { ...(settings.uplink || settings), ...(settings.saved || {}) };
   $('uplink-url').value = s.url ?? s.uplinkUrl ?? '';
   const windowSeconds = s.windowSeconds ?? 86400;
   $('window-hours').value = String(Math.round(windowSeconds / 3600));
