@@ -2,15 +2,16 @@
  * Password guessing in parallel: the per-address throttle counts failures only once a check ends,
  * so a burst of simultaneous guesses must not all be checked. One check at a time per client
  * address, a few at a time overall; the rest get 429 with Retry-After and cost no Argon2id run.
+ * A new admin password set from the CLI while the hub runs ends every open session.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { HUB_SERVICES } from '../src/hub/services.js';
 import { silentLogger } from '../src/log/logger.js';
-import { tempDir } from './helpers/hub.js';
+import { cli, tempDir } from './helpers/hub.js';
 
-describe('login under a burst of guesses', () => {
+describe('web login', () => {
   const dir = tempDir();
   let hub: RunningHub;
 
@@ -48,5 +49,18 @@ describe('login under a burst of guesses', () => {
     // The household's own login may have met a full queue; once the burst is over it goes through.
     if (own.statusCode !== 200) expect(own.statusCode).toBe(429);
     expect((await guess(hub.firstAdminPassword!, '10.30.0.1')).statusCode).toBe(200);
+  });
+
+  it('ends every session when `hearth admin set-password` changes the password while the hub runs', async () => {
+    const login = await guess(hub.firstAdminPassword!, '127.0.0.1');
+    expect(login.statusCode).toBe(200);
+    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const status = () => hub.ctx.web.inject({ method: 'GET', url: '/api/status', headers: { cookie } }).then((r) => r.statusCode);
+    expect(await status()).toBe(200);
+    const set = cli(['admin', 'set-password', '--stdin', '--data-dir', dir.path], {}, 'a brand new passphrase\n');
+    expect(set.code, set.stderr).toBe(0);
+    await expect.poll(status, { timeout: 5000 }).toBe(401);
+    expect((await guess(hub.firstAdminPassword!, '127.0.0.1')).statusCode).toBe(401);
+    expect((await guess('a brand new passphrase', '127.0.0.1')).statusCode).toBe(200);
   });
 });

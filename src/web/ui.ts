@@ -28,6 +28,16 @@ export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Prom
     writeAdminHash(db, await ctx.passwords.hash(firstAdminPassword, 'admin'));
   }
   const sessions = new SessionStore({ idleMs: ctx.config.http.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.http.sessionMaxHours * 3600_000 });
+  // A new admin password (`hearth admin set-password`, another process) ends every session: whoever
+  // logged in with the old one, perhaps the reason it was changed, is out within a watcher tick.
+  let adminHash = readAdminHash(db);
+  ctx.watcher.onExternalChange(() => {
+    const now = readAdminHash(db);
+    if (now === adminHash) return;
+    adminHash = now;
+    sessions.clear();
+    ctx.logger.info('admin password changed; web sessions ended', { sessions: 'all' });
+  });
   registerAuth(app, {
     sessions,
     counters: ctx.counters,
