@@ -267,6 +267,26 @@ describe.sequential('web UI in Chromium', () => {
     expect(await page.locator(`#export-subject option[value="member:${memberId}"]`).count()).toBe(0);
   });
 
+  it('pauses everything upstream from the settings page; the dashboard says so until resumed', async () => {
+    await page.goto(`${origin}/`);
+    await expect.poll(() => page.locator('#upstream-state').textContent()).toBe('on'); // an uplink and a consented category
+    await page.goto(`${origin}/settings`);
+    await expect.poll(() => page.locator('#privacy-toggle').textContent()).toBe('Pause everything upstream');
+    await page.click('#privacy-toggle');
+    await expect.poll(() => page.locator('#privacy-toggle').textContent()).toBe('Resume upstream');
+    const pausedByCommand = () => (JSON.parse(run(['privacy', 'status', '--json']).stdout) as { pausedByCommand: boolean }).pausedByCommand;
+    expect(pausedByCommand()).toBe(true);
+    await page.goto(`${origin}/`);
+    await expect.poll(() => page.locator('#upstream-state').textContent()).toBe('paused');
+    await page.goto(`${origin}/settings`);
+    await expect.poll(() => page.locator('#privacy-toggle').textContent()).toBe('Resume upstream');
+    await page.click('#privacy-toggle');
+    await expect.poll(() => page.locator('#privacy-toggle').textContent()).toBe('Pause everything upstream');
+    expect(pausedByCommand()).toBe(false);
+    await page.goto(`${origin}/`);
+    await expect.poll(() => page.locator('#upstream-state').textContent()).toBe('on');
+  });
+
   it('settings explain epsilon and save a new report interval to the data folder', async () => {
     await page.goto(`${origin}/settings`);
     await expect.poll(() => page.locator('#epsilon-report').inputValue()).not.toBe('');
