@@ -4,12 +4,9 @@
  * http.allowedHosts, on a real hub through fastify.inject.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
-import { startHub, type RunningHub } from '../src/hub/hub.js';
-import { HUB_SERVICES } from '../src/hub/services.js';
-import { silentLogger } from '../src/log/logger.js';
+import type { RunningHub } from '../src/hub/hub.js';
 import { isAllowedHost, parseAllowedHosts } from '../src/web/security/host.js';
-import { tempDir } from './helpers/hub.js';
+import { startWebHub, type WebHub } from './helpers/web.js';
 
 describe('isAllowedHost', () => {
   it('accepts IP literals and local names, refuses names public DNS could point at the hub', () => {
@@ -25,17 +22,16 @@ describe('isAllowedHost', () => {
 });
 
 describe('web UI host guard', () => {
-  const dir = tempDir();
+  let web: WebHub;
   let hub: RunningHub;
 
   beforeAll(async () => {
-    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false', HEARTH_HTTP_ALLOWED_HOSTS: 'hearth.example.org' } });
-    hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
+    web = await startWebHub({ HEARTH_HTTP_ALLOWED_HOSTS: 'hearth.example.org' });
+    hub = web.hub;
   });
 
   afterAll(async () => {
-    await hub?.stop();
-    dir.cleanup();
+    await web?.stop();
   });
 
   it('refuses a rebound host name before anything else, even for public routes and a right password', async () => {

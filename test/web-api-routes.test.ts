@@ -9,40 +9,37 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { ScaleStore } from '../src/devices/scale/store.js';
-import { startHub, type RunningHub } from '../src/hub/hub.js';
-import { HUB_SERVICES } from '../src/hub/services.js';
-import { silentLogger } from '../src/log/logger.js';
+import type { RunningHub } from '../src/hub/hub.js';
 import { isPublicRoute } from '../src/web/auth/plugin.js';
 import { SessionStore } from '../src/web/auth/sessions.js';
 import { routeTable } from '../src/web/server.js';
-import { publishAcked, tempDir } from './helpers/hub.js';
+import { publishAcked } from './helpers/hub.js';
+import { logIn, startWebHub, type WebHub, type WebSession } from './helpers/web.js';
 
 const SCALE_ADDRESS = 'C8:47:8C:11:22:33';
 const WEIGHT_KG = 71.937;
 
 describe('web API routes', () => {
-  const dir = tempDir();
+  let web: WebHub;
   let hub: RunningHub;
+  let dir: string;
+  let session: WebSession;
   let cookie = '';
-  let csrf = '';
   let cameraId = '';
   let scaleId = '';
   let memberId = '';
   let measurementId = '';
 
   const inject = (opts: object) => hub.ctx.web.inject(opts as never);
-  const authed = (method: string, url: string, payload?: unknown) =>
-    inject({ method, url, ...(payload !== undefined ? { payload } : {}), headers: { cookie, 'x-csrf-token': csrf } });
+  const authed = (method: string, url: string, payload?: unknown) => session.request(method, url, payload);
 
   beforeAll(async () => {
-    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
-    hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
-    const login = await inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
-    cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    csrf = login.json().csrfToken;
+    web = await startWebHub();
+    ({ hub, dataDir: dir } = web);
+    session = await logIn(hub);
+    cookie = session.cookie;
     const cam = (await authed('POST', '/api/devices/camera', { nickname: 'Porch' })).json();
     cameraId = cam.id;
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cam.username, password: cam.password, reconnectPeriod: 0 });
@@ -62,8 +59,7 @@ describe('web API routes', () => {
   });
 
   afterAll(async () => {
-    await hub?.stop();
-    dir.cleanup();
+    await web?.stop();
   });
 
   it('refuses every state-changing route with a valid session but without the CSRF token', async () => {
@@ -71,7 +67,7 @@ describe('web API routes', () => {
     for (const r of routeTable(hub.ctx.web)) {
       if (['GET', 'HEAD', 'OPTIONS'].includes(r.method) || isPublicRoute(r.method, r.url)) continue;
       const url = r.url.replace(':id', 'cam-000000000000').replace(':category', 'adoption');
-      for (const token of [undefined, 'x'.repeat(csrf.length), csrf.slice(0, -1), '']) {
+      for (const token of [undefined, 'x'.repeat(session.csrf.length), session.csrf.slice(0, -1), '']) {
         const res = await inject({ method: r.method, url, payload: {}, headers: { cookie, ...(token !== undefined ? { 'x-csrf-token': token } : {}) } });
         expect(res.statusCode, `${r.method} ${r.url}`).toBe(403);
       }
@@ -133,7 +129,7 @@ describe('web API routes', () => {
       Buffer.from(db.prepare('SELECT lookup_tag FROM devices WHERE id = ?').pluck().get(scaleId) as string),
     ];
     for (const s of secrets) expect(s.length).toBeGreaterThan(8);
-    const fileBytes = () => Buffer.concat(['hearth.db', 'hearth.db-wal'].map((f) => join(dir.path, f)).filter(existsSync).map((p) => readFileSync(p)));
+    const fileBytes = () => Buffer.concat(['hearth.db', 'hearth.db-wal'].map((f) => join(dir, f)).filter(existsSync).map((p) => readFileSync(p)));
     db.pragma('wal_checkpoint(TRUNCATE)');
     for (const s of secrets) expect(fileBytes().includes(s)).toBe(true);
 

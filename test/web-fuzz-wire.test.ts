@@ -10,16 +10,16 @@ import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
-import { startHub, type RunningHub } from '../src/hub/hub.js';
-import { HUB_SERVICES } from '../src/hub/services.js';
-import { silentLogger } from '../src/log/logger.js';
+import { emptyMeasurement } from '../src/devices/scale/measurement.js';
+import { ScaleStore } from '../src/devices/scale/store.js';
+import type { RunningHub } from '../src/hub/hub.js';
 import { routeTable } from '../src/web/server.js';
-import { publishAcked, tempDir } from './helpers/hub.js';
+import { publishAcked } from './helpers/hub.js';
 import { prng, recordTally } from './helpers/robustness.js';
+import { logIn, startWebHub, type WebHub } from './helpers/web.js';
 
 const SEED = Number(process.env.HEARTH_FUZZ_SEED ?? 90210);
-const CANARY = { nickname: 'WireNick-Garage', ssid: 'WireSSID-5150', member: 'Wire Member Tamsin' };
+const CANARY = { nickname: 'WireNick-Garage', ssid: 'WireSSID-5150', member: 'Wire Member Tamsin', weight: '83.417' };
 
 interface WireCase {
   name: string;
@@ -103,7 +103,7 @@ function hostileValue(rand: () => number, depth = 0): unknown {
 }
 
 describe('HTTP hostile input on the wire and behind the session', () => {
-  const dir = tempDir();
+  let web: WebHub;
   let hub: RunningHub;
   let cookie = '';
   let csrf = '';
@@ -112,23 +112,26 @@ describe('HTTP hostile input on the wire and behind the session', () => {
   const tally = { surface: 'http-wire', tried: 0, refused: 0, accepted: 0, crashes: 0, dataLost: 0 };
 
   beforeAll(async () => {
-    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
-    hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
-    const login = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
-    cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    csrf = login.json().csrfToken;
-    const headers = { cookie, 'x-csrf-token': csrf };
-    const cam = (await hub.ctx.web.inject({ method: 'POST', url: '/api/devices/camera', payload: { nickname: CANARY.nickname }, headers })).json();
+    web = await startWebHub();
+    hub = web.hub;
+    const session = await logIn(hub);
+    ({ cookie, csrf } = session);
+    const cam = (await session.request('POST', '/api/devices/camera', { nickname: CANARY.nickname })).json();
     cameraId = cam.id;
-    memberId = (await hub.ctx.web.inject({ method: 'POST', url: '/api/members', payload: { name: CANARY.member }, headers })).json().id;
+    memberId = (await session.request('POST', '/api/members', { name: CANARY.member })).json().id;
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cam.username, password: cam.password, reconnectPeriod: 0 });
     await publishAcked(client, `hearth/cam/${cameraId}/status`, JSON.stringify({ state: 'online', ssid: CANARY.ssid, rssi: -40 }));
     client.end(true);
+    // A weigh-in of the member, as the BLE reader stores it: its weight must not leak either.
+    const scaleId = (await session.request('POST', '/api/devices/scale', { address: 'C8:47:8C:44:55:66', nickname: 'Wire scale' })).json().id;
+    new ScaleStore(hub.ctx.vault.db, hub.ctx.vault.sealer).record(
+      { deviceId: scaleId, measuredAt: Date.now(), measurement: { ...emptyMeasurement('2a9d', 'kg'), weightKg: Number(CANARY.weight), weightReported: Number(CANARY.weight) } },
+      { memberId, reason: 'only-member' },
+    );
   });
 
   afterAll(async () => {
-    await hub?.stop();
-    dir.cleanup();
+    await web?.stop();
     recordTally(tally);
   });
 
@@ -185,7 +188,8 @@ describe('HTTP hostile input on the wire and behind the session', () => {
     const headers = { cookie, 'x-csrf-token': csrf };
     const camera = (await hub.ctx.web.inject({ method: 'GET', url: `/api/devices/${cameraId}`, headers })).json().device;
     const member = (await hub.ctx.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().member;
-    const intact = camera?.nickname === CANARY.nickname && camera?.ssid === CANARY.ssid && member?.name === CANARY.member;
+    const weights = (await hub.ctx.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().measurements?.map((m: { weightKg: number }) => m.weightKg);
+    const intact = camera?.nickname === CANARY.nickname && camera?.ssid === CANARY.ssid && member?.name === CANARY.member && weights?.includes(Number(CANARY.weight));
     if (!intact) tally.dataLost++;
     expect(intact).toBe(true);
     expect(hub.ctx.vault.db.pragma('integrity_check', { simple: true })).toBe('ok');
