@@ -4,7 +4,7 @@
  * Every response carries the security headers; requests from outside the local network, or naming a
  * host that is not the hub's (DNS rebinding), are refused.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from '../log/logger.js';
 import { isLanAddress } from './security/lan.js';
 import { isAllowedHost } from './security/host.js';
@@ -53,8 +53,21 @@ export function routeTable(app: FastifyInstance): readonly RouteEntry[] {
 }
 
 export function createWebServer(deps: WebDeps): FastifyInstance {
+  const count = deps.count ?? (() => {});
   const options = {
     logger: false,
+    // URLs the router rejects (malformed, a parameter over the length limit) are answered before any
+    // hook runs; fastify's own answer would quote the URL and carry none of the headers.
+    frameworkErrors: (err: { code?: string }, req: FastifyRequest, reply: FastifyReply) => {
+      reply.headers(SECURITY_HEADERS).header('cache-control', 'no-store');
+      if (!deps.allowPublic && !isLanAddress(req.ip)) {
+        count('not_lan');
+        return reply.code(403).send({ error: 'this hub answers only on the local network' });
+      }
+      const tooLong = err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      count(tooLong ? 'url_too_long' : 'bad_url');
+      return reply.code(tooLong ? 414 : 400).send({ error: tooLong ? 'the URL is too long' : 'the URL is malformed' });
+    },
     bodyLimit: 64 * 1024,
     // Nothing in a URL needs to be long; long ones are probes.
     routerOptions: { maxParamLength: 200 },
@@ -63,7 +76,6 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
   } as const;
   // Routes and hooks are the same over HTTP and HTTPS; only the listening server differs.
   const app = (deps.https ? Fastify({ ...options, https: deps.https }) : Fastify(options)) as unknown as FastifyInstance;
-  const count = deps.count ?? (() => {});
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
