@@ -34,8 +34,10 @@ describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m,mode=0700', 'tmpfs', mnt]);
     mounted = true;
     const dataDir = join(mnt, 'hub');
-    expect(cli(['init', '--data-dir', dataDir]).code).toBe(0);
-    expect(cli(['admin', 'set-password', '--stdin', '--data-dir', dataDir], {}, `${PASSWORD}\n`).code).toBe(0);
+    const init = cli(['init', '--data-dir', dataDir]);
+    expect(init.code, init.stderr).toBe(0);
+    const set = cli(['admin', 'set-password', '--stdin', '--data-dir', dataDir], {}, `${PASSWORD}\n`);
+    expect(set.code, set.stderr).toBe(0);
     const cam = enrolCamera(dataDir, 'Attic');
     daemon = await startDaemon(dataDir);
     const origin = `http://127.0.0.1:${daemon.httpPort}`;

@@ -313,7 +313,7 @@ describe.sequential('web UI in Chromium', () => {
     const phone = await context.newPage();
     await watch(phone);
     await phone.setViewportSize({ width: 390, height: 844 });
-    for (const [name, path] of [['dashboard', '/'], ['devices', '/devices'], ['device', `/devices/${camera.id}`], ['members', '/members'], ['consent', '/consent'], ['ledger', '/ledger'], ['enrol', '/enrol'], ['export', '/export'], ['settings', '/settings']] as const) {
+    for (const [name, path] of [['login', '/login'], ['dashboard', '/'], ['devices', '/devices'], ['device', `/devices/${camera.id}`], ['members', '/members'], ['consent', '/consent'], ['ledger', '/ledger'], ['enrol', '/enrol'], ['export', '/export'], ['settings', '/settings']] as const) {
       await phone.goto(`${origin}${path}`);
       await phone.waitForLoadState('networkidle').catch(() => undefined);
       const overflow = await phone.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
