@@ -9,6 +9,7 @@ import { loadConfig } from '../src/config/config.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { HUB_SERVICES } from '../src/hub/services.js';
 import { silentLogger } from '../src/log/logger.js';
+import { throttleKey } from '../src/web/security/lan.js';
 import { cli, tempDir } from './helpers/hub.js';
 
 describe('web login', () => {
@@ -39,6 +40,15 @@ describe('web login', () => {
     expect((hub.ctx.counters.snapshot()['http.login_failed'] ?? 0) - before).toBe(checked);
   });
 
+  it('counts an IPv6 client by its /64: rotating privacy addresses brings no fresh guesses', async () => {
+    const codes: number[] = [];
+    for (let i = 0; i < 8; i++) codes.push((await guess(`v6-guess-${i}`, `fd00:77:1:2:${(i + 1).toString(16)}::${i + 9}`)).statusCode);
+    expect(codes.slice(0, 5)).toEqual([401, 401, 401, 401, 401]);
+    expect(codes.slice(5)).toContain(429);
+    // Another /64 on the same ULA prefix is someone else.
+    expect((await guess(hub.firstAdminPassword!, 'fd00:77:1:3::9')).statusCode).toBe(200);
+  });
+
   it('keeps other addresses able to log in during a burst, within a small overall bound', async () => {
     const burst = Promise.all(Array.from({ length: 30 }, (_, i) => guess(`other-${i}`, `10.20.${i}.1`)));
     const own = await guess(hub.firstAdminPassword!, '10.30.0.1');
@@ -62,5 +72,16 @@ describe('web login', () => {
     await expect.poll(status, { timeout: 5000 }).toBe(401);
     expect((await guess(hub.firstAdminPassword!, '127.0.0.1')).statusCode).toBe(401);
     expect((await guess('a brand new passphrase', '127.0.0.1')).statusCode).toBe(200);
+  });
+});
+
+describe('throttle key', () => {
+  it('is the IPv4 address, or the /64 of an IPv6 address however it is written', () => {
+    expect(throttleKey('192.168.1.7')).toBe('192.168.1.7');
+    expect(throttleKey('::ffff:192.168.1.7')).toBe('192.168.1.7');
+    for (const a of ['fd00:77:1:2::1', 'FD00:0077:0001:0002:aaaa:bbbb:cccc:dddd', 'fd00:77:1:2:ffff::', 'fd00:77:1:2::10.0.0.1']) expect(throttleKey(a), a).toBe('fd00:77:1:2::/64');
+    expect(throttleKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(throttleKey('::1')).toBe('0:0:0:0::/64');
+    expect(throttleKey('fd00:77:1:3::1')).not.toBe(throttleKey('fd00:77:1:2::1'));
   });
 });

@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthThrottle } from '../../broker/auth-throttle.js';
 import type { Counters } from '../../store/counters.js';
+import { throttleKey } from '../security/lan.js';
 import { csrfMatches, SessionStore, type Session } from './sessions.js';
 
 export const SESSION_COOKIE = 'hearth_session';
@@ -93,7 +94,7 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
   };
 
   app.post<{ Body: { password?: unknown } }>('/api/login', async (req, reply) => {
-    const source = req.ip;
+    const source = throttleKey(req.ip);
     const wait = throttle.retryAfterMs(source);
     if (wait > 0) return tooMany(reply, 'login_throttled', Math.ceil(wait / 1000));
     if (checking.has(source) || checking.size >= MAX_CONCURRENT_LOGIN_CHECKS) return tooMany(reply, 'login_busy', 1);
