@@ -87,7 +87,12 @@ export function fillTable(id, rows) {
   };
   table.querySelector('tbody').replaceChildren(...rows.map((cells) => el('tr', {}, ...cells.map(cell))));
   const empty = $(`${id}-empty`);
-  if (empty) empty.hidden = rows.length > 0;
+  if (empty) {
+    empty.hidden = rows.length > 0;
+    // Headings over nothing only push the note down.
+    const wrap = table.closest('.table-wrap');
+    if (wrap) wrap.hidden = rows.length === 0;
+  }
 }
 
 export function fmtTime(ms) {
