@@ -134,6 +134,14 @@ export class ScaleStore {
     return rows.map((r) => this.decode(r));
   }
 
+  /** Every weigh-in of one scale, oldest first (the household's export). */
+  ofDevice(deviceId: string): StoredMeasurement[] {
+    const rows = this.db
+      .prepare('SELECT id, device_id, member_id, assignment, measured_at, metrics FROM measurements WHERE device_id = ? ORDER BY measured_at, id')
+      .all(deviceId) as RawMeasurement[];
+    return rows.map((r) => this.decode(r));
+  }
+
   list(opts: { unassignedOnly?: boolean; limit?: number } = {}): StoredMeasurement[] {
     const where = opts.unassignedOnly ? 'WHERE member_id IS NULL' : '';
     const rows = this.db

@@ -30,7 +30,6 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   const members = new MemberStore(db, ctx.vault.sealer);
   const scales = new ScaleStore(db, ctx.vault.sealer);
   const deviceEvents = db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id');
-  const deviceMeasurementIds = db.prepare('SELECT id FROM measurements WHERE device_id = ? ORDER BY measured_at').pluck();
 
   app.get<{ Params: { id: string } }>('/api/export/device/:id', async (req, reply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
@@ -41,8 +40,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
       receivedAt: e.received_at,
       detail: e.detail ? ctx.cameras.openDetail(e.id, e.detail) : null,
     }));
-    const ids = new Set(deviceMeasurementIds.all(d.id) as string[]);
-    const measurements = ids.size ? scales.list({ limit: 1_000_000 }).filter((m) => ids.has(m.id)) : [];
+    const measurements = scales.ofDevice(d.id);
     const state = d.kind === 'camera' ? ctx.cameras.view(d.id) : undefined;
     return attachment(reply, `hearth-device-${d.id}.json`).send({ exportedAt: new Date().toISOString(), device: d, state, events, measurements });
   });
