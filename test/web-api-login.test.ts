@@ -4,7 +4,10 @@
  * address, a few at a time overall; the rest get 429 with Retry-After and cost no Argon2id run.
  * A new admin password set from the CLI while the hub runs ends every open session.
  */
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAdminHash } from '../src/web/auth/admin-password.js';
+import { openVault } from '../src/store/vault.js';
 import { loadConfig } from '../src/config/config.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { HUB_SERVICES } from '../src/hub/services.js';
@@ -83,5 +86,34 @@ describe('throttle key', () => {
     expect(throttleKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
     expect(throttleKey('::1')).toBe('0:0:0:0::/64');
     expect(throttleKey('fd00:77:1:3::1')).not.toBe(throttleKey('fd00:77:1:2::1'));
+  });
+});
+
+describe('first admin password', () => {
+  it('is kept only once the web server listens: a first start that fails on a busy port leaves none behind', async () => {
+    const dir = tempDir();
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', () => resolve()));
+    const port = (busy.address() as { port: number }).port;
+    const configOn = (httpPort: string) => loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': httpPort, 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
+    try {
+      await expect(startHub(configOn(String(port)), { env: {}, logger: silentLogger, services: HUB_SERVICES })).rejects.toThrow();
+      const vault = await openVault(dir.path, {});
+      expect(readAdminHash(vault.db)).toBeUndefined();
+      vault.close();
+
+      const hub = await startHub(configOn('0'), { env: {}, logger: silentLogger, services: HUB_SERVICES });
+      try {
+        expect(hub.firstAdminPassword).toBeDefined();
+        expect(readAdminHash(hub.ctx.vault.db)).toMatch(/^\$argon2id\$/);
+        const login = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
+        expect(login.statusCode).toBe(200);
+      } finally {
+        await hub.stop();
+      }
+    } finally {
+      busy.close();
+      dir.cleanup();
+    }
   });
 });

@@ -25,7 +25,12 @@ export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Prom
   let firstAdminPassword: string | undefined;
   if (!readAdminHash(db)) {
     firstAdminPassword = generateAdminPassword();
-    writeAdminHash(db, await ctx.passwords.hash(firstAdminPassword, 'admin'));
+    const hash = await ctx.passwords.hash(firstAdminPassword, 'admin');
+    // Stored once the server listens (before anyone can log in): a first start that fails earlier,
+    // say on a port already in use, leaves no password that nobody saw, and the next start makes one.
+    app.addHook('onListen', async () => {
+      if (!readAdminHash(db)) writeAdminHash(db, hash);
+    });
   }
   const sessions = new SessionStore({ idleMs: ctx.config.http.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.http.sessionMaxHours * 3600_000 });
   // A new admin password (`hearth admin set-password`, another process) ends every session: whoever
