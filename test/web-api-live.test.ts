@@ -8,13 +8,9 @@ import { connect, type Socket } from 'node:net';
 import { get as httpGet, type ClientRequest, type IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
 import { HubEvents } from '../src/hub/events.js';
-import { startHub } from '../src/hub/hub.js';
-import { HUB_SERVICES } from '../src/hub/services.js';
-import { silentLogger } from '../src/log/logger.js';
 import { registerLiveEvents } from '../src/web/api/live.js';
-import { tempDir } from './helpers/hub.js';
+import { logIn, startWebHub } from './helpers/web.js';
 
 interface Stream {
   req: ClientRequest;
@@ -101,22 +97,19 @@ describe('live events stream', () => {
   });
 
   it('does not hold up the hub when it stops with streams open', async () => {
-    const dir = tempDir();
-    cleanups.push(() => dir.cleanup());
-    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
-    const hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
+    const web = await startWebHub();
+    const hub = web.hub;
     let stopped = false;
     cleanups.push(async () => {
-      if (!stopped) await hub.stop();
+      if (!stopped) await web.stop();
     });
-    const login = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
-    const cookie = String(login.headers['set-cookie']).split(';')[0]!;
+    const { cookie } = await logIn(hub);
     expect((await open(hub.httpPort)).res.statusCode).toBe(401);
     const streams = [await open(hub.httpPort, { cookie }), await open(hub.httpPort, { cookie })];
     for (const s of streams) expect(s.res.statusCode).toBe(200);
     const ended = streams.map((s) => new Promise<void>((resolve) => s.res.once('close', () => resolve())));
     const t0 = Date.now();
-    await hub.stop();
+    await web.stop();
     stopped = true;
     expect(Date.now() - t0).toBeLessThan(3000);
     await Promise.all(ended);

@@ -14,19 +14,19 @@ import { HUB_SERVICES } from '../src/hub/services.js';
 import { silentLogger } from '../src/log/logger.js';
 import { throttleKey } from '../src/web/security/lan.js';
 import { cli, tempDir } from './helpers/hub.js';
+import { startWebHub, type WebHub } from './helpers/web.js';
 
 describe('web login', () => {
-  const dir = tempDir();
+  let web: WebHub;
   let hub: RunningHub;
 
   beforeAll(async () => {
-    const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
-    hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
+    web = await startWebHub();
+    hub = web.hub;
   });
 
   afterAll(async () => {
-    await hub?.stop();
-    dir.cleanup();
+    await web?.stop();
   });
 
   const guess = (password: string, remoteAddress: string) => hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password }, remoteAddress });
@@ -70,7 +70,7 @@ describe('web login', () => {
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
     const status = () => hub.ctx.web.inject({ method: 'GET', url: '/api/status', headers: { cookie } }).then((r) => r.statusCode);
     expect(await status()).toBe(200);
-    const set = cli(['admin', 'set-password', '--stdin', '--data-dir', dir.path], {}, 'a brand new passphrase\n');
+    const set = cli(['admin', 'set-password', '--stdin', '--data-dir', web.dataDir], {}, 'a brand new passphrase\n');
     expect(set.code, set.stderr).toBe(0);
     await expect.poll(status, { timeout: 5000 }).toBe(401);
     expect((await guess(hub.firstAdminPassword!, '127.0.0.1')).statusCode).toBe(401);
