@@ -10,15 +10,8 @@
  *   bytes 9–10  impedance, uint16 LE, ohms (only meaningful when flagged)
  *   bytes 11–12 weight, uint16 LE: 0.005 kg (kg), 0.01 lb or 0.01 jin
  */
-import {
-  emptyMeasurement,
-  formatDateTime,
-  reject,
-  round,
-  toKg,
-  type DecodeResult,
-  type ReportedUnit,
-} from '../measurement.js';
+import { reject, type DecodeResult, type ReportedUnit } from '../measurement.js';
+import { frameLengthProblem, readXiaomiClock, xiaomiWeighIn } from './xiaomi.js';
 
 export const MI_BODY_COMPOSITION_FRAME_BYTES = 13;
 
@@ -31,21 +24,14 @@ const CTRL1_WEIGHT_REMOVED = 1 << 7;
 const MAX_PLAUSIBLE_IMPEDANCE = 3000;
 
 export function decodeMiBodyComposition(bytes: Uint8Array): DecodeResult {
-  const n = MI_BODY_COMPOSITION_FRAME_BYTES;
-  if (bytes.length === 0) return reject('empty', 'frame is empty');
-  if (bytes.length < n) return reject('truncated', `frame is ${bytes.length} bytes; Mi Body Composition frames are ${n}`);
-  if (bytes.length > n) return reject('oversized', `frame is ${bytes.length} bytes; Mi Body Composition frames are ${n}`);
+  const lengthProblem = frameLengthProblem(bytes, MI_BODY_COMPOSITION_FRAME_BYTES, 'Mi Body Composition');
+  if (lengthProblem) return lengthProblem;
   const ctrl0 = bytes[0]!;
   const ctrl1 = bytes[1]!;
   const unit: ReportedUnit = ctrl0 & CTRL0_POUNDS ? 'lb' : ctrl1 & CTRL1_JIN ? 'jin' : 'kg';
-  const raw = bytes[11]! | (bytes[12]! << 8);
-  const m = emptyMeasurement('mi-body-composition', unit);
-  m.weightReported = unit === 'kg' ? round(raw / 200, 3) : round(raw / 100, 2);
-  m.weightKg = toKg(m.weightReported, unit);
-  m.stabilized = (ctrl1 & CTRL1_STABILIZED) !== 0;
-  m.weightRemoved = (ctrl1 & CTRL1_WEIGHT_REMOVED) !== 0;
-  if (!m.stabilized) return reject('not-stabilized', 'reading is not stabilized yet', { unit, weightKg: m.weightKg, weightReported: m.weightReported });
-  if (raw === 0) return reject('no-load', 'weight is zero');
+  const reading = xiaomiWeighIn('mi-body-composition', unit, bytes[11]! | (bytes[12]! << 8), { stabilized: (ctrl1 & CTRL1_STABILIZED) !== 0, weightRemoved: (ctrl1 & CTRL1_WEIGHT_REMOVED) !== 0 });
+  if (!reading.ok) return reading.result;
+  const m = reading.measurement;
   if (ctrl1 & CTRL1_IMPEDANCE) {
     const impedance = bytes[9]! | (bytes[10]! << 8);
     if (impedance === 0 || impedance >= MAX_PLAUSIBLE_IMPEDANCE) {
@@ -53,15 +39,5 @@ export function decodeMiBodyComposition(bytes: Uint8Array): DecodeResult {
     }
     m.impedanceOhm = impedance;
   }
-  const time = formatDateTime({
-    year: bytes[2]! | (bytes[3]! << 8),
-    month: bytes[4]!,
-    day: bytes[5]!,
-    hours: bytes[6]!,
-    minutes: bytes[7]!,
-    seconds: bytes[8]!,
-  });
-  if ('problem' in time) return reject('inconsistent', time.problem);
-  m.scaleTime = time.value;
-  return { ok: true, measurement: m };
+  return readXiaomiClock(bytes, 2, m) ?? { ok: true, measurement: m };
 }

@@ -7,15 +7,8 @@
  *   bytes 1–2  weight, uint16 LE: 0.005 kg (kg), 0.01 lb or 0.01 jin
  *   bytes 3–9  the scale's clock: year uint16 LE, month, day, hour, minute, second
  */
-import {
-  emptyMeasurement,
-  formatDateTime,
-  reject,
-  round,
-  toKg,
-  type DecodeResult,
-  type ReportedUnit,
-} from '../measurement.js';
+import type { DecodeResult, ReportedUnit } from '../measurement.js';
+import { frameLengthProblem, readXiaomiClock, xiaomiWeighIn } from './xiaomi.js';
 
 export const MI_SCALE_2_FRAME_BYTES = 10;
 
@@ -25,28 +18,12 @@ const CTRL_STABILIZED = 1 << 5;
 const CTRL_WEIGHT_REMOVED = 1 << 7;
 
 export function decodeMiScale2(bytes: Uint8Array): DecodeResult {
-  if (bytes.length === 0) return reject('empty', 'frame is empty');
-  if (bytes.length < MI_SCALE_2_FRAME_BYTES) return reject('truncated', `frame is ${bytes.length} bytes; Mi Scale 2 frames are ${MI_SCALE_2_FRAME_BYTES}`);
-  if (bytes.length > MI_SCALE_2_FRAME_BYTES) return reject('oversized', `frame is ${bytes.length} bytes; Mi Scale 2 frames are ${MI_SCALE_2_FRAME_BYTES}`);
+  const lengthProblem = frameLengthProblem(bytes, MI_SCALE_2_FRAME_BYTES, 'Mi Scale 2');
+  if (lengthProblem) return lengthProblem;
   const ctrl = bytes[0]!;
   const unit: ReportedUnit = ctrl & CTRL_POUNDS ? 'lb' : ctrl & CTRL_JIN ? 'jin' : 'kg';
-  const raw = bytes[1]! | (bytes[2]! << 8);
-  const m = emptyMeasurement('mi-scale-2', unit);
-  m.weightReported = unit === 'kg' ? round(raw / 200, 3) : round(raw / 100, 2);
-  m.weightKg = toKg(m.weightReported, unit);
-  m.stabilized = (ctrl & CTRL_STABILIZED) !== 0;
-  m.weightRemoved = (ctrl & CTRL_WEIGHT_REMOVED) !== 0;
-  if (!m.stabilized) return reject('not-stabilized', 'reading is not stabilized yet', { unit, weightKg: m.weightKg, weightReported: m.weightReported });
-  if (raw === 0) return reject('no-load', 'weight is zero');
-  const time = formatDateTime({
-    year: bytes[3]! | (bytes[4]! << 8),
-    month: bytes[5]!,
-    day: bytes[6]!,
-    hours: bytes[7]!,
-    minutes: bytes[8]!,
-    seconds: bytes[9]!,
-  });
-  if ('problem' in time) return reject('inconsistent', time.problem);
-  m.scaleTime = time.value;
-  return { ok: true, measurement: m };
+  const reading = xiaomiWeighIn('mi-scale-2', unit, bytes[1]! | (bytes[2]! << 8), { stabilized: (ctrl & CTRL_STABILIZED) !== 0, weightRemoved: (ctrl & CTRL_WEIGHT_REMOVED) !== 0 });
+  if (!reading.ok) return reading.result;
+  const m = reading.measurement;
+  return readXiaomiClock(bytes, 3, m) ?? { ok: true, measurement: m };
 }
