@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
+import { displayNameProblem } from '../text/display-name.js';
 
 export type DeviceKind = 'camera' | 'scale';
 
@@ -31,10 +32,8 @@ export function nicknameAad(deviceId: string): string {
 
 /** Returns a reason when a nickname is unusable, undefined when it is fine. */
 export function nicknameProblem(nickname: string): string | undefined {
-  if (nickname.trim().length === 0) return 'the nickname is empty';
   if (Buffer.byteLength(nickname) > MAX_NICKNAME_BYTES) return `the nickname is longer than ${MAX_NICKNAME_BYTES} bytes`;
-  if (/[\u0000-\u001f\u007f]/.test(nickname)) return 'the nickname contains control characters';
-  return undefined;
+  return displayNameProblem(nickname, 'nickname', MAX_NICKNAME_BYTES);
 }
 
 export class DeviceRegistry {

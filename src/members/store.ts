@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
+import { displayNameProblem } from '../text/display-name.js';
 
 export interface Member {
   id: string;
@@ -24,11 +25,7 @@ export function memberNameAad(memberId: string): string {
 
 /** Returns why a name is unusable, or undefined when it is fine. */
 export function memberNameProblem(name: string): string | undefined {
-  const trimmed = name.trim();
-  if (trimmed.length === 0) return 'the name is empty';
-  if (Buffer.byteLength(trimmed) > MAX_MEMBER_NAME_BYTES) return `the name is longer than ${MAX_MEMBER_NAME_BYTES} bytes`;
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) return 'the name contains control characters';
-  return undefined;
+  return displayNameProblem(name, 'name', MAX_MEMBER_NAME_BYTES);
 }
 
 /** The form a name is compared in: "Anna", " anna " and "ANNA" are one member. */
