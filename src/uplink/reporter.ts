@@ -118,9 +118,8 @@ export class Reporter {
     return this.db.transaction((): ClosedWindow | undefined => {
       const start = this.windowStart() ?? 0;
       if (end <= start) return undefined;
-      const authTotal = this.source.authFailuresTotal();
-      const authBaseline = Number((this.readMeta.get(AUTH_BASELINE_META) as Buffer | undefined)?.toString('utf8') ?? authTotal);
-      const outcomes = CATEGORIES.map((category) => this.reportCategory(category, start, end, now, Math.max(0, authTotal - authBaseline)));
+      const { total: authTotal, sinceWindowStart } = this.authFailures();
+      const outcomes = CATEGORIES.map((category) => this.reportCategory(category, start, end, now, sinceWindowStart));
       this.setMeta(WINDOW_START_META, end);
       this.setMeta(AUTH_BASELINE_META, authTotal);
       return { start, end, outcomes };
@@ -134,10 +133,9 @@ export class Reporter {
    */
   preview(now: number): { category: Category; status: CategoryOutcome['status']; report?: Report }[] {
     const start = this.windowStart() ?? now;
-    const authTotal = this.source.authFailuresTotal();
-    const authBaseline = Number((this.readMeta.get(AUTH_BASELINE_META) as Buffer | undefined)?.toString('utf8') ?? authTotal);
+    const { sinceWindowStart } = this.authFailures();
     return CATEGORIES.map((category) => {
-      const built = this.buildReport(category, start, Math.max(now, start + 1), Math.max(0, authTotal - authBaseline));
+      const built = this.buildReport(category, start, Math.max(now, start + 1), sinceWindowStart);
       return 'report' in built ? { category, status: 'queued' as const, report: built.report } : { category, status: built.status };
     });
   }
@@ -182,6 +180,13 @@ export class Reporter {
       return { category, status: 'invalid', reason: problem };
     }
     return { report, epsilon };
+  }
+
+  /** Refused broker logins in all, and since the open window started (its stored baseline). */
+  private authFailures(): { total: number; sinceWindowStart: number } {
+    const total = this.source.authFailuresTotal();
+    const baseline = Number((this.readMeta.get(AUTH_BASELINE_META) as Buffer | undefined)?.toString('utf8') ?? total);
+    return { total, sinceWindowStart: Math.max(0, total - baseline) };
   }
 
   private setMeta(key: string, value: number): void {
