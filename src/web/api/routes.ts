@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { generateDevicePassword } from '../../crypto/password.js';
 import { ConsentStore } from '../../consent/consent.js';
 import { DEVICE_ID_PATTERN, nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
+import type { CameraView } from '../../devices/camera/store.js';
 import { normalizeBleAddress, ScaleExistsError, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
 import type { HubContext } from '../../hub/hub.js';
 import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
@@ -57,9 +58,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   const eventTypes = db.prepare('SELECT DISTINCT type FROM events WHERE device_id = ? ORDER BY type').pluck();
   const weighInsToday = db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck();
 
-  function deviceSummary(d: DeviceRecord, today: Map<string, number>) {
+  function deviceSummary(d: DeviceRecord, today: Map<string, number>, view?: CameraView) {
     if (d.kind === 'camera') {
-      const v = ctx.cameras.view(d.id);
+      const v = view ?? ctx.cameras.view(d.id);
       return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: v.online, lastSeen: v.lastSeen, eventsToday: today.get(d.id) ?? 0 };
     }
     return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: null, lastSeen: (lastEvent.get(d.id) as number | null) ?? null, eventsToday: today.get(d.id) ?? 0 };
@@ -118,9 +119,10 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     if (!d) return notFound(reply);
     const events = timeline(d.id, req.query);
     if ('error' in events) return bad(reply, ctx, events.error);
-    const summary = deviceSummary(d, todayCounts());
-    if (d.kind !== 'camera') return { device: summary, ...events };
+    if (d.kind !== 'camera') return { device: deviceSummary(d, todayCounts()), ...events };
+    // One decryption of the camera's state serves both the summary and the details.
     const v = ctx.cameras.view(d.id);
+    const summary = deviceSummary(d, todayCounts(), v);
     return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts }, ...events };
   });
 
