@@ -7,7 +7,8 @@
 import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
 import mqttPacket from 'mqtt-packet';
-import type { Duplex } from 'node:stream';
+import type { Duplex, Writable } from 'node:stream';
+import type { Packet } from 'mqtt-packet';
 import { VerifiedSecretCache } from '../crypto/password.js';
 import { PasswordWorkerBusyError } from '../crypto/password-worker.js';
 import type { Logger } from '../log/logger.js';
@@ -81,6 +82,7 @@ export class HubBroker {
       this.authenticate(client as HubClient, username, password, cb as (err: Error | null, ok: boolean) => void);
     aedes.authorizePublish = (client, packet, cb) => this.authorizePublish(client as HubClient | null, packet as AedesPublishPacket, cb);
     aedes.authorizeSubscribe = (client, sub, cb) => this.authorizeSubscribe(client as HubClient, sub, cb);
+    this.terminateCameraPublishes(aedes);
     aedes.on('clientReady', (client) => this.onClientReady(client as HubClient));
     aedes.on('clientDisconnect', (client) => this.onClientGone(client as HubClient));
     aedes.on('clientError', (client, err) => this.onClientError(client as HubClient, err));
@@ -91,6 +93,7 @@ export class HubBroker {
     // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on its first write
     // (about 7 MB of heap kept for good); a 2-byte id written per PUBACK costs no measurable CPU.
     mqttPacket.writeToStream.cacheNumbers = false;
+    installPubackFastPath();
     const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
     return new HubBroker(aedes, deps, opts);
   }
@@ -132,6 +135,24 @@ export class HubBroker {
 
   isOnline(deviceId: string): boolean {
     return (this.connections.get(deviceId)?.size ?? 0) > 0;
+  }
+
+  /**
+   * A camera's publish ends at the hub: authorizePublish admits only its own status/event topics
+   * and has already handed the message to the store, and authorizeSubscribe lets nobody subscribe
+   * to those topics. So routing it on through aedes (subscription match, offline queues, the
+   * 'publish' event: several allocations and promises per message) could never deliver it to
+   * anyone; it is skipped. Publishes without a camera ($SYS, the broker's own) route as usual.
+   */
+  private terminateCameraPublishes(aedes: Aedes): void {
+    // aedes' typings declare publish(packet, done); internally it is publish(packet, client?, done).
+    type Publish = (packet: AedesPublishPacket, client: HubClient | null | ((err?: Error) => void), done?: (err?: Error) => void) => void;
+    const route = (aedes.publish as unknown as Publish).bind(aedes);
+    const terminated: Publish = (packet, client, done) => {
+      if (typeof client === 'object' && client?.deviceId !== undefined) return done?.();
+      route(packet, client, done);
+    };
+    (aedes as unknown as { publish: Publish }).publish = terminated;
   }
 
   private onSocket(socket: Socket): void {
@@ -308,6 +329,41 @@ export class HubBroker {
     const suppressed = this.logThrottle.shouldLog(`${key}:${fields.deviceId ?? ''}`);
     if (suppressed >= 0) this.log.warn(msg, { ...fields, count: suppressed > 0 ? suppressed + 1 : undefined });
   }
+}
+
+/**
+ * aedes acknowledges every QoS 1 publish through mqtt-packet's generic writer: three separate
+ * writes (header, length, packet id) and a deferred uncork per PUBACK. For the MQTT 3.1/3.1.1
+ * PUBACK, a fixed four bytes, one write does: the same bytes (tested against mqtt-packet's own
+ * encoder), and the socket is corked once per tick however many acknowledgements a committed
+ * batch releases, so they still leave in one system call. Anything else, MQTT 5 included, goes
+ * through the generic writer. Installed once per process; mqtt.js shares the module and gets the
+ * same bytes.
+ */
+export function installPubackFastPath(): void {
+  type WriteToStream = typeof mqttPacket.writeToStream;
+  const generic: WriteToStream & { pubackFastPath?: true } = mqttPacket.writeToStream;
+  if (generic.pubackFastPath) return;
+  const uncork = (stream: Writable) => stream.uncork();
+  const fast = ((packet: Packet, stream: Writable, opts?: { protocolVersion?: number }) => {
+    const id = (packet as { messageId?: number }).messageId;
+    if (packet.cmd !== 'puback' || opts?.protocolVersion === 5 || typeof id !== 'number' || id < 0 || id > 0xffff || !Number.isInteger(id)) {
+      return generic(packet, stream, opts as never);
+    }
+    const bytes = Buffer.allocUnsafe(4);
+    bytes[0] = 0x40;
+    bytes[1] = 0x02;
+    bytes[2] = id >> 8;
+    bytes[3] = id & 0xff;
+    if (stream.writableCorked === 0) {
+      stream.cork();
+      process.nextTick(uncork, stream);
+    }
+    return stream.write(bytes);
+  }) as unknown as WriteToStream & { pubackFastPath: true };
+  fast.cacheNumbers = generic.cacheNumbers;
+  fast.pubackFastPath = true;
+  mqttPacket.writeToStream = fast;
 }
 
 interface ParserInternals {

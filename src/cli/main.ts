@@ -1,6 +1,8 @@
 /**
  * `hearth` command-line entry: parses argv, builds the one config object and runs a command.
  */
+// First: must run before any module loads mqtt-packet (see the module).
+import '../log/silent-debug.js';
 import { loadConfig, ConfigError } from '../config/config.js';
 import { WebCertificateError } from '../web/security/tls.js';
 import { KeyError } from '../crypto/keys.js';
