@@ -60,6 +60,39 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 2,
+    name: 'events: per-device totals instead of an index by device (see store/event-totals.ts)',
+    sql: `
+      -- Events are appended in id order only; an index by device cost a page write per camera per commit.
+      DROP INDEX events_by_device;
+
+      -- Counts and latest arrival per device and type, of every event with id <= event_totals_through.id.
+      CREATE TABLE event_totals (
+        device_id         TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        type              TEXT NOT NULL,
+        n                 INTEGER NOT NULL,
+        last_received_at  INTEGER NOT NULL,
+        PRIMARY KEY (device_id, type)
+      ) STRICT, WITHOUT ROWID;
+      CREATE TABLE event_totals_through (
+        id  INTEGER NOT NULL
+      ) STRICT;
+      INSERT INTO event_totals SELECT device_id, type, COUNT(*), MAX(received_at) FROM events WHERE true GROUP BY device_id, type;
+      INSERT INTO event_totals_through SELECT COALESCE(MAX(id), 0) FROM events;
+
+      -- A deleted event that was counted comes off its total; when the largest ids go, the mark
+      -- follows, so an id handed out again is never taken for one already counted.
+      CREATE TRIGGER events_deleted AFTER DELETE ON events BEGIN
+        UPDATE event_totals SET n = n - 1
+          WHERE device_id = OLD.device_id AND type = OLD.type AND OLD.id <= (SELECT id FROM event_totals_through);
+        UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events);
+      END;
+
+      -- Connection changes are few: indexed by device for "was it online at time t" (metrics).
+      CREATE INDEX events_presence ON events(device_id, received_at) WHERE type IN ('online', 'offline');
+    `,
+  },
+  {
     version: 10,
     name: 'upstream: consent, privacy budget, report outbox, privacy ledger',
     sql: `

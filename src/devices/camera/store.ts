@@ -13,6 +13,7 @@
  */
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
+import { EventTotals } from '../../store/event-totals.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
 
 export type CameraRecord =
@@ -47,11 +48,15 @@ export class CameraStore {
   private nextEventId = 0;
   /** Whether each camera seen in the current write still exists (valid for one transaction). */
   private readonly existsInWrite = new Map<string, boolean>();
+  /** Event rows inserted by the current write. */
+  private insertedInWrite = 0;
+  private readonly totals: EventTotals;
 
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
   ) {
+    this.totals = new EventTotals(db);
     this.stmts = {
       readState: db.prepare('SELECT state, online, last_seen FROM camera_state WHERE device_id = ?'),
       // Also the camera's last-seen time: a status is the latest thing heard from it in the batch.
@@ -72,7 +77,6 @@ export class CameraStore {
       deviceExists: db.prepare('SELECT 1 FROM devices WHERE id = ?').pluck(),
       maxEventId: db.prepare('SELECT COALESCE(MAX(id), 0) FROM events').pluck(),
       staleOnline: db.prepare("SELECT device_id, last_seen FROM camera_state WHERE online = 1"),
-      countEvents: db.prepare('SELECT type, COUNT(*) AS n FROM events WHERE device_id = ? GROUP BY type ORDER BY type'),
     };
   }
 
@@ -85,6 +89,7 @@ export class CameraStore {
     this.db.transaction(() => {
       this.startEventIds();
       for (const row of stale) this.applyPresence(row.device_id, false, row.last_seen ?? now);
+      this.totals.fold(); // start with a short tail whatever the last run left
     })();
     return stale.length;
   }
@@ -118,6 +123,7 @@ export class CameraStore {
     }
     // One last-seen update per camera per batch, not per message (the state write carries its own).
     for (const [deviceId, at] of lastSeen) if (!changedState.has(deviceId)) this.stmts.touch.run({ id: deviceId, at });
+    this.totals.inserted(this.insertedInWrite);
   }
 
   /** After a failed batch was rolled back the caches may be ahead of the disk: start over from it. */
@@ -135,8 +141,7 @@ export class CameraStore {
   view(deviceId: string): CameraView {
     const row = this.stmts.readState.get(deviceId) as { state: Buffer | null; online: number; last_seen: number | null } | undefined;
     const state: StoredState = row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
-    const eventCounts: Record<string, number> = {};
-    for (const c of this.stmts.countEvents.all(deviceId) as { type: string; n: number }[]) eventCounts[c.type] = c.n;
+    const eventCounts = this.totals.countsByType(deviceId);
     return {
       id: deviceId,
       model: state.model ?? null,
@@ -174,6 +179,7 @@ export class CameraStore {
   private startEventIds(): void {
     this.nextEventId = (this.stmts.maxEventId.get() as number) + 1;
     this.existsInWrite.clear();
+    this.insertedInWrite = 0;
   }
 
   /** Inserts an event row if the camera still exists; the detail is already sealed under `id`. */
@@ -183,6 +189,7 @@ export class CameraStore {
     if (!exists) return false;
     this.stmts.insertEvent.run(id, deviceId, type, ts, at, detail);
     this.nextEventId = id + 1;
+    this.insertedInWrite++;
     return true;
   }
 

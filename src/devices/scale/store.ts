@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
+import { EventTotals } from '../../store/event-totals.js';
 import { DeviceRegistry, type DeviceRecord } from '../registry.js';
 import type { Assignment, MemberWeights } from '../../members/assign.js';
 import type { WeighIn } from './dedup.js';
@@ -52,11 +53,13 @@ export class ScaleExistsError extends Error {
 
 export class ScaleStore {
   private readonly stmts;
+  private readonly totals: EventTotals;
 
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
   ) {
+    this.totals = new EventTotals(db);
     this.stmts = {
       targets: db.prepare("SELECT s.device_id, s.address FROM scales s JOIN devices d ON d.id = s.device_id WHERE d.kind = 'scale' ORDER BY d.created_at, d.id"),
       insertMeasurement: db.prepare('INSERT INTO measurements (id, device_id, member_id, assignment, measured_at, metrics) VALUES (?, ?, ?, ?, ?, ?)'),
@@ -108,6 +111,7 @@ export class ScaleStore {
     this.db.transaction(() => {
       this.stmts.insertMeasurement.run(id, stored.deviceId, stored.memberId, stored.assignment, stored.measuredAt, this.sealer.sealJson('bodyMetrics', measurementAad(id), stored.measurement));
       this.stmts.insertEvent.run(stored.deviceId, WEIGH_IN_EVENT, stored.measuredAt, now);
+      this.totals.inserted(1);
     }).immediate();
     return stored;
   }

@@ -14,6 +14,7 @@ import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem, MemberStore } 
 import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
+import { EventTotals } from '../../store/event-totals.js';
 
 const MEASUREMENT_ID = /^wi-[0-9a-f]{16}$/;
 const MAX_EVENTS = 500;
@@ -51,11 +52,10 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   const consent = new ConsentStore(db);
   const ledger = new PrivacyLedger(db);
   const eventsToday = db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= ? AND type NOT IN (\'online\', \'offline\') GROUP BY device_id');
-  const lastEvent = db.prepare('SELECT MAX(received_at) FROM events WHERE device_id = ?').pluck();
+  const totals = new EventTotals(db);
   const timelineSql = 'SELECT id, type, ts, received_at, detail FROM events WHERE device_id = @id AND received_at >= @from AND received_at < @to';
   const eventsAll = db.prepare(`${timelineSql} ORDER BY received_at DESC, id DESC LIMIT @limit`);
   const eventsOfType = db.prepare(`${timelineSql} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const eventTypes = db.prepare('SELECT DISTINCT type FROM events WHERE device_id = ? ORDER BY type').pluck();
   const weighInsToday = db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck();
 
   function deviceSummary(d: DeviceRecord, today: Map<string, number>, view?: CameraView) {
@@ -63,7 +63,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
       const v = view ?? ctx.cameras.view(d.id);
       return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: v.online, lastSeen: v.lastSeen, eventsToday: today.get(d.id) ?? 0 };
     }
-    return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: null, lastSeen: (lastEvent.get(d.id) as number | null) ?? null, eventsToday: today.get(d.id) ?? 0 };
+    return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: null, lastSeen: totals.lastReceivedAt(d.id), eventsToday: today.get(d.id) ?? 0 };
   }
 
   function todayCounts(): Map<string, number> {
@@ -109,7 +109,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     const rows = (type ? eventsOfType : eventsAll).all({ id: deviceId, ...(type ? { type } : {}), from: from ?? 0, to: to ?? 8.64e15, limit }) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[];
     return {
       events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
-      types: eventTypes.all(deviceId) as string[],
+      types: totals.types(deviceId),
     };
   }
 
