@@ -27,7 +27,10 @@ export interface BrokerDeps {
   counters: Counters;
   /** Argon2id hash of an enrolled camera's secret, or undefined for anything else. */
   cameraSecretHash(deviceId: string): string | undefined;
-  /** Stores a record; `done` runs once it is committed (or failed). */
+  /**
+   * Stores a record; `done` runs with null once it is committed, or, if its batch failed, with the
+   * error publishNotStored() made for that batch.
+   */
   ingest(record: CameraRecord, done?: Done): void;
   now?: () => number;
 }
@@ -46,6 +49,18 @@ interface HubClient extends Client {
   deviceId?: string;
   /** Set by a protocol adapter that can refuse a single publish without disconnecting (MQTT 5). */
   nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
+}
+
+const NOT_STORED = 'not stored';
+const NO_PAYLOAD = Buffer.alloc(0);
+
+/**
+ * What a camera's publishes in a batch that could not be stored get (3.1.1: disconnection, so the
+ * camera sends them again; MQTT 5: a negative PUBACK); counted, `waiting` of them at once.
+ */
+export function publishNotStored(counters: Counters, waiting: number): Error {
+  counters.increment('mqtt.publish_failed.store', waiting);
+  return new Error(NOT_STORED);
 }
 
 /** Longest MQTT topic accepted; camera topics are far shorter. */
@@ -259,6 +274,9 @@ export class HubBroker {
       if (parsed.droppedFields > 0) this.deps.counters.increment('mqtt.fields_dropped', parsed.droppedFields);
       record = { kind: 'event', deviceId, event: parsed.value, at };
     }
+    // Validated and copied into the record: the payload (and the socket chunk it points into) is no
+    // longer needed while the message waits for its commit; camera publishes are not routed on.
+    packet.payload = NO_PAYLOAD;
     // The hub keeps no retained copy: nothing but the camera itself may subscribe, and the plaintext
     // would otherwise sit in broker memory.
     packet.retain = false;
@@ -266,13 +284,8 @@ export class HubBroker {
       this.deps.ingest(record); // best effort, documented
       return cb(null);
     }
-    this.deps.ingest(record, (err) => {
-      if (err) {
-        this.deps.counters.increment('mqtt.publish_failed.store');
-        return cb(new Error('not stored'));
-      }
-      cb(null);
-    });
+    // aedes' own callback goes straight to the store: a failed batch hands it publishNotStored().
+    this.deps.ingest(record, cb);
   }
 
   private refusePublish(client: HubClient, packet: AedesPublishPacket, reason: string, cb: (err?: Error | null) => void): void {
@@ -313,7 +326,7 @@ export class HubBroker {
   }
 
   private onClientError(client: HubClient | undefined, err: Error): void {
-    if (err.message.startsWith('publish refused') || err.message === 'not stored') return; // counted where it was decided
+    if (err.message.startsWith('publish refused') || err.message === NOT_STORED) return; // counted where it was decided
     // Parser errors and resets are routine on a LAN; count them, never echo their content.
     const code = /too large/.test(err.message) ? 'packet_too_large' : (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'reset' : 'protocol_error';
     this.deps.counters.increment(`mqtt.client_error.${code}`);

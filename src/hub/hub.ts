@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { HearthConfig } from '../config/config.js';
 import type { Logger } from '../log/logger.js';
-import { HubBroker, mqttPacketLimit, type BrokerOptions } from '../broker/broker.js';
+import { HubBroker, mqttPacketLimit, publishNotStored, type BrokerOptions } from '../broker/broker.js';
 import { createMqtt5Bridge } from '../broker/mqtt5-bridge.js';
 import { CameraStore, type CameraRecord } from '../devices/camera/store.js';
 import { DeviceRegistry } from '../devices/registry.js';
@@ -134,6 +134,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
           events.emit({ type: 'storage', at: Date.now() });
         }
       },
+      callbackError: (_err, waiting) => publishNotStored(counters, waiting),
       onError: (err, items) => {
         cameras.invalidateCaches();
         const code = (err as { code?: string }).code ?? err.name;
@@ -159,7 +160,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         logger: log,
         counters,
         cameraSecretHash: (id) => (cameraSecretHash.get(id) as string | null | undefined) ?? undefined,
-        ingest: (record, done) => committer.add(record, done),
+        ingest: (record, done) => committer.add(cameras.stage(record), done),
       },
       {
         host: config.mqtt.host,

@@ -13,6 +13,11 @@ export interface GroupCommitOptions<T> {
   commit(items: T[]): void;
   /** Told about a failed batch (e.g. disk full); every item's callback also gets the error. */
   onError?(err: Error, items: number): void;
+  /**
+   * What the callbacks of a failed batch get instead of the storage error itself (made once per
+   * batch, told how many callbacks wait), so callers can pass their own callbacks straight in.
+   */
+  callbackError?(err: Error, waiting: number): Error;
 }
 
 export class GroupCommitter<T> {
@@ -65,6 +70,7 @@ export class GroupCommitter<T> {
       failure = err instanceof Error ? err : new Error(String(err));
       this.stats.failedBatches++;
       this.opts.onError?.(failure, items.length);
+      if (this.opts.callbackError) failure = this.opts.callbackError(failure, callbacks.filter((cb) => cb !== undefined).length);
     }
     for (const cb of callbacks) cb?.(failure);
   }

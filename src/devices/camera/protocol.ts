@@ -50,12 +50,19 @@ export function cameraCommandFilter(deviceId: string): string {
 
 /** Checks that `topic` is one of the device's own publish topics. */
 export function parsePublishTopic(topic: string, deviceId: string): { ok: true; channel: CameraChannel } | Rejection {
-  const prefix = `${TOPIC_ROOT}/${deviceId}/`;
-  if (!topic.startsWith(prefix)) return { ok: false, reason: 'topic_not_own' };
-  const rest = topic.slice(prefix.length);
-  if (rest === 'status' || rest === 'event') return { ok: true, channel: rest };
-  return { ok: false, reason: 'topic_unknown_channel' };
+  // Compared in place (no prefix string built per message): "<root>/<deviceId>/<channel>".
+  const own = topic.startsWith(TOPIC_ROOT) && topic.charCodeAt(TOPIC_ROOT.length) === SLASH && topic.startsWith(deviceId, TOPIC_ROOT.length + 1) && topic.charCodeAt(TOPIC_ROOT.length + 1 + deviceId.length) === SLASH;
+  if (!own) return TOPIC_NOT_OWN;
+  const restAt = TOPIC_ROOT.length + deviceId.length + 2;
+  if (topic.length === restAt + 6 && topic.endsWith('status')) return CHANNEL_STATUS;
+  if (topic.length === restAt + 5 && topic.endsWith('event')) return CHANNEL_EVENT;
+  return TOPIC_UNKNOWN_CHANNEL;
 }
+const SLASH = 0x2f;
+const CHANNEL_STATUS = Object.freeze({ ok: true, channel: 'status' } as const);
+const CHANNEL_EVENT = Object.freeze({ ok: true, channel: 'event' } as const);
+const TOPIC_NOT_OWN = Object.freeze({ ok: false, reason: 'topic_not_own' } as const);
+const TOPIC_UNKNOWN_CHANNEL = Object.freeze({ ok: false, reason: 'topic_unknown_channel' } as const);
 
 /** A device may subscribe to its own command topics only: cmd/#, cmd/+ or an exact cmd/<name>. */
 export function isAllowedSubscription(filter: string, deviceId: string): boolean {

@@ -35,6 +35,10 @@ export interface CameraView {
 
 type StoredState = Omit<CameraStatus, 'state'>;
 
+/** What a staged status keeps: its presence only (its fields are in the pending state). */
+const STAGED_ONLINE: CameraStatus = Object.freeze({ state: 'online' });
+const STAGED_OFFLINE: CameraStatus = Object.freeze({ state: 'offline' });
+
 const stateAad = (deviceId: string) => `camera_state:${deviceId}`;
 const detailAad = (eventId: number | bigint) => `event:${eventId}:detail`;
 
@@ -92,6 +96,18 @@ export class CameraStore {
       this.totals.fold(); // start with a short tail whatever the last run left
     })();
     return stale.length;
+  }
+
+  /**
+   * Takes a record in as it arrives, before it waits for its batch: a status is folded into the
+   * camera's pending state right away, so what waits is only its time and presence, not the
+   * status's strings. (Waiting records are what the young-generation collector copies; at
+   * saturation thousands wait.) The caches are dropped if the batch fails, see invalidateCaches.
+   */
+  stage(record: CameraRecord): CameraRecord {
+    if (record.kind !== 'status') return record;
+    this.mergeStatus(record.deviceId, record.status);
+    return { kind: 'status', deviceId: record.deviceId, status: record.status.state === 'offline' ? STAGED_OFFLINE : STAGED_ONLINE, at: record.at };
   }
 
   /** Writes one batch; the caller runs it inside a transaction. */
@@ -157,15 +173,20 @@ export class CameraStore {
 
   /** Folds a status into the camera's cached state; writeBatch seals and stores it. */
   private mergeStatus(deviceId: string, status: CameraStatus): void {
-    const { state: _presence, ...fields } = status;
-    this.stateCache.set(deviceId, { ...this.currentState(deviceId), ...fields });
+    if (status === STAGED_ONLINE || status === STAGED_OFFLINE) return; // merged when staged
+    // In place: the cached object is this camera's alone and is only read when a batch seals it.
+    const state = this.currentState(deviceId) as Record<string, unknown>;
+    for (const key in status) if (key !== 'state') state[key] = status[key as keyof CameraStatus];
   }
 
+  /** The camera's cached state, loaded from the disk (and cached) on first use. */
   private currentState(deviceId: string): StoredState {
     const cached = this.stateCache.get(deviceId);
     if (cached) return cached;
     const row = this.stmts.readState.get(deviceId) as { state: Buffer | null } | undefined;
-    return row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+    const state = row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+    this.stateCache.set(deviceId, state);
+    return state;
   }
 
   private applyEvent(deviceId: string, event: CameraEvent, at: number): void {
