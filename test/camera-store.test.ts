@@ -131,3 +131,57 @@ describe('camera store batches', () => {
     expect(store.openDetail(row!.id, row!.detail!)).toBe('after');
   });
 });
+
+describe('staged records (what waits for a batch)', () => {
+  it('store exactly what arrived, multi-byte details included, and stay intact when the pool is reused', async () => {
+    const { vault, store, ids, write } = await setup();
+    const details = ['zone=driveway', 'Eingang ünten — 🚪 offen', '', 'x'.repeat(256)];
+    let n = 0;
+    const stageBatch = (count: number) =>
+      Array.from({ length: count }, () => {
+        const detail = details[n % details.length];
+        const rec: CameraRecord = { kind: 'event', deviceId: ids[n % 2]!, event: { type: n % 3 ? 'motion' : 'sound', ts: NOW + n, ...(n % 5 === 4 ? {} : { detail }) }, at: NOW + 1000 + n };
+        n++;
+        return store.stage(rec);
+      });
+    const expected = (from: number, count: number) =>
+      Array.from({ length: count }, (_, k) => {
+        const i = from + k;
+        return { device: ids[i % 2], type: i % 3 ? 'motion' : 'sound', ts: NOW + i, at: NOW + 1000 + i, detail: i % 5 === 4 ? null : details[i % details.length] };
+      });
+    // Two batches through the same pool: the second reuses the first one's records and bytes
+    // (and grows the buffer past its first size), after the first was written and released.
+    const first = stageBatch(300);
+    write(first);
+    store.release(first);
+    const second = stageBatch(600);
+    write(second);
+    store.release(second);
+    const rows = events(vault).map((r) => ({ device: r.device_id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? store.openDetail(r.id, r.detail) : null }));
+    expect(rows).toEqual(expected(0, 900));
+  });
+
+  it('fold a status into the pending state on arrival, keeping only its presence to wait', async () => {
+    const { store, ids, write } = await setup();
+    const staged = store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'online', ssid: 'Home', rssi: -50 }, at: NOW });
+    expect(staged).toMatchObject({ kind: 'status', deviceId: ids[0], at: NOW, status: { state: 'online' } });
+    expect((staged as { status: object }).status).not.toHaveProperty('ssid');
+    const offline = store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'offline', ip: '10.0.0.9' }, at: NOW + 1 });
+    write([staged, offline]);
+    store.release([staged, offline]);
+    expect(store.view(ids[0]!)).toMatchObject({ ssid: 'Home', rssi: -50, ip: '10.0.0.9', online: false });
+  });
+
+  it('drop folded-in statuses of a batch that failed, so the state on disk and in memory agree', async () => {
+    const { vault, store, ids, write } = await setup();
+    write([store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'online', ssid: 'Before' }, at: NOW })]);
+    const failing = [store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'online', ssid: 'Lost' }, at: NOW + 1 })];
+    vault.db.exec("CREATE TRIGGER fail_state AFTER UPDATE ON camera_state BEGIN SELECT RAISE(ABORT, 'disk trouble'); END");
+    expect(() => write(failing)).toThrow(/disk trouble/);
+    store.invalidateCaches(); // what the hub does when a batch fails
+    store.release(failing);
+    vault.db.exec('DROP TRIGGER fail_state');
+    write([store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'online', rssi: -40 }, at: NOW + 2 })]);
+    expect(store.view(ids[0]!)).toMatchObject({ ssid: 'Before', rssi: -40 });
+  });
+});

@@ -135,6 +135,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         }
       },
       callbackError: (_err, waiting) => publishNotStored(counters, waiting),
+      settled: (items) => cameras.release(items),
       onError: (err, items) => {
         cameras.invalidateCaches();
         const code = (err as { code?: string }).code ?? err.name;

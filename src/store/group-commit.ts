@@ -18,6 +18,8 @@ export interface GroupCommitOptions<T> {
    * batch, told how many callbacks wait), so callers can pass their own callbacks straight in.
    */
   callbackError?(err: Error, waiting: number): Error;
+  /** Called with every batch once it is done with, committed or failed, after its callbacks. */
+  settled?(items: T[]): void;
 }
 
 export class GroupCommitter<T> {
@@ -73,6 +75,7 @@ export class GroupCommitter<T> {
       if (this.opts.callbackError) failure = this.opts.callbackError(failure, callbacks.filter((cb) => cb !== undefined).length);
     }
     for (const cb of callbacks) cb?.(failure);
+    this.opts.settled?.(items);
   }
 
   /** Commits what is left and refuses further writes. */

@@ -6,7 +6,7 @@
  * While the privacy gate is paused there is no connection at all.
  */
 import { randomInt } from 'node:crypto';
-import { connect, type IClientOptions, type MqttClient } from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { ConsentStore } from '../consent/consent.js';
 import type { Logger } from '../log/logger.js';
 import type { Db } from '../store/database.js';
@@ -15,6 +15,15 @@ import type { Outbox, OutboxEntry } from './outbox.js';
 import type { PrivacyGate } from './privacy-gate.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import { verifyReport, type Report, type ReportValidator } from './report.js';
+
+/**
+ * mqtt.js is loaded when an uplink first connects: a hub without an upstream (the default) never
+ * holds the client library in memory (about 2 MB resident).
+ */
+let mqttConnect: (typeof import('mqtt'))['connect'] | undefined;
+async function loadMqtt(): Promise<void> {
+  mqttConnect ??= (await import('mqtt')).connect;
+}
 
 export interface SendHooks {
   /** A report is about to be sent (e.g. light an LED). */
@@ -122,7 +131,14 @@ export class UplinkClient {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (this.stopped || this.client || this.opts.gate.isPaused()) return;
-    const c = connect(this.opts.url, {
+    if (!mqttConnect) {
+      loadMqtt().then(
+        () => this.connectNow(),
+        (err: unknown) => this.log.error('the MQTT client library could not be loaded', { code: (err as { code?: string }).code ?? 'unknown' }),
+      );
+      return;
+    }
+    const c = mqttConnect(this.opts.url, {
       ...this.opts.connectOptions,
       clientId: this.opts.clientId,
       protocolVersion: 4,

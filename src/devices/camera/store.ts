@@ -39,6 +39,93 @@ type StoredState = Omit<CameraStatus, 'state'>;
 const STAGED_ONLINE: CameraStatus = Object.freeze({ state: 'online' });
 const STAGED_OFFLINE: CameraStatus = Object.freeze({ state: 'offline' });
 
+/** A staged event's body: type and time as fields, the detail as bytes in the staging buffer. */
+class StagedEventBody implements CameraEvent {
+  type = '';
+  ts = 0;
+  /** Offset of the detail in the staging buffer, or -1 without a detail. */
+  detailAt = -1;
+  detailLength = 0;
+
+  constructor(private readonly pool: StagingPool) {}
+
+  get detail(): string | undefined {
+    return this.detailAt < 0 ? undefined : this.pool.bytes.toString('utf8', this.detailAt, this.detailAt + this.detailLength);
+  }
+
+  detailBytes(): Uint8Array | undefined {
+    return this.detailAt < 0 ? undefined : this.pool.bytes.subarray(this.detailAt, this.detailAt + this.detailLength);
+  }
+}
+
+/** A reusable waiting record, shaped like any CameraRecord (numbers stay numbers: no boxing per use). */
+class StagedRecord {
+  kind: 'status' | 'event' = 'event';
+  deviceId = '';
+  at = 0;
+  status: CameraStatus = STAGED_ONLINE;
+  readonly event: StagedEventBody;
+
+  constructor(pool: StagingPool) {
+    this.event = new StagedEventBody(pool);
+  }
+}
+
+/** The reused records and detail bytes of the records waiting for the next batch. */
+class StagingPool {
+  bytes = Buffer.allocUnsafe(64 * 1024);
+  private used = 0;
+  private readonly free: StagedRecord[] = [];
+  /** Records handed out and not yet released: the buffer is only reset when none is left. */
+  private outstanding = 0;
+
+  take(record: CameraRecord & { kind: 'status' | 'event' }): CameraRecord {
+    const staged = this.free.pop() ?? new StagedRecord(this);
+    this.outstanding++;
+    staged.kind = record.kind;
+    staged.deviceId = record.deviceId;
+    staged.at = record.at;
+    if (record.kind === 'status') {
+      staged.status = record.status.state === 'offline' ? STAGED_OFFLINE : STAGED_ONLINE;
+    } else {
+      const body = staged.event;
+      body.type = record.event.type;
+      body.ts = record.event.ts;
+      body.detailAt = record.event.detail === undefined ? -1 : this.putDetail(record.event.detail);
+      body.detailLength = record.event.detail === undefined ? 0 : this.lastLength;
+    }
+    return staged as unknown as CameraRecord;
+  }
+
+  release(records: readonly CameraRecord[]): void {
+    for (const r of records) {
+      if (!(r instanceof StagedRecord)) continue;
+      this.outstanding--;
+      this.free.push(r);
+    }
+    if (this.outstanding <= 0) {
+      this.outstanding = 0;
+      this.used = 0;
+    }
+  }
+
+  private lastLength = 0;
+
+  private putDetail(detail: string): number {
+    const max = detail.length * 3; // UTF-8 bytes per UTF-16 unit at most
+    if (this.used + max > this.bytes.length) {
+      // Grow (details already staged are copied along); never shrinks below what a batch needed.
+      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + max));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    const at = this.used;
+    this.lastLength = this.bytes.write(detail, at, 'utf8');
+    this.used += this.lastLength;
+    return at;
+  }
+}
+
 const stateAad = (deviceId: string) => `camera_state:${deviceId}`;
 const detailAad = (eventId: number | bigint) => `event:${eventId}:detail`;
 
@@ -55,6 +142,7 @@ export class CameraStore {
   /** Event rows inserted by the current write. */
   private insertedInWrite = 0;
   private readonly totals: EventTotals;
+  private readonly staging = new StagingPool();
 
   constructor(
     private readonly db: Db,
@@ -99,15 +187,24 @@ export class CameraStore {
   }
 
   /**
-   * Takes a record in as it arrives, before it waits for its batch: a status is folded into the
-   * camera's pending state right away, so what waits is only its time and presence, not the
-   * status's strings. (Waiting records are what the young-generation collector copies; at
-   * saturation thousands wait.) The caches are dropped if the batch fails, see invalidateCaches.
+   * Takes a record in as it arrives, before it waits for its batch, and returns what waits instead.
+   * At saturation thousands of records wait for their commit, long enough for the young-generation
+   * collector to copy (and promote) whatever they hold; so what waits holds nothing new:
+   * - a status is folded into the camera's pending state right away (the caches are dropped if the
+   *   batch fails, see invalidateCaches) and waits as its time and presence;
+   * - an event waits in a reused record, its detail as UTF-8 bytes in a reused staging buffer.
+   * Call release() with the batch once it has been written or has failed; the staged records are
+   * reused after that.
    */
   stage(record: CameraRecord): CameraRecord {
-    if (record.kind !== 'status') return record;
-    this.mergeStatus(record.deviceId, record.status);
-    return { kind: 'status', deviceId: record.deviceId, status: record.status.state === 'offline' ? STAGED_OFFLINE : STAGED_ONLINE, at: record.at };
+    if (record.kind === 'presence') return record;
+    if (record.kind === 'status') this.mergeStatus(record.deviceId, record.status);
+    return this.staging.take(record);
+  }
+
+  /** Hands the records of a written (or failed) batch back for reuse; see stage(). */
+  release(records: readonly CameraRecord[]): void {
+    this.staging.release(records);
   }
 
   /** Writes one batch; the caller runs it inside a transaction. */
@@ -192,7 +289,8 @@ export class CameraStore {
   private applyEvent(deviceId: string, event: CameraEvent, at: number): void {
     const id = this.nextEventId;
     // The detail is sealed under the row's own id, so it opens only in that row.
-    const detail = event.detail === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), event.detail);
+    const plaintext = event instanceof StagedEventBody ? event.detailBytes() : event.detail;
+    const detail = plaintext === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), plaintext);
     this.insertEvent(id, deviceId, event.type, event.ts, at, detail);
   }
 
