@@ -1,7 +1,8 @@
 /**
  * The compiled daemon reading a scale over a private system bus (real dbus-daemon, BlueZ
- * stand-in, real node-ble), with the scale and member enrolled through the CLI; and the daemon
- * without any bus, which says why and keeps serving everything else. BlueZ crashing and the
+ * stand-in, real node-ble), with the scale and member enrolled through the CLI; the daemon without
+ * a scale, which leaves Bluetooth closed; and without any bus, which says why and keeps serving
+ * everything else. BlueZ crashing and the
  * adapter being unplugged under the daemon are in ble-churn.test.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,11 +76,17 @@ describe('the daemon reads enrolled scales', () => {
     expect(await daemon.stop()).toBe(0);
   });
 
-  it('without a system bus, says why, keeps retrying and keeps serving', async () => {
+  it('without a scale, leaves Bluetooth closed; with one but no system bus, says why, keeps retrying and keeps serving', async () => {
     const dir = tempDir();
     cleanups.push(() => dir.cleanup());
+    expect(cli(['init', '--data-dir', dir.path]).code).toBe(0);
     const daemon = await startDaemon(dir.path, [], { DBUS_SYSTEM_BUS_ADDRESS: `unix:path=${join(dir.path, 'no-such-bus')}`, HEARTH_BLE_RETRY_MAX: '2', HEARTH_GPIO_ENABLED: 'false' });
     cleanups.push(() => daemon.stop());
+    await eventually('no scale reported', () => daemon.output().includes('no scale enrolled; Bluetooth stays closed until one is'), 10_000);
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(daemon.output()).not.toMatch(/Bluetooth unavailable/);
+    // Enrolling a scale (the CLI, a separate process) wakes the reader, which now tries the bus.
+    json(['device', 'add', 'scale', SCALE, 'Bathroom scale'], dir.path);
     await eventually('two retries logged', () => (daemon.output().match(/Bluetooth unavailable/g) ?? []).length >= 2, 10_000);
     expect(daemon.output()).toMatch(/WARN Bluetooth unavailable: the system D-Bus is not reachable \(ENOENT\); retrying in 1s/);
     const health = await fetch(`http://127.0.0.1:${daemon.httpPort}/api/health`);

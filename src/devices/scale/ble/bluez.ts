@@ -6,7 +6,7 @@
  *
  * Every call is bounded by a timeout: a D-Bus call to a bus that went away never settles.
  */
-import nodeBle from 'node-ble';
+import type nodeBle from 'node-ble';
 
 type NodeBleDevice = nodeBle.Device;
 type NodeBleCharacteristic = nodeBle.GattCharacteristic;
@@ -86,7 +86,9 @@ export class BluezSession {
 
   /** Connects to the system bus, finds BlueZ and the adapter, and checks the adapter is powered. */
   static async open(opts: BluezSessionOptions): Promise<BluezSession> {
-    const { bluetooth, destroy } = nodeBle.createBluetooth();
+    // Loaded with the first session: a hub that never opens Bluetooth never holds the BLE stack.
+    const { createBluetooth } = (await import('node-ble')).default;
+    const { bluetooth, destroy } = createBluetooth();
     const bus = (bluetooth as unknown as { dbus: MessageBus }).dbus;
     const session = new BluezSession(opts, bus, destroy);
     // A bus that cannot be reached reports it only as an 'error' event (unhandled, it would end the process).

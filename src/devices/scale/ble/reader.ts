@@ -39,7 +39,10 @@ export interface ScaleReaderOptions {
   now?: () => number;
 }
 
-export type ReaderState = 'starting' | 'scanning' | 'idle' | 'unavailable' | 'stopped';
+/** How often a reader without enrolled scales looks again, besides being told (invalidateTargets). */
+const NO_SCALES_RECHECK_MS = 60_000;
+
+export type ReaderState = 'starting' | 'no_scales' | 'scanning' | 'idle' | 'unavailable' | 'stopped';
 
 export interface ReaderStatus {
   state: ReaderState;
@@ -112,6 +115,24 @@ export class ScaleReader {
   /** The enrolled scales changed (the CLI enrolled or removed one). */
   invalidateTargets(): void {
     this.targetCache = undefined;
+    if (this.state === 'no_scales') this.wake?.();
+  }
+
+  /**
+   * Without an enrolled scale there is nothing to read: Bluetooth is not opened (no radio use, no
+   * BLE stack in memory, no "unavailable" warnings on a hub that only has cameras) until one is
+   * enrolled, which invalidateTargets() reports. False once stopping.
+   */
+  private async awaitScales(): Promise<boolean> {
+    let said = false;
+    while (!this.stopping && (this.targetCache ??= this.opts.targets()).length === 0) {
+      if (!said) this.opts.logger.info('no scale enrolled; Bluetooth stays closed until one is', { adapter: this.opts.adapter });
+      said = true;
+      this.state = 'no_scales';
+      await this.sleep(NO_SCALES_RECHECK_MS);
+      this.targetCache = undefined; // re-read: an enrolment this process was not told of counts too
+    }
+    return !this.stopping;
   }
 
   status(): ReaderStatus {
@@ -128,6 +149,7 @@ export class ScaleReader {
   private async loop(): Promise<void> {
     let failures = 0;
     while (!this.stopping) {
+      if (!(await this.awaitScales())) break;
       let session: BluezSession | undefined;
       let healthy = true;
       try {
