@@ -152,6 +152,8 @@ export class CameraStore {
     this.stmts = {
       readState: db.prepare('SELECT state, online, last_seen FROM camera_state WHERE device_id = ?'),
       // Also the camera's last-seen time: a status is the latest thing heard from it in the batch.
+      // The common case, the camera has a state row: (state, at, seen, id).
+      updateState: db.prepare('UPDATE camera_state SET state = ?, updated_at = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE device_id = ?'),
       upsertState: db.prepare(
         `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
          SELECT @id, @state, 0, @seen, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
@@ -232,7 +234,8 @@ export class CameraStore {
     }
     for (const [deviceId, at] of changedState) {
       const state = this.sealer.sealJson('cameraState', stateAad(deviceId), this.stateCache.get(deviceId));
-      this.stmts.upsertState.run({ id: deviceId, state, at, seen: lastSeen.get(deviceId) ?? at });
+      const seen = lastSeen.get(deviceId) ?? at;
+      if (this.stmts.updateState.run(state, at, seen, deviceId).changes === 0) this.stmts.upsertState.run({ id: deviceId, state, at, seen });
     }
     // One last-seen update per camera per batch, not per message (the state write carries its own).
     for (const [deviceId, at] of lastSeen) if (!changedState.has(deviceId)) this.stmts.touch.run({ id: deviceId, at });
