@@ -184,4 +184,18 @@ describe('staged records (what waits for a batch)', () => {
     write([store.stage({ kind: 'status', deviceId: ids[0]!, status: { state: 'online', rssi: -40 }, at: NOW + 2 })]);
     expect(store.view(ids[0]!)).toMatchObject({ ssid: 'Before', rssi: -40 });
   });
+
+  it('recover from a burst far larger than usual (the buffer grows, then is given back) without mixing details up', async () => {
+    const { vault, store, ids, write } = await setup();
+    const burst = Array.from({ length: 5000 }, (_, i) => store.stage({ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: `${i}:`.padEnd(256, 'é') }, at: NOW + i }));
+    write(burst);
+    store.release(burst);
+    const after = Array.from({ length: 3 }, (_, i) => store.stage({ kind: 'event', deviceId: ids[1]!, event: { type: 'sound', ts: NOW, detail: `after ${i}` }, at: NOW + 10_000 + i }));
+    write(after);
+    store.release(after);
+    const rows = events(vault);
+    expect(rows).toHaveLength(5003);
+    expect(store.openDetail(rows[4999]!.id, rows[4999]!.detail!)).toBe('4999:'.padEnd(256, 'é'));
+    expect(rows.slice(5000).map((r) => store.openDetail(r.id, r.detail!))).toEqual(['after 0', 'after 1', 'after 2']);
+  });
 });

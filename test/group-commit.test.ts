@@ -53,4 +53,48 @@ describe('group commit', () => {
     expect(committed).toEqual([1]);
     expect(err).toBeInstanceOf(Error);
   });
+
+  it('gives a failed batch\'s callbacks the error callbackError makes, once per batch, told how many wait', () => {
+    const made: number[] = [];
+    const got: (Error | null)[] = [];
+    const gc = new GroupCommitter<number>({
+      maxItems: 10,
+      maxDelayMs: 1000,
+      commit: () => {
+        throw new Error('SQLITE_FULL: database or disk is full');
+      },
+      callbackError: (_err, waiting) => (made.push(waiting), new Error('not stored')),
+    });
+    gc.add(1, (e) => got.push(e));
+    gc.add(2); // no callback (QoS 0): not counted as waiting
+    gc.add(3, (e) => got.push(e));
+    gc.flush();
+    expect(made).toEqual([2]);
+    expect(got.map((e) => e?.message)).toEqual(['not stored', 'not stored']);
+    expect(got[0]).toBe(got[1]);
+  });
+
+  it('hands every batch to settled after its callbacks, committed, failed, or with a callback that threw', () => {
+    const order: string[] = [];
+    let fail = false;
+    const gc = new GroupCommitter<number>({
+      maxItems: 10,
+      maxDelayMs: 1000,
+      commit: () => {
+        if (fail) throw new Error('disk trouble');
+      },
+      settled: (items) => order.push(`settled ${items.join(',')}`),
+    });
+    gc.add(1, () => order.push('cb 1'));
+    gc.flush();
+    fail = true;
+    gc.add(2, () => order.push('cb 2'));
+    gc.flush();
+    fail = false;
+    gc.add(3, () => {
+      throw new Error('callback bug');
+    });
+    expect(() => gc.flush()).toThrow(/callback bug/);
+    expect(order).toEqual(['cb 1', 'settled 1', 'cb 2', 'settled 2', 'settled 3']);
+  });
 });

@@ -74,8 +74,11 @@ export class GroupCommitter<T> {
       this.opts.onError?.(failure, items.length);
       if (this.opts.callbackError) failure = this.opts.callbackError(failure, callbacks.filter((cb) => cb !== undefined).length);
     }
-    for (const cb of callbacks) cb?.(failure);
-    this.opts.settled?.(items);
+    try {
+      for (const cb of callbacks) cb?.(failure);
+    } finally {
+      this.opts.settled?.(items);
+    }
   }
 
   /** Commits what is left and refuses further writes. */

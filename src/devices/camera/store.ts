@@ -71,9 +71,15 @@ class StagedRecord {
   }
 }
 
+/** Spare staged records kept for reuse: a saturated hub's batch (~3,000 waiting messages) and some. */
+const MAX_SPARE_RECORDS = 8192;
+
+/** Size the staging buffer starts at and returns to after a batch that needed far more. */
+const STAGING_BYTES = 64 * 1024;
+
 /** The reused records and detail bytes of the records waiting for the next batch. */
 class StagingPool {
-  bytes = Buffer.allocUnsafe(64 * 1024);
+  bytes = Buffer.allocUnsafe(STAGING_BYTES);
   private used = 0;
   private readonly free: StagedRecord[] = [];
   /** Records handed out and not yet released: the buffer is only reset when none is left. */
@@ -106,6 +112,10 @@ class StagingPool {
     if (this.outstanding <= 0) {
       this.outstanding = 0;
       this.used = 0;
+      // A burst (say a camera flooding QoS 0 events) may have grown the buffer: give it back.
+      if (this.bytes.length > 16 * STAGING_BYTES) this.bytes = Buffer.allocUnsafe(STAGING_BYTES);
+      // Likewise the spare records beyond what a busy batch uses.
+      if (this.free.length > MAX_SPARE_RECORDS) this.free.length = MAX_SPARE_RECORDS;
     }
   }
 
