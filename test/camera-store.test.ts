@@ -5,9 +5,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
-import { DeviceRegistry } from '../src/devices/registry.js';
-import { openVault, type Vault } from '../src/store/vault.js';
-import { tempDir } from './helpers/hub.js';
+import type { Vault } from '../src/store/vault.js';
+import { cameraStoreRig } from './helpers/camera-store.js';
 
 const NOW = Date.UTC(2026, 10, 25, 6, 0, 0);
 const cleanups: (() => void)[] = [];
@@ -15,19 +14,7 @@ afterEach(() => {
   for (const c of cleanups.splice(0)) c();
 });
 
-async function setup(cameras = 2): Promise<{ vault: Vault; store: CameraStore; ids: string[]; write(records: CameraRecord[]): void }> {
-  const dir = tempDir();
-  const vault = await openVault(dir.path, {}, { create: true });
-  cleanups.push(() => {
-    vault.close();
-    dir.cleanup();
-  });
-  const registry = new DeviceRegistry(vault.db, vault.sealer);
-  const ids = Array.from({ length: cameras }, (_, i) => registry.add('camera', `Camera ${i}`).id);
-  const store = new CameraStore(vault.db, vault.sealer);
-  const batch = vault.db.transaction((records: CameraRecord[]) => store.writeBatch(records));
-  return { vault, store, ids, write: (records) => batch.immediate(records) };
-}
+const setup = (cameras = 2) => cameraStoreRig(cleanups, cameras);
 
 type EventRow = { id: number; device_id: string; type: string; ts: number; received_at: number; detail: Buffer | null };
 const events = (vault: Vault) => vault.db.prepare('SELECT * FROM events ORDER BY id').all() as EventRow[];

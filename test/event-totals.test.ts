@@ -5,12 +5,11 @@
  * with its counts; and the queries that used the old index by device use the new ones.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
-import { DeviceRegistry } from '../src/devices/registry.js';
+import type { CameraRecord } from '../src/devices/camera/store.js';
 import { migrate, openDatabase, type Db } from '../src/store/database.js';
 import { EventTotals, FOLD_AFTER_ROWS } from '../src/store/event-totals.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
-import { openVault } from '../src/store/vault.js';
+import { cameraStoreRig } from './helpers/camera-store.js';
 import { tempDir } from './helpers/hub.js';
 
 const NOW = Date.UTC(2026, 10, 25, 6, 0, 0);
@@ -27,19 +26,10 @@ function scanned(db: Db, deviceId: string): Record<string, number> {
 }
 
 async function setup(cameras = 3) {
-  const dir = tempDir();
-  const vault = await openVault(dir.path, {}, { create: true });
-  cleanups.push(() => {
-    vault.close();
-    dir.cleanup();
-  });
-  const registry = new DeviceRegistry(vault.db, vault.sealer);
-  const ids = Array.from({ length: cameras }, (_, i) => registry.add('camera', `Camera ${i}`).id);
-  const store = new CameraStore(vault.db, vault.sealer);
-  const batch = vault.db.transaction((records: CameraRecord[]) => store.writeBatch(records));
+  const { vault, registry, store, ids, write } = await cameraStoreRig(cleanups, cameras);
   const totals = new EventTotals(vault.db);
   const fold = vault.db.transaction(() => totals.fold());
-  return { db: vault.db, registry, store, ids, totals, fold: () => fold.immediate(), write: (records: CameraRecord[]) => batch.immediate(records) };
+  return { db: vault.db, registry, store, ids, totals, write, fold: () => fold.immediate() };
 }
 
 const TYPES = ['motion', 'sound', 'connect_failed'];
