@@ -15,6 +15,7 @@ import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
+import { isStagedStatus, StagingPool, stagedPlaintext } from './staging.js';
 
 export type CameraRecord =
   | { kind: 'status'; deviceId: string; status: CameraStatus; at: number }
@@ -34,107 +35,6 @@ export interface CameraView {
 }
 
 type StoredState = Omit<CameraStatus, 'state'>;
-
-/** What a staged status keeps: its presence only (its fields are in the pending state). */
-const STAGED_ONLINE: CameraStatus = Object.freeze({ state: 'online' });
-const STAGED_OFFLINE: CameraStatus = Object.freeze({ state: 'offline' });
-
-/** A staged event's body: type and time as fields, the detail as bytes in the staging buffer. */
-class StagedEventBody implements CameraEvent {
-  type = '';
-  ts = 0;
-  /** Offset of the detail in the staging buffer, or -1 without a detail. */
-  detailAt = -1;
-  detailLength = 0;
-
-  constructor(private readonly pool: StagingPool) {}
-
-  get detail(): string | undefined {
-    return this.detailAt < 0 ? undefined : this.pool.bytes.toString('utf8', this.detailAt, this.detailAt + this.detailLength);
-  }
-
-  detailBytes(): Uint8Array | undefined {
-    return this.detailAt < 0 ? undefined : this.pool.bytes.subarray(this.detailAt, this.detailAt + this.detailLength);
-  }
-}
-
-/** A reusable waiting record, shaped like any CameraRecord (numbers stay numbers: no boxing per use). */
-class StagedRecord {
-  kind: 'status' | 'event' = 'event';
-  deviceId = '';
-  at = 0;
-  status: CameraStatus = STAGED_ONLINE;
-  readonly event: StagedEventBody;
-
-  constructor(pool: StagingPool) {
-    this.event = new StagedEventBody(pool);
-  }
-}
-
-/** Spare staged records kept for reuse: a saturated hub's batch (~3,000 waiting messages) and some. */
-const MAX_SPARE_RECORDS = 8192;
-
-/** Size the staging buffer starts at and returns to after a batch that needed far more. */
-const STAGING_BYTES = 64 * 1024;
-
-/** The reused records and detail bytes of the records waiting for the next batch. */
-class StagingPool {
-  bytes = Buffer.allocUnsafe(STAGING_BYTES);
-  private used = 0;
-  private readonly free: StagedRecord[] = [];
-  /** Records handed out and not yet released: the buffer is only reset when none is left. */
-  private outstanding = 0;
-
-  take(record: CameraRecord & { kind: 'status' | 'event' }): CameraRecord {
-    const staged = this.free.pop() ?? new StagedRecord(this);
-    this.outstanding++;
-    staged.kind = record.kind;
-    staged.deviceId = record.deviceId;
-    staged.at = record.at;
-    if (record.kind === 'status') {
-      staged.status = record.status.state === 'offline' ? STAGED_OFFLINE : STAGED_ONLINE;
-    } else {
-      const body = staged.event;
-      body.type = record.event.type;
-      body.ts = record.event.ts;
-      body.detailAt = record.event.detail === undefined ? -1 : this.putDetail(record.event.detail);
-      body.detailLength = record.event.detail === undefined ? 0 : this.lastLength;
-    }
-    return staged as unknown as CameraRecord;
-  }
-
-  release(records: readonly CameraRecord[]): void {
-    for (const r of records) {
-      if (!(r instanceof StagedRecord)) continue;
-      this.outstanding--;
-      this.free.push(r);
-    }
-    if (this.outstanding <= 0) {
-      this.outstanding = 0;
-      this.used = 0;
-      // A burst (say a camera flooding QoS 0 events) may have grown the buffer: give it back.
-      if (this.bytes.length > 16 * STAGING_BYTES) this.bytes = Buffer.allocUnsafe(STAGING_BYTES);
-      // Likewise the spare records beyond what a busy batch uses.
-      if (this.free.length > MAX_SPARE_RECORDS) this.free.length = MAX_SPARE_RECORDS;
-    }
-  }
-
-  private lastLength = 0;
-
-  private putDetail(detail: string): number {
-    const max = detail.length * 3; // UTF-8 bytes per UTF-16 unit at most
-    if (this.used + max > this.bytes.length) {
-      // Grow (details already staged are copied along); never shrinks below what a batch needed.
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + max));
-      this.bytes.copy(grown, 0, 0, this.used);
-      this.bytes = grown;
-    }
-    const at = this.used;
-    this.lastLength = this.bytes.write(detail, at, 'utf8');
-    this.used += this.lastLength;
-    return at;
-  }
-}
 
 const stateAad = (deviceId: string) => `camera_state:${deviceId}`;
 const detailAad = (eventId: number | bigint) => `event:${eventId}:detail`;
@@ -161,9 +61,10 @@ export class CameraStore {
     this.totals = new EventTotals(db);
     this.stmts = {
       readState: db.prepare('SELECT state, online, last_seen FROM camera_state WHERE device_id = ?'),
-      // Also the camera's last-seen time: a status is the latest thing heard from it in the batch.
+      // Both also set the camera's last-seen time: a status is the latest thing heard from it in the batch.
       // The common case, the camera has a state row: (state, at, seen, id).
       updateState: db.prepare('UPDATE camera_state SET state = ?, updated_at = ?, last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE device_id = ?'),
+      // Its first state.
       upsertState: db.prepare(
         `INSERT INTO camera_state (device_id, state, online, last_seen, updated_at)
          SELECT @id, @state, 0, @seen, @at WHERE EXISTS (SELECT 1 FROM devices WHERE id = @id)
@@ -283,7 +184,7 @@ export class CameraStore {
 
   /** Folds a status into the camera's cached state; writeBatch seals and stores it. */
   private mergeStatus(deviceId: string, status: CameraStatus): void {
-    if (status === STAGED_ONLINE || status === STAGED_OFFLINE) return; // merged when staged
+    if (isStagedStatus(status)) return; // merged when staged
     // In place: the cached object is this camera's alone and is only read when a batch seals it.
     const state = this.currentState(deviceId) as Record<string, unknown>;
     for (const key in status) if (key !== 'state') state[key] = status[key as keyof CameraStatus];
@@ -302,7 +203,7 @@ export class CameraStore {
   private applyEvent(deviceId: string, event: CameraEvent, at: number): void {
     const id = this.nextEventId;
     // The detail is sealed under the row's own id, so it opens only in that row.
-    const plaintext = event instanceof StagedEventBody ? event.detailBytes() : event.detail;
+    const plaintext = stagedPlaintext(event) ?? event.detail;
     const detail = plaintext === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), plaintext);
     this.insertEvent(id, deviceId, event.type, event.ts, at, detail);
   }
