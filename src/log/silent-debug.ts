@@ -14,20 +14,19 @@ const require = createRequire(import.meta.url);
 
 type DebugFactory = ((namespace: string) => unknown) & { enabled(namespace: string): boolean };
 
-function silenceDisabledDebug(): boolean {
+function silenceDisabledDebug(): void {
   let path: string;
   try {
     path = require.resolve('debug');
   } catch {
-    return false; // not installed: nothing to do
+    return; // not installed: nothing to do
   }
   const createDebug = require(path) as DebugFactory;
   const cached = require.cache[path];
-  if (!cached || typeof createDebug !== 'function' || typeof createDebug.enabled !== 'function') return false;
+  if (!cached || typeof createDebug !== 'function' || typeof createDebug.enabled !== 'function') return;
   const silent = () => {};
   const factory = Object.assign((namespace: string) => (createDebug.enabled(namespace) ? createDebug(namespace) : silent), createDebug);
   cached.exports = factory;
-  return true;
 }
 
-export const debugSilenced = silenceDisabledDebug();
+silenceDisabledDebug();

@@ -21,6 +21,7 @@ export const FOLD_AFTER_ROWS = 20_000;
 /** ...or time since the last fold, so a quiet hub's tail stays short too. */
 export const FOLD_AFTER_MS = 10_000;
 
+/** The events not yet folded into the totals (a rowid range). */
 const TAIL = 'SELECT device_id, type, received_at FROM events WHERE id > (SELECT id FROM event_totals_through)';
 
 export class EventTotals {
@@ -35,7 +36,7 @@ export class EventTotals {
     this.stmts = {
       fold: db.prepare(
         `INSERT INTO event_totals (device_id, type, n, last_received_at)
-           SELECT device_id, type, COUNT(*), MAX(received_at) FROM events WHERE id > (SELECT id FROM event_totals_through) GROUP BY device_id, type
+           SELECT device_id, type, COUNT(*), MAX(received_at) FROM (${TAIL}) WHERE true GROUP BY device_id, type
          ON CONFLICT (device_id, type) DO UPDATE SET n = n + excluded.n, last_received_at = MAX(last_received_at, excluded.last_received_at)`,
       ),
       advance: db.prepare('UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events)'),
