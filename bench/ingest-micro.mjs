@@ -14,7 +14,7 @@ import { eventPayloads, statusPayloads } from './lib/payloads.mjs';
 const messages = Number(process.argv[2] ?? 100_000);
 const dist = new URL('../dist/', import.meta.url);
 const { openVault } = await import(new URL('store/vault.js', dist).href);
-const { DeviceRegistry } = await import(new URL('devices/registry.js', dist).href);
+const { DeviceRegistry, newDeviceId } = await import(new URL('devices/registry.js', dist).href);
 const { CameraStore } = await import(new URL('devices/camera/store.js', dist).href);
 const { parseEvent, parseStatus } = await import(new URL('devices/camera/protocol.js', dist).href);
 
@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'hearth-ingest-micro-'));
 try {
   const vault = await openVault(dir, {}, { create: true });
   const registry = new DeviceRegistry(vault.db, vault.sealer);
-  const ids = vault.db.transaction(() => Array.from({ length: 200 }, (_, i) => registry.add('camera', `bench camera ${i + 1}`, { secretHash: 'unused' }).id))();
+  const ids = vault.db.transaction(() => Array.from({ length: 200 }, (_, i) => registry.add('camera', newDeviceId('cam'), `bench camera ${i + 1}`, { secretHash: 'unused' }).id))();
   const store = new CameraStore(vault.db, vault.sealer);
   const write = vault.db.transaction((records) => store.writeBatch(records));
   const statuses = statusPayloads(64);

@@ -284,13 +284,13 @@ async function enrolCameras(dataDir, count, children) {
   const shares = Array.from({ length: workers }, (_, i) => Math.floor(count / workers) + (i < count % workers ? 1 : 0));
   const hashed = (await Promise.all(shares.map((n) => runJson([process.execPath, join(ROOT, 'bench', 'hash-secrets.mjs'), String(n)], children)))).flat();
   const { openVault } = await import(join(DIST, 'store', 'vault.js'));
-  const { DeviceRegistry } = await import(join(DIST, 'devices', 'registry.js'));
+  const { DeviceRegistry, newDeviceId } = await import(join(DIST, 'devices', 'registry.js'));
   const vault = await openVault(dataDir, hubEnv(), { create: true });
   try {
     const registry = new DeviceRegistry(vault.db, vault.sealer);
     return vault.db.transaction(() =>
       hashed.map(({ password, hash }, i) => {
-        const device = registry.add('camera', `bench camera ${i + 1}`, { secretHash: hash });
+        const device = registry.add('camera', newDeviceId('cam'), `bench camera ${i + 1}`, { secretHash: hash });
         return { id: device.id, username: device.id, password };
       }),
     )();

@@ -43,14 +43,14 @@ function childEnv(extra = {}) {
 /** Enrols cameras directly through the vault (the CLI would cost a process per camera). */
 async function enrolCameras(dataDir, count, prefix) {
   const { openVault } = await dist('store/vault.js');
-  const { DeviceRegistry } = await dist('devices/registry.js');
+  const { DeviceRegistry, newDeviceId } = await dist('devices/registry.js');
   const { generateDevicePassword, hashPassword } = await dist('crypto/password.js');
   const vault = await openVault(dataDir, {}, { create: true });
   try {
     const registry = new DeviceRegistry(vault.db, vault.sealer);
     return Array.from({ length: count }, (_, i) => {
       const password = generateDevicePassword();
-      const d = registry.add('camera', `${prefix} ${i}`, { secretHash: hashPassword(vault.sodium, password, 'device') });
+      const d = registry.add('camera', newDeviceId('cam'), `${prefix} ${i}`, { secretHash: hashPassword(vault.sodium, password, 'device') });
       return { id: d.id, username: d.id, password };
     });
   } finally {
@@ -233,10 +233,14 @@ export async function bluezChurnSoak({ rounds = 30, log = () => {} } = {}) {
   let vault;
   try {
     const { openVault } = await dist('store/vault.js');
-    const { ScaleStore } = await dist('devices/scale/store.js');
+    const { DeviceService } = await dist('devices/service.js');
+    const { DomainBus } = await dist('bus/bus.js');
+    const { inlinePasswordHashing } = await dist('crypto/password.js');
     vault = await openVault(dir, {}, { create: true });
+    const devices = new DeviceService({ db: vault.db, sealer: vault.sealer, bus: new DomainBus(), passwords: inlinePasswordHashing(vault.sodium), scrub: 'blocking' });
+    await devices.enrol('scale', { address: scale, nickname: 'Soak scale' });
+    const { ScaleStore } = await dist('devices/scale/store.js');
     const scales = new ScaleStore(vault.db, vault.sealer);
-    scales.enroll(scale, 'Soak scale');
     bluez = await startStandin(bus.address);
     await bluez.addDevice({ address: scale });
     daemon = await startDaemon(dir, { DBUS_SYSTEM_BUS_ADDRESS: bus.address, HEARTH_BLE_SCAN_WINDOW: '5', HEARTH_BLE_SCAN_INTERVAL: '5', HEARTH_BLE_RETRY_MAX: '2', HEARTH_GPIO_ENABLED: 'false' });

@@ -13,7 +13,7 @@ import { loadConfig } from '../src/config/config.js';
 import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { createLogger } from '../src/log/logger.js';
-import { ROOT, tempDir } from './helpers/hub.js';
+import { ROOT, tempDir , addCameraWithPassword } from './helpers/hub.js';
 
 /** A socket stand-in that records each system-call-sized write (writev batches count once). */
 class RecordingStream extends Writable {
@@ -92,18 +92,18 @@ describe('camera publishes end at the hub', () => {
 
   it('stores a camera publish without routing it to any subscriber, while other publishes still route', async () => {
     const password = generateDevicePassword();
-    const cam = hub.ctx.registry.add('camera', 'Porch', { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    const cam = addCameraWithPassword(hub, 'Porch', password);
     const routed: string[] = [];
     // A subscription inside the broker: the one kind no camera can make, so the only way to see routing.
-    await new Promise<void>((resolve) => hub.ctx.broker.aedes.subscribe('#', (packet, cb) => (routed.push(packet.topic), cb()), () => resolve()));
+    await new Promise<void>((resolve) => hub.internals.broker.aedes.subscribe('#', (packet, cb) => (routed.push(packet.topic), cb()), () => resolve()));
     const client = mqtt.connect(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cam.id, password, reconnectPeriod: 0 });
     clients.push(client);
     await new Promise((resolve, reject) => (client.once('connect', resolve), client.once('error', reject)));
     await client.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: Date.now() }), { qos: 1 });
     await client.publishAsync(`hearth/cam/${cam.id}/status`, JSON.stringify({ state: 'online', rssi: -50 }), { qos: 0 });
-    await new Promise<void>((resolve) => hub.ctx.broker.aedes.publish({ cmd: 'publish', topic: 'hub/internal', payload: Buffer.from('x'), qos: 0, dup: false, retain: false }, () => resolve()));
+    await new Promise<void>((resolve) => hub.internals.broker.aedes.publish({ cmd: 'publish', topic: 'hub/internal', payload: Buffer.from('x'), qos: 0, dup: false, retain: false }, () => resolve()));
     await tick();
-    const stored = hub.ctx.vault.db.prepare('SELECT type FROM events WHERE device_id = ? ORDER BY id').pluck().all(cam.id);
+    const stored = hub.internals.vault.db.prepare('SELECT type FROM events WHERE device_id = ? ORDER BY id').pluck().all(cam.id);
     expect(stored).toEqual(['online', 'motion']);
     expect(routed.filter((t) => t.startsWith('hearth/'))).toEqual([]);
     expect(routed).toContain('hub/internal');

@@ -10,7 +10,7 @@ import { loadConfig } from '../src/config/config.js';
 import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { createLogger } from '../src/log/logger.js';
-import { tempDir, type Camera } from './helpers/hub.js';
+import { tempDir, type Camera , addCameraWithPassword } from './helpers/hub.js';
 
 const run = promisify(execFile);
 const NOW = Date.now();
@@ -25,7 +25,7 @@ describe('embedded broker', () => {
 
   function enrol(nickname: string): Camera {
     const password = generateDevicePassword();
-    const d = hub.ctx.registry.add('camera', nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    const d = addCameraWithPassword(hub, nickname, password);
     return { id: d.id, username: d.id, password };
   }
 
@@ -38,8 +38,8 @@ describe('embedded broker', () => {
     });
   }
 
-  const counters = () => hub.ctx.counters.snapshot();
-  const events = (deviceId: string) => hub.ctx.vault.db.prepare('SELECT type, ts FROM events WHERE device_id = ? ORDER BY id').all(deviceId) as { type: string; ts: number }[];
+  const counters = () => hub.internals.counters.snapshot();
+  const events = (deviceId: string) => hub.internals.vault.db.prepare('SELECT type, ts FROM events WHERE device_id = ? ORDER BY id').all(deviceId) as { type: string; ts: number }[];
 
   beforeAll(async () => {
     const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' } });
@@ -65,9 +65,9 @@ describe('embedded broker', () => {
   it('acknowledges a QoS 1 status only once it is committed, sealed, and marks the camera online', async () => {
     const c = await connect(camA);
     await c.publishAsync(`hearth/cam/${camA.id}/status`, JSON.stringify({ state: 'online', ssid: 'CanaryWifi', ip: '192.168.7.10', rssi: -40, model: 'M1', firmware: '1.0' }), { qos: 1, retain: true });
-    const view = hub.ctx.cameras.view(camA.id);
+    const view = hub.internals.cameras.view(camA.id);
     expect(view).toMatchObject({ online: true, ssid: 'CanaryWifi', ip: '192.168.7.10', rssi: -40, model: 'M1', firmware: '1.0' });
-    const raw = hub.ctx.vault.db.prepare('SELECT state FROM camera_state WHERE device_id = ?').get(camA.id) as { state: Buffer };
+    const raw = hub.internals.vault.db.prepare('SELECT state FROM camera_state WHERE device_id = ?').get(camA.id) as { state: Buffer };
     expect(raw.state.includes(Buffer.from('CanaryWifi'))).toBe(false);
     await c.publishAsync(`hearth/cam/${camA.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 });
     expect(events(camA.id).map((e) => e.type)).toEqual(['online', 'motion']);
@@ -109,9 +109,9 @@ describe('embedded broker', () => {
   it('marks a camera offline when it drops off, through its Last Will or the lost connection', async () => {
     const c = await connect(camB, { will: { topic: `hearth/cam/${camB.id}/status`, payload: Buffer.from('{"state":"offline"}'), qos: 1, retain: true } });
     await c.publishAsync(`hearth/cam/${camB.id}/event`, JSON.stringify({ type: 'reboot', ts: NOW }), { qos: 1 });
-    expect(hub.ctx.cameras.view(camB.id).online).toBe(true);
+    expect(hub.internals.cameras.view(camB.id).online).toBe(true);
     c.stream.destroy(); // an abrupt drop, not a clean DISCONNECT
-    await expect.poll(() => hub.ctx.cameras.view(camB.id).online, { timeout: 5000 }).toBe(false);
+    await expect.poll(() => hub.internals.cameras.view(camB.id).online, { timeout: 5000 }).toBe(false);
     expect(events(camB.id).map((e) => e.type)).toEqual(['online', 'reboot', 'offline']);
   });
 
@@ -133,10 +133,10 @@ describe('embedded broker', () => {
   it('disconnects a camera when it is removed', async () => {
     const cam = enrol('Temporary');
     const c = await connect(cam);
-    await expect.poll(() => hub.ctx.broker.isOnline(cam.id)).toBe(true);
+    await expect.poll(() => hub.internals.broker.isOnline(cam.id)).toBe(true);
     const closed = new Promise((r) => c.once('close', r));
-    hub.ctx.registry.remove(cam.id);
-    hub.ctx.broker.disconnectDevice(cam.id);
+    hub.internals.registry.remove(cam.id);
+    hub.internals.broker.disconnectDevice(cam.id);
     await closed;
     await expect(connect(cam)).rejects.toMatchObject({ code: 5 });
   });
@@ -147,11 +147,11 @@ describe('embedded broker', () => {
     let received = '';
     sub.stdout!.on('data', (d: Buffer) => (received += d.toString()));
     const subDone = new Promise<number | null>((r) => sub.once('exit', r));
-    await expect.poll(() => hub.ctx.broker.isOnline(cam.id), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => hub.internals.broker.isOnline(cam.id), { timeout: 5000 }).toBe(true);
     await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-u', cam.username, '-P', cam.password, '-q', '1', '-t', `hearth/cam/${cam.id}/event`, '-m', JSON.stringify({ type: 'motion', ts: NOW })]);
     expect(events(cam.id).map((e) => e.type)).toContain('motion');
     // The hub itself delivers a command to the camera's own command topic.
-    await new Promise<void>((resolve, reject) => hub.ctx.broker.aedes.publish({ cmd: 'publish', topic: `hearth/cam/${cam.id}/cmd/snapshot`, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }, (e) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) => hub.internals.broker.aedes.publish({ cmd: 'publish', topic: `hearth/cam/${cam.id}/cmd/snapshot`, payload: Buffer.from('{}'), qos: 0, retain: false, dup: false }, (e) => (e ? reject(e) : resolve())));
     expect(await subDone).toBe(0);
     expect(received.trim()).toBe('{}');
     await expect(run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(hub.mqttPort), '-u', cam.username, '-P', 'nope', '-q', '1', '-t', `hearth/cam/${cam.id}/event`, '-m', '{}'])).rejects.toMatchObject({ code: expect.any(Number) });
@@ -167,7 +167,7 @@ describe('embedded broker', () => {
     it('store a QoS 1 status, and get a negative PUBACK for a bad payload without losing the connection', async () => {
       const c = await connect(camA, v5);
       await c.publishAsync(`hearth/cam/${camA.id}/status`, JSON.stringify({ state: 'online', ssid: 'FiveNet', rssi: -51, model: 'M5', firmware: '5.0' }), { qos: 1, properties: { userProperties: { ignored: 'yes' } } });
-      expect(hub.ctx.cameras.view(camA.id)).toMatchObject({ ssid: 'FiveNet', rssi: -51, model: 'M5' });
+      expect(hub.internals.cameras.view(camA.id)).toMatchObject({ ssid: 'FiveNet', rssi: -51, model: 'M5' });
       const before = counters()['mqtt.publish_refused.payload_not_json'] ?? 0;
       const refused = await c.publishAsync(`hearth/cam/${camA.id}/event`, '{not json', { qos: 1 }).then(
         () => undefined,

@@ -17,6 +17,9 @@ import { PrivacySwitch } from '../src/hw/gpio/privacy-switch.js';
 import { startHubGpio } from '../src/hw/gpio/hub-gpio.js';
 import type { GpioPins, InputPin } from '../src/hw/gpio/pins.js';
 import type { HearthConfig } from '../src/config/config.js';
+import { DomainBus } from '../src/bus/bus.js';
+import type { DomainEvent } from '../src/bus/events.js';
+import { liveMessage } from '../src/web/api/live.js';
 
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((c) => c()));
@@ -285,6 +288,52 @@ describe('hub GPIO without hardware', () => {
     expect(gpio.gate.status()).toEqual({ paused: true, bySwitch: true, byCommand: false, switchPresent: true });
     gpio.stop();
     expect(input.closed).toBe(true);
+  });
+});
+
+describe('hub GPIO on the domain bus', () => {
+  it('a switch flip and a flag set by another process reach the bus (and so open pages); the LED follows sends; stop leaves nothing', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'hearth-sysfs-'));
+    cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+    const chipDir = join(root, 'class', 'gpio', 'gpiochip512');
+    mkdirSync(chipDir, { recursive: true });
+    writeFileSync(join(chipDir, 'base'), '512');
+    writeFileSync(join(chipDir, 'ngpio'), '58');
+    writeFileSync(join(chipDir, 'label'), 'pinctrl-bcm2711');
+    const input = new FakeInput();
+    const ledLevels: number[] = [];
+    const { db, path } = tempDb();
+    const bus = new DomainBus();
+    const seen: DomainEvent[] = [];
+    bus.onAny('test', (e) => seen.push(e));
+    const gpio = startHubGpio({
+      config: { ...GPIO_ON, debounceMs: 20, pollMs: 5 },
+      db,
+      logger: createLogger({ sink: () => {} }),
+      bus,
+      sysfsRoot: root,
+      pins: { available: () => true, openInput: () => input, openOutput: () => ({ write: (v) => ledLevels.push(v), close: () => {} }) },
+    });
+    // The hardware switch: a page hears "privacy" as soon as the flip is debounced.
+    input.level = 1;
+    const until = Date.now() + 2000;
+    while (!seen.some((e) => e.type === 'privacy.changed') && Date.now() < until) await new Promise((r) => setTimeout(r, 5));
+    const flip = seen.find((e) => e.type === 'privacy.changed');
+    expect(flip).toMatchObject({ type: 'privacy.changed', paused: true, bySwitch: true, byCommand: false });
+    expect(liveMessage(flip!)).toEqual({ type: 'privacy', at: flip!.at });
+    // The CLI sets the flag in another process: the daemon's watcher says so on the bus, once.
+    const cli = openDatabase(path);
+    writePrivacyFlag(cli, true);
+    cli.close();
+    seen.length = 0;
+    bus.emit('store.external-change', {});
+    expect(seen.filter((e) => e.type === 'privacy.changed')).toEqual([expect.objectContaining({ paused: true, bySwitch: true, byCommand: true })]);
+    // The LED follows the uplink's sends as they are announced.
+    bus.emit('report.sending', { reportId: 'r1' });
+    bus.emit('report.sent', { reportId: 'r1', ok: true });
+    expect(ledLevels).toEqual([1, 0]);
+    gpio.stop();
+    expect(bus.listenerCount('privacy')).toBe(0);
   });
 });
 

@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Sealer } from '../src/crypto/sealer.js';
 import { loadSodium } from '../src/crypto/sodium.js';
 import { CameraStore } from '../src/devices/camera/store.js';
-import { DeviceRegistry } from '../src/devices/registry.js';
-import { SEALED_COLUMNS } from '../src/store/sealed-columns.js';
+import { DeviceRegistry, newDeviceId } from '../src/devices/registry.js';
+import { SEALED_COLUMNS } from '../src/hub/catalog.js';
 import { openVault } from '../src/store/vault.js';
 import { BIN, baseEnv, cli, tempDir } from './helpers/hub.js';
 
@@ -22,7 +22,7 @@ async function seedHub(dataDir: string, events: number): Promise<string[]> {
   const registry = new DeviceRegistry(vault.db, vault.sealer);
   const cameras = new CameraStore(vault.db, vault.sealer);
   const ids: string[] = [];
-  for (let i = 0; i < 3; i++) ids.push(registry.add('camera', `Camera ${i}`).id);
+  for (let i = 0; i < 3; i++) ids.push(registry.add('camera', newDeviceId('cam'), `Camera ${i}`).id);
   vault.db.transaction(() => {
     cameras.writeBatch(ids.map((id, i) => ({ kind: 'status' as const, deviceId: id, status: { state: 'online' as const, ssid: `Net${i}`, ip: `10.0.0.${i}` }, at: NOW })));
     for (let n = 0; n < events; n++) {

@@ -11,7 +11,7 @@ import { loadConfig } from '../src/config/config.js';
 import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { silentLogger } from '../src/log/logger.js';
-import { publishAcked, tempDir, type Camera } from './helpers/hub.js';
+import { publishAcked, tempDir, type Camera , addCameraWithPassword } from './helpers/hub.js';
 import { connectPacket, exchange, publishPacket } from './helpers/raw-mqtt.js';
 import { prng, recordTally } from './helpers/robustness.js';
 
@@ -38,7 +38,7 @@ describe('MQTT hostile input', () => {
     hub = await startHub(config, { env: {}, logger: silentLogger });
     const enrol = (n: string): Camera => {
       const password = generateDevicePassword();
-      const d = hub.ctx.registry.add('camera', n, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+      const d = addCameraWithPassword(hub, n, password);
       return { id: d.id, username: d.id, password };
     };
     fuzzer = enrol('Fuzzer');
@@ -135,7 +135,7 @@ describe('MQTT hostile input', () => {
 
   it('refuses and counts >10,000 bad inputs while a good camera loses nothing', async () => {
     const rand = prng(SEED);
-    const before = hub.ctx.counters.snapshot();
+    const before = hub.internals.counters.snapshot();
 
     // The well-behaved camera publishes throughout.
     const good = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: victim.username, password: victim.password, reconnectPeriod: 0 });
@@ -192,7 +192,7 @@ describe('MQTT hostile input', () => {
     expect(goodFailure).toBeUndefined();
     good.end(true);
 
-    const after = hub.ctx.counters.snapshot();
+    const after = hub.internals.counters.snapshot();
     const delta = (prefix: string) => Object.entries(after).filter(([k]) => k.startsWith(prefix)).reduce((n, [k, v]) => n + v - (before[k] ?? 0), 0);
     expect(delta('mqtt.auth_throttled')).toBeGreaterThan(flood / 2);
     // Every refused payload case is counted: as a refused publish or subscription, or, where the
@@ -203,7 +203,7 @@ describe('MQTT hostile input', () => {
 
     // The broker is still up and serving, and the good camera lost nothing.
     expect(goodAcked.length).toBeGreaterThan(20);
-    const stored = new Set(hub.ctx.vault.db.prepare("SELECT ts FROM events WHERE device_id = ? AND type = 'motion'").pluck().all(victim.id) as number[]);
+    const stored = new Set(hub.internals.vault.db.prepare("SELECT ts FROM events WHERE device_id = ? AND type = 'motion'").pluck().all(victim.id) as number[]);
     tally.dataLost = goodAcked.filter((ts) => !stored.has(ts)).length;
     expect(tally.dataLost).toBe(0);
     const check = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: victim.username, password: victim.password, reconnectPeriod: 0 });

@@ -15,7 +15,7 @@ import { generateDevicePassword, hashPassword } from '../src/crypto/password.js'
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { silentLogger } from '../src/log/logger.js';
 import { createMqtt5Bridge } from '../src/broker/mqtt5-bridge.js';
-import { tempDir } from './helpers/hub.js';
+import { tempDir , addCameraWithPassword } from './helpers/hub.js';
 import {
   attachConnection,
   Mqtt5Bridge,
@@ -523,7 +523,7 @@ describe('bridge in front of the hub broker', () => {
 
   function enrol(nickname: string) {
     const password = generateDevicePassword();
-    const d = hub.ctx.registry.add('camera', nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    const d = addCameraWithPassword(hub, nickname, password);
     return { id: d.id, password };
   }
 
@@ -536,7 +536,7 @@ describe('bridge in front of the hub broker', () => {
     });
   }
 
-  const events = (id: string) => (hub.ctx.vault.db.prepare('SELECT type FROM events WHERE device_id = ? ORDER BY id').all(id) as { type: string }[]).map((e) => e.type);
+  const events = (id: string) => (hub.internals.vault.db.prepare('SELECT type FROM events WHERE device_id = ? ORDER BY id').all(id) as { type: string }[]).map((e) => e.type);
   const failure = (p: Promise<unknown>) => p.then(() => undefined, (e: { code?: number }) => e);
 
   it('refuses a wrong secret over MQTT 5 with 0x87 and stores a valid event', async () => {
@@ -559,8 +559,8 @@ describe('bridge in front of the hub broker', () => {
     await c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 });
     expect(events(cam.id)).toEqual(['online', 'motion']);
     expect(c.connected).toBe(true);
-    expect(hub.ctx.broker.isOnline(cam.id)).toBe(true);
-    const counts = hub.ctx.counters.snapshot();
+    expect(hub.internals.broker.isOnline(cam.id)).toBe(true);
+    const counts = hub.internals.counters.snapshot();
     expect(counts['mqtt.publish_refused.status_bad_ssid']).toBe(1);
     expect(counts['mqtt.publish_refused.topic_not_own']).toBe(1);
     await c.endAsync();

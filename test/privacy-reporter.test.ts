@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConsentStore } from '../src/consent/consent.js';
-import { DeviceRegistry } from '../src/devices/registry.js';
+import { DeviceRegistry, newDeviceId } from '../src/devices/registry.js';
 import { silentLogger } from '../src/log/logger.js';
 import { METRICS, CATEGORIES } from '../src/metrics/categories.js';
 import type { RandomSource } from '../src/metrics/dp.js';
@@ -51,8 +51,8 @@ describe('report windows, consent and budget', () => {
   beforeEach(async () => {
     hub = await testVault();
     const registry = new DeviceRegistry(hub.vault.db, hub.vault.sealer);
-    camId = registry.add('camera', 'Nursery').id;
-    scaleId = registry.add('scale', 'Bathroom').id;
+    camId = registry.add('camera', newDeviceId('cam'), 'Nursery').id;
+    scaleId = registry.add('scale', newDeviceId('scale'), 'Bathroom').id;
     hub.vault.db.prepare('UPDATE devices SET created_at = ?').run(T0 - 24 * H);
   });
   afterEach(() => hub.cleanup());

@@ -4,6 +4,7 @@
  * (0x2A9D, split 0x2A9C), unenrolled devices, and the failures a hub meets for years: no bus, no
  * BlueZ, BlueZ restarting, the adapter unplugged, with resources checked across many recoveries.
  */
+import { enrolScale } from './helpers/enrol.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -62,7 +63,7 @@ async function rig(enrol: [string, string][], overrides: Partial<ScaleReaderOpti
   const scales = new ScaleStore(vault.db, vault.sealer);
   const members = new MemberStore(vault.db, vault.sealer);
   const counters = new Counters(vault.db);
-  for (const [address, nickname] of enrol) scales.enroll(address, nickname);
+  for (const [address, nickname] of enrol) await enrolScale(vault, address, nickname);
   const lines: string[] = [];
   const logger = createLogger({ level: 'debug', sink: (l) => lines.push(l) });
   const ingest = new ScaleIngest({ store: scales, members, logger, counters, assignToleranceKg: 2, dedup: { settleMs: 300, windowMs: 60_000, toleranceKg: 0.05, maxGroups: 256 } });

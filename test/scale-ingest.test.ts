@@ -3,6 +3,7 @@
  * merge, members are assigned by recent weights within the configured tolerance, repeats survive
  * a restart, a flooding scale is capped, and a failing store is counted rather than thrown.
  */
+import { enrolScale } from './helpers/enrol.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { openVault } from '../src/store/vault.js';
 import { Counters } from '../src/store/counters.js';
@@ -25,7 +26,7 @@ async function setup(opts: Partial<ScaleIngestOptions> = {}) {
   const store = new ScaleStore(vault.db, vault.sealer);
   const members = new MemberStore(vault.db, vault.sealer);
   const counters = new Counters(vault.db);
-  const scale = store.enroll('C8:47:8C:00:00:09', 'Bathroom');
+  const scale = await enrolScale(vault, 'C8:47:8C:00:00:09', 'Bathroom');
   let clock = 1_750_000_000_000;
   const lines: string[] = [];
   const make = () =>

@@ -2,13 +2,14 @@
  * Scales, members and weigh-ins in a real SQLite file: sealing (nothing readable on disk, AAD bound
  * to the row), blind-index lookups, the count-only weigh_in event, and the CLI end to end.
  */
+import { enrolScale } from './helpers/enrol.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openVault } from '../src/store/vault.js';
 import { ScaleStore, normalizeBleAddress } from '../src/devices/scale/store.js';
 import { MemberStore } from '../src/members/store.js';
-import { SEALED_COLUMNS } from '../src/store/sealed-columns.js';
+import { SEALED_COLUMNS } from '../src/hub/catalog.js';
 import { emptyMeasurement } from '../src/devices/scale/measurement.js';
 import { MetricsSource } from '../src/metrics/source.js';
 import { scaleUsageMetrics } from '../src/metrics/aggregate.js';
@@ -28,11 +29,11 @@ describe('scale and member storage', () => {
     const { dir, vault } = await freshVault();
     const scales = new ScaleStore(vault.db, vault.sealer);
     const members = new MemberStore(vault.db, vault.sealer);
-    const scale = scales.enroll('c8:47:8c:aa:bb:cc', 'Bathroom');
+    const scale = await enrolScale(vault, 'c8:47:8c:aa:bb:cc', 'Bathroom');
     expect(scales.findByAddress('C8-47-8C-AA-BB-CC')).toBe(scale.id);
     expect(scales.findByAddress('C8:47:8C:AA:BB:CD')).toBeUndefined();
     expect(scales.targets()).toEqual([{ deviceId: scale.id, address: 'C8:47:8C:AA:BB:CC' }]);
-    expect(() => scales.enroll('C8:47:8C:AA:BB:CC', 'Again')).toThrow(/already enrolled/);
+    await expect(enrolScale(vault, 'C8:47:8C:AA:BB:CC', 'Again')).rejects.toThrow(/already enrolled/);
 
     const anna = members.add('Annabelle Quist');
     expect(members.findByName('  annabelle   QUIST ')?.id).toBe(anna.id);

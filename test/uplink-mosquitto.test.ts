@@ -3,6 +3,7 @@
  * vault) sends to a real Mosquitto broker, watched by a real mqtt.js subscriber as the collector.
  * A counting TCP relay between hub and Mosquitto shows what goes over the wire while paused.
  */
+import { newDeviceId } from '../src/devices/registry.js';
 import { readFileSync } from 'node:fs';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { Ajv } from 'ajv';
@@ -19,7 +20,7 @@ import { Outbox } from '../src/uplink/outbox.js';
 import { SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
 import { REPORT_SCHEMA_URL, verifyReport, type Report } from '../src/uplink/report.js';
 import { UplinkService } from '../src/uplink/service.js';
-import { tempDir } from './helpers/hub.js';
+import { tempDir , addCameraWithPassword } from './helpers/hub.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
 
 /** Forwards TCP to Mosquitto and counts every byte the hub sends. */
@@ -95,9 +96,9 @@ describe('uplink to a real Mosquitto broker', () => {
       services: [
         (ctx) =>
           (uplink = new UplinkService({
-            db: ctx.vault.db,
-            sealer: ctx.vault.sealer,
-            sodium: ctx.vault.sodium,
+            db: ctx.services.vault.db,
+            sealer: ctx.services.vault.sealer,
+            sodium: ctx.services.vault.sodium,
             config: ctx.config,
             logger: ctx.logger,
             gate,
@@ -107,12 +108,12 @@ describe('uplink to a real Mosquitto broker', () => {
           })),
       ],
     });
-    const consent = new ConsentStore(hub.ctx.vault.db);
+    const consent = new ConsentStore(hub.internals.vault.db);
     for (const c of CATEGORIES) consent.set(c, true, Date.now() - 1000);
 
     // A camera connects to the hub and reports its network and an event with free text.
     const password = generateDevicePassword();
-    cameraId = hub.ctx.registry.add('camera', CANARIES.nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') }).id;
+    cameraId = addCameraWithPassword(hub, CANARIES.nickname, password).id;
     const cam = mqtt.connect(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cameraId, password, reconnectPeriod: 0 });
     devices.push(cam);
     await new Promise<void>((resolve, reject) => cam.once('connect', () => resolve()).once('error', reject));
@@ -121,8 +122,8 @@ describe('uplink to a real Mosquitto broker', () => {
     await cam.publishAsync(`hearth/cam/${cameraId}/event`, JSON.stringify({ type: 'connect_failed', ts: Date.now(), detail: `wifi ${CANARIES.ssid}` }), { qos: 1 });
 
     // A scale weigh-in as the scale reader stores it: the weight and address sealed, the type in clear.
-    const { db, sealer } = hub.ctx.vault;
-    scaleId = hub.ctx.registry.add('scale', CANARIES.scaleNickname).id;
+    const { db, sealer } = hub.internals.vault;
+    scaleId = hub.internals.registry.add('scale', newDeviceId('scale'), CANARIES.scaleNickname).id;
     const res = db.prepare("INSERT INTO events (device_id, type, ts, received_at) VALUES (?, 'weigh_in', ?, ?)").run(scaleId, Date.now(), Date.now());
     db.prepare('UPDATE events SET detail = ? WHERE id = ?').run(
       sealer.sealJson('bodyMetrics', `event:${res.lastInsertRowid}:detail`, { weightKg: CANARIES.weight, address: CANARIES.mac }),
@@ -152,7 +153,7 @@ describe('uplink to a real Mosquitto broker', () => {
       const report = parsed(msg);
       expect(msg.topic).toBe(`hearth/v1/reports/${uplink.reporter.pseudonym}`);
       expect(validate(report)).toBe(true);
-      expect(verifyReport(hub.ctx.vault.sodium, report, pubkey)).toBe(true);
+      expect(verifyReport(hub.internals.vault.sodium, report, pubkey)).toBe(true);
       const text = msg.payload.toString('latin1');
       for (const canary of [...Object.values(CANARIES), cameraId, scaleId, 'Canary', '83.7', '10.77', 'c47c8d6a1122']) {
         expect(text.toLowerCase()).not.toContain(canary.toLowerCase());
@@ -161,9 +162,9 @@ describe('uplink to a real Mosquitto broker', () => {
     expect(new Set(receivedIds()).size).toBe(3);
 
     // The ledger holds exactly the bytes that arrived, recorded at sending time.
-    const ledger = new PrivacyLedger(hub.ctx.vault.db).list();
+    const ledger = new PrivacyLedger(hub.internals.vault.db).list();
     expect(ledger.map((e) => e.payload.toString('base64')).sort()).toEqual(collector.received.map((r) => r.payload.toString('base64')).sort());
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
+    expect(new Outbox(hub.internals.vault.db).size()).toBe(0);
     // The send indicator saw every report start and end successfully.
     await waitFor(() => sends.end.length === 3, 2000, 'send hooks');
     expect(sends.start.sort()).toEqual(receivedIds().sort());
@@ -172,7 +173,7 @@ describe('uplink to a real Mosquitto broker', () => {
 
   it('sends nothing of a category while its consent is off', async () => {
     collector.received.length = 0;
-    new ConsentStore(hub.ctx.vault.db).set('device-health', false, Date.now());
+    new ConsentStore(hub.internals.vault.db).set('device-health', false, Date.now());
     const closed = uplink.closeNow()!;
     expect(closed.outcomes.find((o) => o.category === 'device-health')!.status).toBe('consent-off');
     await waitFor(() => collector.received.length === 2, 10_000, 'two reports');
@@ -191,15 +192,15 @@ describe('uplink to a real Mosquitto broker', () => {
     expect(relay.bytesFromHub).toBe(before);
     expect(relay.open.size).toBe(0);
     expect(collector.received).toHaveLength(0);
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(4);
+    expect(new Outbox(hub.internals.vault.db).size()).toBe(4);
     gate.setPaused(false);
     await waitFor(() => collector.received.length === 4, 10_000, 'queued reports after resume');
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
+    expect(new Outbox(hub.internals.vault.db).size()).toBe(0);
   });
 
   it('sends nothing from the outbox that this hub did not make: forged, unsigned or off-schema entries are dropped', async () => {
     collector.received.length = 0;
-    const { db, sodium } = hub.ctx.vault;
+    const { db, sodium } = hub.internals.vault;
     const topic = `hearth/v1/reports/${uplink.reporter.pseudonym}`;
     const insert = db.prepare('INSERT INTO report_outbox (id, category, topic, payload, created_at) VALUES (?, ?, ?, ?, ?)');
     // Genuine in shape but signed by another key.
@@ -221,7 +222,7 @@ describe('uplink to a real Mosquitto broker', () => {
 
   it('keeps reports while Mosquitto is down and delivers each exactly once after it returns', async () => {
     collector.received.length = 0;
-    const ledgerBefore = new PrivacyLedger(hub.ctx.vault.db).size();
+    const ledgerBefore = new PrivacyLedger(hub.internals.vault.db).size();
     await mosquitto.stop();
     await waitFor(() => !uplink.client!.isConnected, 5000, 'uplink noticed the broker is gone');
     const queuedIds: string[] = [];
@@ -230,14 +231,14 @@ describe('uplink to a real Mosquitto broker', () => {
       await new Promise((r) => setTimeout(r, 250)); // reconnect attempts fail meanwhile
     }
     expect(queuedIds).toHaveLength(6);
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(6);
-    expect(new PrivacyLedger(hub.ctx.vault.db).size()).toBe(ledgerBefore); // nothing sent, nothing recorded
+    expect(new Outbox(hub.internals.vault.db).size()).toBe(6);
+    expect(new PrivacyLedger(hub.internals.vault.db).size()).toBe(ledgerBefore); // nothing sent, nothing recorded
 
     await mosquitto.resume();
     await waitFor(() => collector.received.length >= 6, 20_000, 'all reports after the broker returned');
     await new Promise((r) => setTimeout(r, 1000)); // room for any duplicate to show up
     expect(receivedIds().sort()).toEqual([...queuedIds].sort());
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
-    expect(new PrivacyLedger(hub.ctx.vault.db).size()).toBe(ledgerBefore + 6);
+    expect(new Outbox(hub.internals.vault.db).size()).toBe(0);
+    expect(new PrivacyLedger(hub.internals.vault.db).size()).toBe(ledgerBefore + 6);
   });
 });

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { ConsentStore } from '../src/consent/consent.js';
-import { DeviceRegistry } from '../src/devices/registry.js';
+import { DeviceRegistry, newDeviceId } from '../src/devices/registry.js';
 import { silentLogger } from '../src/log/logger.js';
 import { PrivacyLedger } from '../src/uplink/ledger.js';
 import { MAX_OUTBOX_REPORTS, Outbox } from '../src/uplink/outbox.js';
@@ -32,7 +32,7 @@ describe('a week offline', () => {
     hub = await testVault();
     port = await freePort();
     const config = loadConfig({ flags: { 'data-dir': hub.config.dataDir }, env: { HEARTH_UPLINK_URL: `mqtt://127.0.0.1:${port}` } });
-    const scaleId = new DeviceRegistry(hub.vault.db, hub.vault.sealer).add('scale', 'Hall').id;
+    const scaleId = new DeviceRegistry(hub.vault.db, hub.vault.sealer).add('scale', newDeviceId('scale'), 'Hall').id;
     new ConsentStore(hub.vault.db).set('scale-usage', true, now - 1000);
     service = new UplinkService({ ...hub.vault, config, logger: silentLogger, clock: { now: () => now }, gate, backoff: { initialMs: 100, maxMs: 400 }, checkIntervalMs: 3_600_000 });
     service.start();

@@ -35,14 +35,14 @@ describe('web UI host guard', () => {
   });
 
   it('refuses a rebound host name before anything else, even for public routes and a right password', async () => {
-    const refuse = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword }, headers: { host: 'attacker.example:8080' } });
+    const refuse = await hub.internals.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword }, headers: { host: 'attacker.example:8080' } });
     expect(refuse.statusCode).toBe(403);
     expect(refuse.headers['set-cookie']).toBeUndefined();
     expect(refuse.json().error).toMatch(/http.allowedHosts/);
     expect(refuse.headers['content-security-policy']).toBeDefined();
-    expect((await hub.ctx.web.inject({ method: 'GET', url: '/login', headers: { host: 'attacker.example' } })).statusCode).toBe(403);
-    expect(hub.ctx.counters.snapshot()['http.refused.bad_host']).toBe(2);
-    for (const host of ['192.168.1.5:8080', 'hearth.local', 'hearth.example.org']) expect((await hub.ctx.web.inject({ method: 'GET', url: '/api/health', headers: { host } })).statusCode, host).toBe(200);
+    expect((await hub.internals.web.inject({ method: 'GET', url: '/login', headers: { host: 'attacker.example' } })).statusCode).toBe(403);
+    expect(hub.internals.counters.snapshot()['http.refused.bad_host']).toBe(2);
+    for (const host of ['192.168.1.5:8080', 'hearth.local', 'hearth.example.org']) expect((await hub.internals.web.inject({ method: 'GET', url: '/api/health', headers: { host } })).statusCode, host).toBe(200);
     // Over real TCP (fetch sends the host it connected to).
     expect((await fetch(`http://127.0.0.1:${hub.httpPort}/api/health`)).status).toBe(200);
   });

@@ -8,7 +8,7 @@ import { connect, type Socket } from 'node:net';
 import { get as httpGet, type ClientRequest, type IncomingMessage } from 'node:http';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HubEvents } from '../src/hub/events.js';
+import { DomainBus } from '../src/bus/bus.js';
 import { registerLiveEvents } from '../src/web/api/live.js';
 import { logIn, startWebHub } from './helpers/web.js';
 
@@ -35,7 +35,7 @@ describe('live events stream', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function bareServer(events: HubEvents, opts: Parameters<typeof registerLiveEvents>[2]): Promise<{ app: FastifyInstance; port: number }> {
+  async function bareServer(events: DomainBus, opts: Parameters<typeof registerLiveEvents>[2]): Promise<{ app: FastifyInstance; port: number }> {
     const app = Fastify();
     registerLiveEvents(app, events, opts);
     await app.listen({ host: '127.0.0.1', port: 0 });
@@ -45,7 +45,7 @@ describe('live events stream', () => {
   }
 
   it('bounds the open streams, sends keep-alives, frees slots and listeners when clients leave', async () => {
-    const events = new HubEvents();
+    const events = new DomainBus();
     const { port } = await bareServer(events, { maxStreams: 3, heartbeatMs: 50 });
     const streams = [await open(port), await open(port), await open(port)];
     for (const s of streams) {
@@ -59,7 +59,7 @@ describe('live events stream', () => {
     expect(Number(refused.res.headers['retry-after'])).toBeGreaterThan(0);
 
     await expect.poll(() => streams[0]!.text()).toContain(': keep-alive\n\n');
-    events.emit({ type: 'presence', deviceId: 'cam-0123456789ab', online: true, at: 42 });
+    events.emit('device.presence', { deviceId: 'cam-0123456789ab', online: true, at: 42 });
     for (const s of streams) await expect.poll(() => s.text()).toContain('event: presence\ndata: {"type":"presence","deviceId":"cam-0123456789ab","online":true,"at":42}\n\n');
 
     streams[0]!.req.destroy();
@@ -70,11 +70,11 @@ describe('live events stream', () => {
       return again.res.statusCode;
     }).toBe(200);
     for (const s of streams) s.req.destroy();
-    await expect.poll(() => events.watched).toBe(false); // no listener left behind
+    await expect.poll(() => events.listenerCount() > 0).toBe(false); // no listener left behind
   });
 
   it('drops a client that stops reading once too much is waiting for it', async () => {
-    const events = new HubEvents();
+    const events = new DomainBus();
     const { port } = await bareServer(events, { maxStreams: 2, heartbeatMs: 60_000, maxBufferedBytes: 64 * 1024 });
     // A raw socket that sends the request and then never reads.
     const socket: Socket = connect(port, '127.0.0.1');
@@ -82,14 +82,14 @@ describe('live events stream', () => {
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
     socket.write('GET /api/events HTTP/1.1\r\nHost: hub\r\n\r\n');
     socket.pause();
-    await expect.poll(() => events.watched).toBe(true);
+    await expect.poll(() => events.listenerCount() > 0).toBe(true);
     const detail = 'x'.repeat(200);
     // Far more than the kernel's socket buffers hold: the stream must end rather than grow the heap.
-    for (let i = 0; i < 40_000 && events.watched; i++) {
-      events.emit({ type: 'event', deviceId: 'cam-0123456789ab', eventType: detail, at: i });
+    for (let i = 0; i < 40_000 && events.listenerCount() > 0; i++) {
+      events.emit('device.event', { deviceId: 'cam-0123456789ab', eventType: detail, at: i });
       if (i % 500 === 0) await new Promise((r) => setImmediate(r));
     }
-    await expect.poll(() => events.watched, { timeout: 5000 }).toBe(false);
+    await expect.poll(() => events.listenerCount() > 0, { timeout: 5000 }).toBe(false);
     // Its slot is free again.
     const next = await open(port);
     cleanups.push(() => void next.req.destroy());

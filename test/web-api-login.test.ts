@@ -29,10 +29,10 @@ describe('web login', () => {
     await web?.stop();
   });
 
-  const guess = (password: string, remoteAddress: string) => hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password }, remoteAddress });
+  const guess = (password: string, remoteAddress: string) => hub.internals.web.inject({ method: 'POST', url: '/api/login', payload: { password }, remoteAddress });
 
   it('checks one guess at a time per address: a parallel burst gets 429 instead of Argon2id runs', async () => {
-    const before = hub.ctx.counters.snapshot()['http.login_failed'] ?? 0;
+    const before = hub.internals.counters.snapshot()['http.login_failed'] ?? 0;
     const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => guess(`burst-guess-${i}`, '192.168.60.1')));
     const codes = answers.map((a) => a.statusCode);
     const checked = codes.filter((c) => c === 401).length;
@@ -40,7 +40,7 @@ describe('web login', () => {
     expect(checked).toBeLessThanOrEqual(5); // never more than the free failures
     expect(codes.filter((c) => c === 429).length).toBe(40 - checked);
     for (const a of answers.filter((x) => x.statusCode === 429)) expect(Number(a.headers['retry-after'])).toBeGreaterThan(0);
-    expect((hub.ctx.counters.snapshot()['http.login_failed'] ?? 0) - before).toBe(checked);
+    expect((hub.internals.counters.snapshot()['http.login_failed'] ?? 0) - before).toBe(checked);
   });
 
   it('counts an IPv6 client by its /64: rotating privacy addresses brings no fresh guesses', async () => {
@@ -68,7 +68,7 @@ describe('web login', () => {
     const login = await guess(hub.firstAdminPassword!, '127.0.0.1');
     expect(login.statusCode).toBe(200);
     const cookie = String(login.headers['set-cookie']).split(';')[0]!;
-    const status = () => hub.ctx.web.inject({ method: 'GET', url: '/api/status', headers: { cookie } }).then((r) => r.statusCode);
+    const status = () => hub.internals.web.inject({ method: 'GET', url: '/api/status', headers: { cookie } }).then((r) => r.statusCode);
     expect(await status()).toBe(200);
     const set = cli(['admin', 'set-password', '--stdin', '--data-dir', web.dataDir], {}, 'a brand new passphrase\n');
     expect(set.code, set.stderr).toBe(0);
@@ -105,8 +105,8 @@ describe('first admin password', () => {
       const hub = await startHub(configOn('0'), { env: {}, logger: silentLogger, services: HUB_SERVICES });
       try {
         expect(hub.firstAdminPassword).toBeDefined();
-        expect(readAdminHash(hub.ctx.vault.db)).toMatch(/^\$argon2id\$/);
-        const login = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
+        expect(readAdminHash(hub.internals.vault.db)).toMatch(/^\$argon2id\$/);
+        const login = await hub.internals.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
         expect(login.statusCode).toBe(200);
       } finally {
         await hub.stop();

@@ -32,7 +32,7 @@ describe('web API routes', () => {
   let memberId = '';
   let measurementId = '';
 
-  const inject = (opts: object) => hub.ctx.web.inject(opts as never);
+  const inject = (opts: object) => hub.internals.web.inject(opts as never);
   const authed = (method: string, url: string, payload?: unknown) => session.request(method, url, payload);
 
   beforeAll(async () => {
@@ -51,7 +51,7 @@ describe('web API routes', () => {
     scaleId = scale.json().id;
     memberId = (await authed('POST', '/api/members', { name: 'Orla Weighted' })).json().id;
     // A weigh-in as the BLE reader stores it, not matched to anyone yet.
-    const stored = new ScaleStore(hub.ctx.vault.db, hub.ctx.vault.sealer).record(
+    const stored = new ScaleStore(hub.internals.vault.db, hub.internals.vault.sealer).record(
       { deviceId: scaleId, measuredAt: Date.now() - 60_000, measurement: { ...emptyMeasurement('2a9d', 'kg'), weightKg: WEIGHT_KG, weightReported: WEIGHT_KG } },
       { memberId: null, reason: 'no-members' },
     );
@@ -64,7 +64,7 @@ describe('web API routes', () => {
 
   it('refuses every state-changing route with a valid session but without the CSRF token', async () => {
     const walked: string[] = [];
-    for (const r of routeTable(hub.ctx.web)) {
+    for (const r of routeTable(hub.internals.web)) {
       if (['GET', 'HEAD', 'OPTIONS'].includes(r.method) || isPublicRoute(r.method, r.url)) continue;
       const url = r.url.replace(':id', 'cam-000000000000').replace(':category', 'adoption');
       for (const token of [undefined, 'x'.repeat(session.csrf.length), session.csrf.slice(0, -1), '']) {
@@ -73,12 +73,12 @@ describe('web API routes', () => {
       }
       walked.push(`${r.method} ${r.url}`);
     }
-    expect(walked).toEqual(expect.arrayContaining(['POST /api/devices/camera', 'DELETE /api/devices/:id', 'DELETE /api/forget/member/:id', 'PUT /api/settings', 'POST /api/logout']));
-    expect(hub.ctx.counters.snapshot()['http.refused.csrf']).toBeGreaterThanOrEqual(walked.length * 4);
+    expect(walked).toEqual(expect.arrayContaining(['POST /api/devices/:kind', 'DELETE /api/devices/:id', 'DELETE /api/forget/member/:id', 'PUT /api/settings', 'POST /api/logout']));
+    expect(hub.internals.counters.snapshot()['http.refused.csrf']).toBeGreaterThanOrEqual(walked.length * 4);
   });
 
   it('marks every API answer no-store and sends the security headers with it', async () => {
-    for (const r of routeTable(hub.ctx.web)) {
+    for (const r of routeTable(hub.internals.web)) {
       if (r.method !== 'GET' || !r.url.startsWith('/api/') || r.url === '/api/events') continue;
       const res = await authed('GET', r.url.replace(':id', memberId.startsWith('mem-') && r.url.includes('member') ? memberId : cameraId));
       expect(res.statusCode, r.url).toBeLessThan(500);
@@ -120,7 +120,7 @@ describe('web API routes', () => {
   });
 
   it('forgets a member and removes a scale with DELETE: their sealed bytes and blind indexes leave the database file', async () => {
-    const db = hub.ctx.vault.db;
+    const db = hub.internals.vault.db;
     const secrets = [
       db.prepare('SELECT name FROM members WHERE id = ?').pluck().get(memberId) as Buffer,
       Buffer.from(db.prepare('SELECT name_tag FROM members WHERE id = ?').pluck().get(memberId) as string),
@@ -151,11 +151,11 @@ describe('web API routes', () => {
       expect(res.statusCode).toBe(400);
       expect(res.json().error).toBe('a password is required');
     }
-    const before = hub.ctx.counters.snapshot()['http.refused.bad_json'] ?? 0;
+    const before = hub.internals.counters.snapshot()['http.refused.bad_json'] ?? 0;
     const res = await inject({ method: 'POST', url: '/api/login', payload: '{"password":', headers: { 'content-type': 'application/json' }, remoteAddress: '10.9.9.9' });
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('the body is not valid JSON');
-    expect(hub.ctx.counters.snapshot()['http.refused.bad_json']).toBe(before + 1);
+    expect(hub.internals.counters.snapshot()['http.refused.bad_json']).toBe(before + 1);
   });
 });
 

@@ -26,7 +26,7 @@ describe('web API', () => {
   let camera: { id: string; username: string; password: string };
   let memberId = '';
 
-  const inject = (opts: Parameters<RunningHub['ctx']['web']['inject']>[0]) => hub.ctx.web.inject(opts as never);
+  const inject = (opts: Parameters<RunningHub['internals']['web']['inject']>[0]) => hub.internals.web.inject(opts as never);
   const authed = (method: string, url: string, payload?: unknown, extra: Record<string, string> = {}) =>
     inject({ method, url, payload: payload as never, headers: { cookie, 'x-csrf-token': csrf, ...(payload !== undefined ? { 'content-type': 'application/json' } : {}), ...extra } } as never);
 
@@ -60,7 +60,7 @@ describe('web API', () => {
   });
 
   it('refuses every route but the public ones without a session, and leaks nothing stored', async () => {
-    const routes = routeTable(hub.ctx.web);
+    const routes = routeTable(hub.internals.web);
     expect(routes.length).toBeGreaterThan(25);
     const checked: string[] = [];
     for (const r of routes) {
@@ -74,7 +74,7 @@ describe('web API', () => {
       if (res.statusCode === 302) expect(res.headers.location).toBe('/login');
       checked.push(`${r.method} ${r.url}`);
     }
-    expect(checked).toEqual(expect.arrayContaining(['GET /api/devices', 'POST /api/devices/camera', 'GET /api/ledger', 'GET /', 'GET /consent', 'GET /api/events']));
+    expect(checked).toEqual(expect.arrayContaining(['GET /api/devices', 'POST /api/devices/:kind', 'GET /api/ledger', 'GET /', 'GET /consent', 'GET /api/events']));
   });
 
   it('logs in with a fresh session id (no fixation), sets a strict HttpOnly cookie, and logs out', async () => {
@@ -108,7 +108,7 @@ describe('web API', () => {
     expect(Number(throttled.headers['retry-after'])).toBeGreaterThan(0);
     // Another address on the LAN is not affected.
     expect((await inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword }, remoteAddress: '192.168.50.10' } as never)).statusCode).toBe(200);
-    expect(hub.ctx.counters.snapshot()['http.refused.login_throttled']).toBeGreaterThan(0);
+    expect(hub.internals.counters.snapshot()['http.refused.login_throttled']).toBeGreaterThan(0);
   });
 
   it('requires the CSRF token on state changes and refuses cross-origin posts', async () => {
@@ -166,7 +166,7 @@ describe('web API', () => {
     const report = JSON.parse(preview.reports[0].json);
     expect(report).toMatchObject({ category: 'adoption', privacy: { mechanism: expect.any(String) } });
     expect(preview.reports[0].json).not.toContain(CANARY.nickname);
-    expect(hub.ctx.vault.db.prepare('SELECT COUNT(*) FROM report_outbox').pluck().get()).toBe(0);
+    expect(hub.internals.vault.db.prepare('SELECT COUNT(*) FROM report_outbox').pluck().get()).toBe(0);
   });
 
   it('pauses upstream from the UI and validates settings before writing hearth.json', async () => {
@@ -201,7 +201,7 @@ describe('web API', () => {
     expect(device.headers['content-disposition']).toMatch(/attachment/);
     expect(device.json()).toMatchObject({ device: { nickname: CANARY.nickname }, state: { ssid: CANARY.ssid } });
 
-    const db = hub.ctx.vault.db;
+    const db = hub.internals.vault.db;
     const sealedName = db.prepare('SELECT name FROM members WHERE id = ?').pluck().get(memberId) as Buffer;
     const nameTag = db.prepare('SELECT name_tag FROM members WHERE id = ?').pluck().get(memberId) as Buffer | string;
     const sealedNick = db.prepare('SELECT nickname FROM devices WHERE id = ?').pluck().get(camera.id) as Buffer;

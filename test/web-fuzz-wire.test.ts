@@ -124,7 +124,7 @@ describe('HTTP hostile input on the wire and behind the session', () => {
     client.end(true);
     // A weigh-in of the member, as the BLE reader stores it: its weight must not leak either.
     const scaleId = (await session.request('POST', '/api/devices/scale', { address: 'C8:47:8C:44:55:66', nickname: 'Wire scale' })).json().id;
-    new ScaleStore(hub.ctx.vault.db, hub.ctx.vault.sealer).record(
+    new ScaleStore(hub.internals.vault.db, hub.internals.vault.sealer).record(
       { deviceId: scaleId, measuredAt: Date.now(), measurement: { ...emptyMeasurement('2a9d', 'kg'), weightKg: Number(CANARY.weight), weightReported: Number(CANARY.weight) } },
       { memberId, reason: 'only-member' },
     );
@@ -144,7 +144,7 @@ describe('HTTP hostile input on the wire and behind the session', () => {
 
   it('answers raw hostile bytes with 4xx or a closed connection, never 5xx or anything stored', async () => {
     const rand = prng(SEED);
-    const routes = [...new Set(routeTable(hub.ctx.web).map((r) => r.url))];
+    const routes = [...new Set(routeTable(hub.internals.web).map((r) => r.url))];
     const corpus = JSON.parse(readFileSync(new URL('./corpus/http-wire.json', import.meta.url), 'utf8')) as WireCase[];
     const problems: string[] = [];
     for (const c of [...corpus, ...generateWire(rand, 400, routes)]) {
@@ -168,7 +168,7 @@ describe('HTTP hostile input on the wire and behind the session', () => {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     // Logging out would end the fuzzing session; the stream never ends; login is fuzzed elsewhere.
     const skip = new Set(['POST /api/logout', 'GET /api/events', 'POST /api/login']);
-    const routes = routeTable(hub.ctx.web).filter((r) => r.method !== 'HEAD' && !skip.has(`${r.method} ${r.url}`));
+    const routes = routeTable(hub.internals.web).filter((r) => r.method !== 'HEAD' && !skip.has(`${r.method} ${r.url}`));
     // Never the stored camera or member as a target of a deletion: their survival is checked below.
     const ids = ['cam-000000000000', 'scale-000000000000', 'mem-000000000000', 'wi-0000000000000000', '..', 'cam-' + 'f'.repeat(200), '%00', 'adoption', 'presence', 'nope'];
     const problems: string[] = [];
@@ -179,20 +179,20 @@ describe('HTTP hostile input on the wire and behind the session', () => {
       if (['/api/events', '/api/logout', '/api/login'].includes(new URL(url, 'http://hub').pathname)) continue;
       const body = JSON.stringify(hostileValue(rand));
       const hasBody = !['GET', 'OPTIONS'].includes(r.method) && rand() < 0.9;
-      const res = await hub.ctx.web.inject({ method: r.method as 'POST', url, headers: { cookie, 'x-csrf-token': csrf, ...(hasBody ? { 'content-type': 'application/json' } : {}) }, ...(hasBody ? { payload: body } : {}) });
+      const res = await hub.internals.web.inject({ method: r.method as 'POST', url, headers: { cookie, 'x-csrf-token': csrf, ...(hasBody ? { 'content-type': 'application/json' } : {}) }, ...(hasBody ? { payload: body } : {}) });
       count(res.statusCode);
       if (res.statusCode >= 500) problems.push(`${r.method} ${url.slice(0, 80)} ${body.slice(0, 120)} -> ${res.statusCode} ${res.body.slice(0, 100)}`);
     }
     expect(problems).toEqual([]);
 
     const headers = { cookie, 'x-csrf-token': csrf };
-    const camera = (await hub.ctx.web.inject({ method: 'GET', url: `/api/devices/${cameraId}`, headers })).json().device;
-    const member = (await hub.ctx.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().member;
-    const weights = (await hub.ctx.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().measurements?.map((m: { weightKg: number }) => m.weightKg);
+    const camera = (await hub.internals.web.inject({ method: 'GET', url: `/api/devices/${cameraId}`, headers })).json().device;
+    const member = (await hub.internals.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().member;
+    const weights = (await hub.internals.web.inject({ method: 'GET', url: `/api/members/${memberId}/history`, headers })).json().measurements?.map((m: { weightKg: number }) => m.weightKg);
     const intact = camera?.nickname === CANARY.nickname && camera?.ssid === CANARY.ssid && member?.name === CANARY.member && weights?.includes(Number(CANARY.weight));
     if (!intact) tally.dataLost++;
     expect(intact).toBe(true);
-    expect(hub.ctx.vault.db.pragma('integrity_check', { simple: true })).toBe('ok');
+    expect(hub.internals.vault.db.pragma('integrity_check', { simple: true })).toBe('ok');
     expect(tally.tried).toBeGreaterThanOrEqual(1600);
   }, 180_000);
 });

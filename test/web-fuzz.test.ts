@@ -39,12 +39,12 @@ describe('HTTP hostile input', () => {
   beforeAll(async () => {
     const config = loadConfig({ flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' }, env: { HEARTH_BLE_ENABLED: 'false' } });
     hub = await startHub(config, { env: {}, logger: silentLogger, services: HUB_SERVICES });
-    const login = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
+    const login = await hub.internals.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
     session = String(login.headers['set-cookie']).split(';')[0]!;
     token = login.json().csrfToken;
     const headers = { cookie: session, 'x-csrf-token': token };
-    const cam = (await hub.ctx.web.inject({ method: 'POST', url: '/api/devices/camera', payload: { nickname: CANARY.nickname }, headers })).json();
-    await hub.ctx.web.inject({ method: 'POST', url: '/api/members', payload: { name: CANARY.member }, headers });
+    const cam = (await hub.internals.web.inject({ method: 'POST', url: '/api/devices/camera', payload: { nickname: CANARY.nickname }, headers })).json();
+    await hub.internals.web.inject({ method: 'POST', url: '/api/members', payload: { name: CANARY.member }, headers });
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cam.username, password: cam.password, reconnectPeriod: 0 });
     await publishAcked(client, `hearth/cam/${cam.id}/status`, JSON.stringify({ state: 'online', ssid: CANARY.ssid, ip: CANARY.ip, rssi: -40 }));
     client.end(true);
@@ -59,7 +59,7 @@ describe('HTTP hostile input', () => {
   function generate(rand: () => number, n: number, cameraId: string): Req[] {
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     // The live-events stream never ends by design; it is fuzzed unauthenticated in the corpus only.
-    const routes = routeTable(hub.ctx.web).filter((r) => r.method !== 'HEAD' && r.url !== '/api/events');
+    const routes = routeTable(hub.internals.web).filter((r) => r.method !== 'HEAD' && r.url !== '/api/events');
     const methods = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'GET', 'POST'];
     const segments = ['..', '%2e%2e', '%252e', '%00', '%ff', 'ü', '%E2%80%AE', '.', '', 'x'.repeat(300), '*', '$', '{id}', cameraId, 'mem-000000000000', 'app.js', '..%2f..%2f', '\\..\\'];
     const bodies = ['', '{', '[]', 'null', '"s"', '{"a":1}{', '{"name":"' + 'n'.repeat(200) + '"}', '{"__proto__":{"x":1}}', '{"constructor":{"prototype":{"x":1}}}', '{"password":null}', '{"enabled":"yes"}', '{"confirm":"true"}', '{"nickname":"\\u0000"}', '{"uplink":{"url":"javascript:alert(1)"}}', '['.repeat(5000) + ']'.repeat(5000), 'A'.repeat(70_000), '\u0000\u0001\u0002'];
@@ -86,14 +86,14 @@ describe('HTTP hostile input', () => {
     if (req.csrf) headers['x-csrf-token'] = req.csrf;
     const body = req.body === 'DEEP' ? '['.repeat(100_000) : req.body;
     const hasBody = body !== undefined && !['GET', 'HEAD', 'OPTIONS', 'TRACE'].includes(req.method);
-    return hub.ctx.web.inject({ method: req.method as 'GET', url: req.url.replace('LONG', 'x'.repeat(5000)), headers, ...(hasBody ? { payload: body } : {}) });
+    return hub.internals.web.inject({ method: req.method as 'GET', url: req.url.replace('LONG', 'x'.repeat(5000)), headers, ...(hasBody ? { payload: body } : {}) });
   }
 
   it('survives 2,000+ hostile requests: no 5xx, no state change without a token, nothing personal to the unauthenticated', async () => {
-    const cameraId = hub.ctx.registry.list('camera')[0]!.id;
+    const cameraId = hub.internals.registry.list('camera')[0]!.id;
     const corpus = JSON.parse(readFileSync(new URL('./corpus/http.json', import.meta.url), 'utf8')) as Req[];
     const cases = [...corpus, ...generate(prng(SEED), 2400, cameraId)];
-    const before = { devices: hub.ctx.registry.list().length, members: hub.ctx.vault.db.prepare('SELECT COUNT(*) FROM members').pluck().get(), consent: JSON.stringify(hub.ctx.vault.db.prepare('SELECT * FROM consent').all()) };
+    const before = { devices: hub.internals.registry.list().length, members: hub.internals.vault.db.prepare('SELECT COUNT(*) FROM members').pluck().get(), consent: JSON.stringify(hub.internals.vault.db.prepare('SELECT * FROM consent').all()) };
     const problems: string[] = [];
     for (const c of cases) {
       const res = await send(c);
@@ -112,14 +112,14 @@ describe('HTTP hostile input', () => {
     }
     expect(problems).toEqual([]);
     // Nothing changed: every state change lacked a valid session or the right CSRF token.
-    expect(hub.ctx.registry.list().length).toBe(before.devices);
-    expect(hub.ctx.vault.db.prepare('SELECT COUNT(*) FROM members').pluck().get()).toBe(before.members);
-    expect(JSON.stringify(hub.ctx.vault.db.prepare('SELECT * FROM consent').all())).toBe(before.consent);
+    expect(hub.internals.registry.list().length).toBe(before.devices);
+    expect(hub.internals.vault.db.prepare('SELECT COUNT(*) FROM members').pluck().get()).toBe(before.members);
+    expect(JSON.stringify(hub.internals.vault.db.prepare('SELECT * FROM consent').all())).toBe(before.consent);
     expect(tally.tried).toBeGreaterThanOrEqual(2000);
     // Still serving, over real TCP too.
     const health = await fetch(`http://127.0.0.1:${hub.httpPort}/api/health`);
     expect(health.status).toBe(200);
-    const refusals = Object.entries(hub.ctx.counters.snapshot()).filter(([k]) => k.startsWith('http.refused.'));
+    const refusals = Object.entries(hub.internals.counters.snapshot()).filter(([k]) => k.startsWith('http.refused.'));
     expect(refusals.length).toBeGreaterThan(3);
   }, 120_000);
 });

@@ -1,4 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
+import { enrolScale } from './helpers/enrol.js';
+import { MemberService } from '../src/members/service.js';
+import { DomainBus } from '../src/bus/bus.js';
 import jsQR from 'jsqr';
 import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -148,21 +151,22 @@ describe('pages wired to a hub store', () => {
       const memberId = new MemberStore(hub.vault.db, hub.vault.sealer).add('Björn <b>').id;
       // The URL patterns accept exactly the ids the stores make.
       expect(memberId).toMatch(MEMBER_ID_PATTERN);
-      for (const kind of ['camera', 'scale'] as const) expect(newDeviceId(kind)).toMatch(DEVICE_ID_PATTERN);
+      for (const prefix of ['cam', 'scale']) expect(newDeviceId(prefix)).toMatch(DEVICE_ID_PATTERN);
       const scales = new ScaleStore(hub.vault.db, hub.vault.sealer);
-      const scaleId = scales.enroll('C8:47:8C:00:00:01', 'Bathroom').id;
+      const scaleId = (await enrolScale(hub.vault, 'C8:47:8C:00:00:01', 'Bathroom')).id;
       const at = Date.UTC(2026, 4, 1);
       const weigh = (dt: number, kg: number | null) =>
         scales.record({ deviceId: scaleId, measuredAt: at + dt, measurement: { ...emptyMeasurement('mi-scale-2', 'kg'), weightKg: kg, stabilized: true } }, { memberId, reason: 'match' });
       weigh(2 * 86_400_000, 80.5);
       weigh(0, 81.25);
       weigh(86_400_000, null);
-      const deps = pagesDepsFromHub({ ...hub, mqttPort: 1883 });
+      const members = new MemberService({ db: hub.vault.db, sealer: hub.vault.sealer, bus: new DomainBus() });
+      const deps = pagesDepsFromHub({ ...hub, members, mqttPort: 1883 });
       expect(deps.weightHistory(memberId)).toEqual({ name: 'Björn <b>', points: [{ at, value: 81.25 }, { at: at + 2 * 86_400_000, value: 80.5 }] });
       expect(deps.weightHistory('mem-000000000000')).toBeUndefined();
       // Bound to every interface, the QR code uses the host the browser used; a fixed host otherwise.
       expect(deps.mqttEndpoint()).toEqual({ port: 1883 });
-      expect(pagesDepsFromHub({ ...hub, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
+      expect(pagesDepsFromHub({ ...hub, members, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
 
       const page = Fastify();
       registerPages(page, deps);

@@ -21,10 +21,13 @@ export interface CommandContext {
 export interface CommandSpec {
   /** One or more words, e.g. "device add". */
   name: string;
-  /** Shown in help: arguments and flags after the name. */
+  /**
+   * Shown in help, and the declaration of what the command takes: `<arg>` placeholders allow
+   * arguments; `--flag <value>` or `--flag X` takes a value, a bare `--flag` is a switch.
+   */
   usage: string;
   summary: string;
-  /** Flags that take no value. All other flags take the next word (or --flag=value). */
+  /** Switches beyond those the usage line shows (rarely needed). */
   booleanFlags?: string[];
   run(ctx: CommandContext): Promise<number>;
 }

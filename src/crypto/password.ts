@@ -66,3 +66,13 @@ export class VerifiedSecretCache {
     this.entries.delete(id);
   }
 }
+
+/** Hashing a new secret: off the event loop in the daemon (PasswordWorker), inline in the CLI. */
+export interface PasswordHashing {
+  hash(password: string, cost: PasswordCost): Promise<string>;
+}
+
+/** Inline hashing, for short-lived processes (the CLI) where blocking is harmless. */
+export function inlinePasswordHashing(sodium: SodiumApi): PasswordHashing {
+  return { hash: async (password, cost) => hashPassword(sodium, password, cost) };
+}

@@ -1,13 +1,16 @@
 /**
  * The household's enrolled devices, of every kind, in one table. Nicknames are sealed with the
- * device id as associated data; secrets are kept only as Argon2id hashes.
+ * device id as associated data; secrets are kept only as Argon2id hashes. The registry knows no
+ * kind by name: kinds are plugins (kind.ts, kinds.ts).
  */
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
+import { sealedColumn } from '../store/sealed-columns.js';
 import { displayNameProblem } from '../text/display-name.js';
 
-export type DeviceKind = 'camera' | 'scale';
+/** A registered kind's name (see kinds.ts); stored in devices.kind. */
+export type DeviceKind = string;
 
 export interface DeviceRecord {
   id: string;
@@ -16,18 +19,24 @@ export interface DeviceRecord {
   createdAt: number;
 }
 
-const ID_PREFIX: Record<DeviceKind, string> = { camera: 'cam', scale: 'scale' };
 export const MAX_NICKNAME_BYTES = 64;
 
-/** Every id newDeviceId makes, and nothing else: what a URL or a request may name. */
-export const DEVICE_ID_PATTERN = /^(cam|scale)-[0-9a-f]{12}$/;
+/** A kind's id prefix: a few lower-case letters (cam, scale). */
+export const DEVICE_ID_PREFIX_PATTERN = /^[a-z]{2,8}$/;
 
-export function newDeviceId(kind: DeviceKind): string {
-  return `${ID_PREFIX[kind]}-${randomBytes(6).toString('hex')}`;
+/** Every id newDeviceId makes, and nothing else: what a URL or a request may name. */
+export const DEVICE_ID_PATTERN = /^[a-z]{2,8}-[0-9a-f]{12}$/;
+
+export function newDeviceId(idPrefix: string): string {
+  if (!DEVICE_ID_PREFIX_PATTERN.test(idPrefix)) throw new RangeError('a device id prefix is 2–8 lower-case letters');
+  return `${idPrefix}-${randomBytes(6).toString('hex')}`;
 }
 
+/** The device nickname column: sealed with the device id as associated data. */
+export const DEVICE_NICKNAME = sealedColumn({ table: 'devices', column: 'nickname', keyColumns: ['id'], purpose: 'deviceNickname', aad: (r) => `device:${String(r.id)}:nickname` });
+
 export function nicknameAad(deviceId: string): string {
-  return `device:${deviceId}:nickname`;
+  return DEVICE_NICKNAME.aad({ id: deviceId });
 }
 
 /** Returns a reason when a nickname is unusable, undefined when it is fine. */
@@ -42,8 +51,8 @@ export class DeviceRegistry {
     private readonly sealer: Sealer,
   ) {}
 
-  add(kind: DeviceKind, nickname: string, extra: { id?: string; secretHash?: string; lookupTag?: string } = {}): DeviceRecord {
-    const id = extra.id ?? newDeviceId(kind);
+  /** Writes the devices row; the caller (DeviceService) gives the id and runs the transaction. */
+  add(kind: DeviceKind, id: string, nickname: string, extra: { secretHash?: string; lookupTag?: string } = {}): DeviceRecord {
     const createdAt = Date.now();
     this.db
       .prepare('INSERT INTO devices (id, kind, nickname, secret_hash, lookup_tag, created_at) VALUES (?, ?, ?, ?, ?, ?)')
@@ -56,9 +65,18 @@ export class DeviceRegistry {
     return row && this.decode(row);
   }
 
-  findByLookupTag(tag: string): DeviceRecord | undefined {
-    const row = this.db.prepare('SELECT id, kind, nickname, created_at FROM devices WHERE lookup_tag = ?').get(tag) as RawDevice | undefined;
-    return row && this.decode(row);
+  /** Whether a device with this blind index exists (a kind's duplicate check). */
+  hasLookupTag(tag: string): boolean {
+    return this.db.prepare('SELECT 1 FROM devices WHERE lookup_tag = ?').get(tag) !== undefined;
+  }
+
+  /** Every device id with its kind, without opening a nickname (the watcher's diff). */
+  idsWithKinds(): Map<string, DeviceKind> {
+    return new Map((this.db.prepare('SELECT id, kind FROM devices').all() as { id: string; kind: string }[]).map((r) => [r.id, r.kind]));
+  }
+
+  kindOf(id: string): DeviceKind | undefined {
+    return this.db.prepare('SELECT kind FROM devices WHERE id = ?').pluck().get(id) as string | undefined;
   }
 
   list(kind?: DeviceKind): DeviceRecord[] {
@@ -79,9 +97,10 @@ export class DeviceRegistry {
     return this.db.prepare('SELECT 1 FROM devices WHERE id = ?').get(id) !== undefined;
   }
 
-  secretHash(id: string): string | undefined {
-    const row = this.db.prepare('SELECT secret_hash FROM devices WHERE id = ?').get(id) as { secret_hash: string | null } | undefined;
-    return row?.secret_hash ?? undefined;
+  /** The Argon2id hash of a device's secret, if it is of this kind and has one. */
+  secretHashOf(kind: DeviceKind): (id: string) => string | undefined {
+    const stmt = this.db.prepare('SELECT secret_hash FROM devices WHERE id = ? AND kind = ?').pluck();
+    return (id) => (stmt.get(id, kind) as string | null | undefined) ?? undefined;
   }
 
   private decode(row: RawDevice): DeviceRecord {

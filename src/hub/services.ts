@@ -1,27 +1,28 @@
 /**
- * The services each concern adds to the daemon. Kept apart from hub.ts so the core composition
- * does not change when a concern is added; each factory gets the running core (HubContext).
+ * The add-on services of the daemon, each built from the running core (HubContext). Kept apart
+ * from hub.ts so the composition does not change when a concern is added.
  */
-import { scaleReaderService } from '../devices/scale/ble/service.js';
 import { startHubGpio, type HubGpio } from '../hw/gpio/hub-gpio.js';
-import { uplinkServiceFromHub, type UplinkService } from '../uplink/service.js';
-import type { HubContext, HubService } from './hub.js';
+import { uplinkServiceOnBus } from '../uplink/service.js';
+import type { HubContext, HubService } from './context.js';
 
 export type ServiceFactory = (ctx: HubContext) => HubService | HubService[] | undefined;
 
 /**
- * Privacy switch (GPIO or the persistent flag alone), activity LED and the uplink, which obeys the
- * switch and lights the LED while it sends. Built together because the uplink needs both.
+ * Privacy switch (GPIO or the persistent flag alone) with its activity LED, and the uplink, which
+ * obeys the switch; the LED follows the uplink's sends on the bus. Built together because the
+ * uplink needs the switch's gate.
  */
 function privacyAndUplink(ctx: HubContext): HubService[] {
   let gpio: HubGpio | undefined;
-  let uplink: UplinkService | undefined;
+  let unloadUplink: (() => Promise<void>) | undefined;
+  const { config, logger, bus, services } = ctx;
   return [
     {
       name: 'privacy',
       start() {
-        gpio = startHubGpio({ config: ctx.config.gpio, db: ctx.vault.db, logger: ctx.logger });
-        ctx.privacy = gpio.gate;
+        gpio = startHubGpio({ config: config.gpio, db: services.vault.db, logger, bus });
+        services.privacy = gpio.gate;
       },
       stop() {
         gpio?.stop();
@@ -31,15 +32,16 @@ function privacyAndUplink(ctx: HubContext): HubService[] {
       name: 'uplink',
       start() {
         if (!gpio) throw new Error('the privacy service must start before the uplink');
-        uplink = uplinkServiceFromHub(ctx, { gate: gpio.gate, hooks: [gpio.led] });
-        uplink.start();
-        ctx.uplink = uplink;
+        const uplink = uplinkServiceOnBus({ config, logger, bus, vault: services.vault }, gpio.gate);
+        uplink.service.start();
+        services.uplink = uplink.service;
+        unloadUplink = uplink.unload;
       },
       async stop() {
-        await uplink?.stop();
+        await unloadUplink?.();
       },
     },
   ];
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, scaleReaderService];
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink];

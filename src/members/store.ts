@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
+import { sealedColumn } from '../store/sealed-columns.js';
 import { displayNameProblem } from '../text/display-name.js';
 
 export interface Member {
@@ -19,8 +20,11 @@ export const MAX_MEMBER_NAME_BYTES = 64;
 /** Every member id the store makes (mem- and 6 random bytes in hex), and nothing else. */
 export const MEMBER_ID_PATTERN = /^mem-[0-9a-f]{12}$/;
 
+/** A member's name, sealed to the member. */
+export const MEMBER_NAME = sealedColumn({ table: 'members', column: 'name', keyColumns: ['id'], purpose: 'memberName', aad: (r) => `member:${String(r.id)}:name` });
+
 export function memberNameAad(memberId: string): string {
-  return `member:${memberId}:name`;
+  return MEMBER_NAME.aad({ id: memberId });
 }
 
 /** Returns why a name is unusable, or undefined when it is fine. */
@@ -72,6 +76,11 @@ export class MemberStore {
 
   list(): Member[] {
     return (this.db.prepare('SELECT id, name, created_at FROM members ORDER BY created_at, id').all() as RawMember[]).map((r) => this.decode(r));
+  }
+
+  /** Deletes the member's row (their weigh-ins are the caller's: see MemberService.forget). */
+  remove(id: string): boolean {
+    return this.db.prepare('DELETE FROM members WHERE id = ?').run(id).changes > 0;
   }
 
   ids(): string[] {

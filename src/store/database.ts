@@ -43,6 +43,8 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
       db.pragma('synchronous = FULL');
     }
     db.pragma('foreign_keys = ON');
+    // Deleted rows are overwritten with zeros, not left in free pages (see scrub.ts).
+    db.pragma('secure_delete = ON');
     if (!opts.readonly) migrate(db, opts.migrations ?? MIGRATIONS);
   } catch (err) {
     db.close();
@@ -64,7 +66,8 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
   const record = db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)');
   db.transaction(() => {
     for (const m of pending) {
-      db.exec(m.sql);
+      if (m.sql) db.exec(m.sql);
+      m.apply?.(db);
       record.run(m.version, m.name, Date.now());
     }
   }).immediate();

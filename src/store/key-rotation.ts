@@ -16,7 +16,7 @@ import { createKeyFile, readKeyFile, KeyError } from '../crypto/keys.js';
 import { Sealer, SealError } from '../crypto/sealer.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import type { Db } from './database.js';
-import { SEALED_COLUMNS, type SealedColumn } from './sealed-columns.js';
+import type { SealedColumn } from './sealed-columns.js';
 
 export const PENDING_KEY_SUFFIX = '.new';
 const ROTATION_PAGE = 1000;
@@ -39,8 +39,9 @@ export function rotateKey(
   sodium: SodiumApi,
   oldSealer: Sealer,
   keyPath: string,
-  onProgress: (p: RotationProgress) => void = () => {},
-  columns: SealedColumn[] = SEALED_COLUMNS,
+  onProgress: (p: RotationProgress) => void,
+  /** Every sealed column (see hub/catalog.ts). */
+  columns: readonly SealedColumn[],
 ): RotationResult {
   const pendingPath = keyPath + PENDING_KEY_SUFFIX;
   if (existsSync(pendingPath)) unlinkSync(pendingPath); // left by an earlier attempt that did not commit

@@ -5,10 +5,38 @@
  * so a migration is applied exactly once whatever order the blocks were added in.
  * Never edit a migration that has shipped; add a new one.
  */
+import type Database from 'better-sqlite3';
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** For the rare change plain SQL cannot make; runs inside the migrations' transaction after sql. */
+  apply?(db: Database.Database): void;
+}
+
+/** The devices table's kind CHECK as migration 1 wrote it, and what replaces it. */
+const KIND_CHECK_V1 = "CHECK (kind IN ('camera', 'scale'))";
+const KIND_CHECK_ANY = "CHECK (kind GLOB '[a-z]*' AND length(kind) <= 32)";
+
+/**
+ * Drops a table CHECK without rebuilding the table, as SQLite documents for changes that leave the
+ * stored format alone: the schema text is edited and the schema version bumped, in the same
+ * transaction. (Rebuilding devices would cascade-delete every row that references it.)
+ */
+function replaceTableCheck(db: Database.Database, table: string, from: string, to: string): void {
+  const sql = db.prepare("SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?").pluck().get(table) as string | undefined;
+  if (!sql?.includes(from)) return; // created by a later migration 1, or already changed
+  const version = db.pragma('schema_version', { simple: true }) as number;
+  db.unsafeMode(true);
+  try {
+    db.pragma('writable_schema = ON');
+    db.prepare("UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?").run(sql.replace(from, to), table);
+    db.pragma(`schema_version = ${version + 1}`);
+    db.pragma('writable_schema = OFF');
+  } finally {
+    db.unsafeMode(false);
+  }
 }
 
 export const MIGRATIONS: Migration[] = [
@@ -91,6 +119,12 @@ export const MIGRATIONS: Migration[] = [
       -- Connection changes are few: indexed by device for "was it online at time t" (metrics).
       CREATE INDEX events_presence ON events(device_id, received_at) WHERE type IN ('online', 'offline');
     `,
+  },
+  {
+    version: 3,
+    name: 'devices: any registered kind (kinds are plugins; the code checks the name)',
+    sql: '',
+    apply: (db) => replaceTableCheck(db, 'devices', KIND_CHECK_V1, KIND_CHECK_ANY),
   },
   {
     version: 10,

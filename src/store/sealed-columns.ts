@@ -1,7 +1,8 @@
 /**
- * Every sealed column in the database, with how its associated data is formed from the row. Key
- * rotation walks this list to re-seal everything; a test checks that no BLOB column is missing
- * from it. Each concern adds its own sealed columns here, next to the migration that creates them.
+ * Every sealed column in the database, with how its associated data is formed from the row. Each
+ * column is defined once, by the module that owns its table (a device kind, members, the
+ * registry), with sealedColumn(); the full list is assembled by the composition (hub/catalog.ts),
+ * which key rotation walks to re-seal everything; a test checks that no BLOB column is missing.
  */
 import type { Purpose } from '../crypto/sealer.js';
 
@@ -16,15 +17,13 @@ export interface SealedColumn {
   where?: string;
 }
 
-export const SEALED_COLUMNS: SealedColumn[] = [
-  { table: 'meta', column: 'value', keyColumns: ['key'], where: "key = 'key_check'", purpose: 'keyCheck', aad: () => 'meta:key_check' },
-  { table: 'devices', column: 'nickname', keyColumns: ['id'], purpose: 'deviceNickname', aad: (r) => `device:${String(r.id)}:nickname` },
-  { table: 'camera_state', column: 'state', keyColumns: ['device_id'], purpose: 'cameraState', aad: (r) => `camera_state:${String(r.device_id)}` },
-  { table: 'events', column: 'detail', keyColumns: ['id'], purpose: 'eventDetail', aad: (r) => `event:${String(r.id)}:detail` },
-  { table: 'members', column: 'name', keyColumns: ['id'], purpose: 'memberName', aad: (r) => `member:${String(r.id)}:name` },
-  { table: 'scales', column: 'address', keyColumns: ['device_id'], purpose: 'scaleAddress', aad: (r) => `scale:${String(r.device_id)}:address` },
-  { table: 'measurements', column: 'metrics', keyColumns: ['id'], purpose: 'bodyMetrics', aad: (r) => `measurement:${String(r.id)}:metrics` },
-];
+/** Defines a sealed column once: its owner seals and opens with `aad`, key rotation walks it. */
+export function sealedColumn(column: SealedColumn): SealedColumn {
+  return Object.freeze(column);
+}
+
+/** The database's key-check marker (see vault.ts). */
+export const KEY_CHECK = sealedColumn({ table: 'meta', column: 'value', keyColumns: ['key'], where: "key = 'key_check'", purpose: 'keyCheck', aad: () => 'meta:key_check' });
 
 /**
  * BLOB columns that hold no sealed data, and why (checked by the completeness test).

@@ -8,6 +8,8 @@ import { createKeyFile, keyLocation, readKeyFile, KeyError, type KeyLocation } f
 import { Sealer, SealError } from '../crypto/sealer.js';
 import { loadSodium, type SodiumApi } from '../crypto/sodium.js';
 import { DB_FILE_NAME, openDatabase, StoreError, type Db } from './database.js';
+import { META_KEYS, MetaStore } from './meta.js';
+import { KEY_CHECK } from './sealed-columns.js';
 import { completePendingRotation, discardStalePendingKey } from './key-rotation.js';
 
 export interface Vault {
@@ -24,8 +26,6 @@ export interface OpenVaultOptions {
   create?: boolean;
 }
 
-const KEY_CHECK_META = 'key_check';
-const KEY_CHECK_AAD = 'meta:key_check';
 const KEY_CHECK_TEXT = 'hearth key check v1';
 
 export async function openVault(dataDir: string, env: Record<string, string | undefined>, opts: OpenVaultOptions = {}): Promise<Vault> {
@@ -47,7 +47,7 @@ export async function openVault(dataDir: string, env: Record<string, string | un
   try {
     const status = keyCheckStatus(db, sealer);
     if (status === 'absent') {
-      db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(KEY_CHECK_META, sealer.seal('keyCheck', KEY_CHECK_AAD, KEY_CHECK_TEXT));
+      new MetaStore(db).insert(META_KEYS.keyCheck, sealer.seal(KEY_CHECK.purpose, KEY_CHECK.aad({}), KEY_CHECK_TEXT));
     } else if (status === 'mismatch') {
       // Perhaps a key rotation committed and was killed before it could swap the key files.
       if (!completePendingRotation(sodium, key.path, (candidate) => keyCheckStatus(db, candidate) === 'ok')) {
@@ -88,10 +88,10 @@ function ensureDataDir(dataDir: string): void {
 
 /** Whether `sealer` opens the database's sealed key-check marker. */
 export function keyCheckStatus(db: Db, sealer: Sealer): 'ok' | 'absent' | 'mismatch' {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(KEY_CHECK_META) as { value: Buffer } | undefined;
-  if (!row) return 'absent';
+  const value = new MetaStore(db).read(META_KEYS.keyCheck);
+  if (!value) return 'absent';
   try {
-    return sealer.openString('keyCheck', KEY_CHECK_AAD, row.value) === KEY_CHECK_TEXT ? 'ok' : 'mismatch';
+    return sealer.openString(KEY_CHECK.purpose, KEY_CHECK.aad({}), value) === KEY_CHECK_TEXT ? 'ok' : 'mismatch';
   } catch (err) {
     if (err instanceof SealError) return 'mismatch';
     throw err;

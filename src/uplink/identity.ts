@@ -6,8 +6,8 @@
 import type { Sealer } from '../crypto/sealer.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import type { Db } from '../store/database.js';
+import { META_KEYS, MetaStore } from '../store/meta.js';
 
-const PSEUDONYM_META = 'uplink_pseudonym';
 const PSEUDONYM_BYTES = 16;
 
 export interface SigningKeys {
@@ -16,12 +16,12 @@ export interface SigningKeys {
 }
 
 export function hubPseudonym(db: Db, sodium: SodiumApi): string {
-  const read = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+  const meta = new MetaStore(db);
   return db.transaction(() => {
-    const existing = read.get(PSEUDONYM_META) as Buffer | undefined;
+    const existing = meta.read(META_KEYS.pseudonym);
     if (existing) return existing.toString('utf8');
     const pseudonym = Buffer.from(sodium.randombytes_buf(PSEUDONYM_BYTES)).toString('hex');
-    db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)').run(PSEUDONYM_META, Buffer.from(pseudonym, 'utf8'));
+    meta.insert(META_KEYS.pseudonym, Buffer.from(pseudonym, 'utf8'));
     return pseudonym;
   }).immediate();
 }

@@ -5,38 +5,38 @@
  * so it is stored in the clear.
  */
 import type { Db } from '../store/database.js';
+import { META_KEYS, MetaStore } from '../store/meta.js';
 import { DbWatcher } from '../store/db-watcher.js';
 import type { PrivacyGate } from './privacy-gate.js';
 
-export const PRIVACY_FLAG_KEY = 'privacy_paused';
 const PAUSED = Buffer.from('1');
 const RESUMED = Buffer.from('0');
 
 export function readPrivacyFlag(db: Db): boolean {
-  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(PRIVACY_FLAG_KEY) as { value: Buffer } | undefined;
-  return row !== undefined && Buffer.isBuffer(row.value) && row.value.equals(PAUSED);
+  return new MetaStore(db).read(META_KEYS.privacyPaused)?.equals(PAUSED) ?? false;
 }
 
 export function writePrivacyFlag(db: Db, paused: boolean): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(PRIVACY_FLAG_KEY, paused ? PAUSED : RESUMED);
+  new MetaStore(db).write(META_KEYS.privacyPaused, paused ? PAUSED : RESUMED);
 }
 
 /**
  * The flag as a PrivacyGate for the daemon. Changes made by other processes (the CLI) are noticed
- * by polling `PRAGMA data_version`, which only moves when another connection committed, so a
- * check is one cheap pragma; the row is read only then.
+ * through check(): the daemon calls it on the bus's `store.external-change`; standing alone (pollMs
+ * given) it polls `PRAGMA data_version` itself, which only moves when another connection
+ * committed, so a check is one cheap pragma and the row is read only then.
  */
 export class PrivacyFlagGate implements PrivacyGate {
   private readonly listeners = new Set<(paused: boolean) => void>();
-  private readonly watcher: DbWatcher;
+  private readonly watcher: DbWatcher | undefined;
   private paused: boolean;
 
   constructor(
     private readonly db: Db,
-    pollMs = 1000,
+    pollMs?: number,
   ) {
-    this.watcher = new DbWatcher(db, pollMs);
-    this.watcher.onExternalChange(() => this.update(readPrivacyFlag(this.db)));
+    this.watcher = pollMs === undefined ? undefined : new DbWatcher(db, pollMs);
+    this.watcher?.onExternalChange(() => this.update(readPrivacyFlag(this.db)));
     this.paused = readPrivacyFlag(db);
   }
 
@@ -56,16 +56,17 @@ export class PrivacyFlagGate implements PrivacyGate {
   }
 
   start(): void {
-    this.watcher.start();
+    this.watcher?.start();
   }
 
   stop(): void {
-    this.watcher.stop();
+    this.watcher?.stop();
   }
 
-  /** Re-reads the flag if another connection committed since the last check. */
+  /** Re-reads the flag (another connection may have committed a change). */
   check(): void {
-    this.watcher.check();
+    if (this.watcher) this.watcher.check();
+    else this.update(readPrivacyFlag(this.db));
   }
 
   private update(paused: boolean): void {

@@ -12,6 +12,7 @@ import type { Sealer } from '../crypto/sealer.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import type { Logger } from '../log/logger.js';
 import type { RandomSource } from '../metrics/dp.js';
+import type { DomainBus } from '../bus/bus.js';
 import type { Db } from '../store/database.js';
 import { UplinkClient, type BackoffOptions, type SendHooks } from './client.js';
 import { reportTopic } from './identity.js';
@@ -57,6 +58,8 @@ export class UplinkService {
   private readonly clock: Clock;
   private readonly log: Logger;
   private timer: NodeJS.Timeout | undefined;
+  /** Told how many reports each window this service closed queued. */
+  onWindowClosed: (queued: number) => void = () => {};
 
   constructor(private readonly opts: UplinkServiceOptions) {
     this.clock = opts.clock ?? systemClock;
@@ -108,6 +111,7 @@ export class UplinkService {
       for (const w of closed) {
         const queued = w.outcomes.filter((o) => o.status === 'queued').length;
         if (queued > 0) this.log.info('report window closed', { count: queued });
+        this.onWindowClosed(queued);
       }
     } catch (err) {
       this.log.error('could not close the report window', { code: (err as { code?: string }).code ?? (err as Error).name });
@@ -119,6 +123,7 @@ export class UplinkService {
   /** Closes the open window now (what `hearth report now` does from the CLI). */
   closeNow(): ClosedWindow | undefined {
     const closed = this.reporter.closeWindow(this.clock.now());
+    if (closed) this.onWindowClosed(closed.outcomes.filter((o) => o.status === 'queued').length);
     this.client?.wake();
     return closed;
   }
@@ -128,10 +133,6 @@ export class UplinkService {
     this.client?.wake();
   }
 
-  /** Lets an indicator (LED) follow sends; returns a function that detaches it. */
-  onSend(hooks: SendHooks): () => void {
-    return this.client?.addHooks(hooks) ?? (() => {});
-  }
 }
 
 /** Reads the upstream password and TLS material named in the config from the data dir. */
@@ -170,21 +171,32 @@ function isLoopbackUrl(url: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
 }
 
+const OWNER = 'uplink';
+
 /**
- * Builds the service from the hub's context (structurally typed, so the hub need not change shape).
- * The gate is the hub's combined privacy gate (persistent flag and hardware switch); the hooks
- * follow each send (the activity LED).
+ * Builds the service for the daemon, on its bus: it looks at the outbox again when consent changed
+ * or another process (`hearth report now`) wrote, announces each send (the activity LED follows
+ * them) and each window it closes. The gate is the hub's combined privacy gate (persistent flag
+ * and hardware switch). `unload` takes its listeners off the bus.
  */
-export function uplinkServiceFromHub(
-  ctx: {
-    config: HearthConfig;
-    logger: Logger;
-    vault: { db: Db; sealer: Sealer; sodium: SodiumApi };
-    watcher?: { onExternalChange(cb: () => void): unknown };
-  },
-  extra: { gate?: PrivacyGate; hooks?: SendHooks[] } = {},
-): UplinkService {
-  const service = new UplinkService({ db: ctx.vault.db, sealer: ctx.vault.sealer, sodium: ctx.vault.sodium, config: ctx.config, logger: ctx.logger, gate: extra.gate, hooks: extra.hooks });
-  ctx.watcher?.onExternalChange(() => service.wake());
-  return service;
+export function uplinkServiceOnBus(
+  deps: { config: HearthConfig; logger: Logger; bus: DomainBus; vault: { db: Db; sealer: Sealer; sodium: SodiumApi } },
+  gate: PrivacyGate,
+): { service: UplinkService; unload(): Promise<void> } {
+  const { bus } = deps;
+  const hooks: SendHooks = {
+    onSendStart: (reportId) => bus.emit('report.sending', { reportId }),
+    onSendEnd: (reportId, ok) => bus.emit('report.sent', { reportId, ok }),
+  };
+  const service = new UplinkService({ db: deps.vault.db, sealer: deps.vault.sealer, sodium: deps.vault.sodium, config: deps.config, logger: deps.logger, gate, hooks: [hooks] });
+  bus.on('store.external-change', OWNER, () => service.wake());
+  bus.on('consent.changed', OWNER, () => service.wake());
+  service.onWindowClosed = (queued) => bus.emit('report.window-closed', { queued, origin: 'local' });
+  return {
+    service,
+    async unload() {
+      bus.removeOwner(OWNER);
+      await service.stop();
+    },
+  };
 }

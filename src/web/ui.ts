@@ -4,7 +4,8 @@
  * listens. A hub without an admin password gets a random one, returned for printing once.
  */
 import type { FastifyInstance } from 'fastify';
-import type { HubContext } from '../hub/hub.js';
+import type { HubContext } from '../hub/context.js';
+import { webDepsFromHub } from './deps.js';
 import { registerApi } from './api/routes.js';
 import { registerExport } from './api/export.js';
 import { registerLiveEvents } from './api/live.js';
@@ -20,23 +21,28 @@ export interface WebUi {
   sessions: SessionStore;
 }
 
-export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Promise<WebUi> {
+export async function registerWebUi(app: FastifyInstance, hub: HubContext): Promise<WebUi> {
+  const ctx = webDepsFromHub(hub);
   const db = ctx.vault.db;
   let firstAdminPassword: string | undefined;
-  if (!readAdminHash(db)) {
+  // The hash the sessions were opened under; a different one read later means another process changed it.
+  let adminHash = readAdminHash(db);
+  if (!adminHash) {
     firstAdminPassword = generateAdminPassword();
     const hash = await ctx.passwords.hash(firstAdminPassword, 'admin');
     // Stored once the server listens (before anyone can log in): a first start that fails earlier,
     // say on a port already in use, leaves no password that nobody saw, and the next start makes one.
     app.addHook('onListen', async () => {
-      if (!readAdminHash(db)) writeAdminHash(db, hash);
+      if (!readAdminHash(db)) {
+        writeAdminHash(db, hash);
+        adminHash = hash;
+      }
     });
   }
   const sessions = new SessionStore({ idleMs: ctx.config.http.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.http.sessionMaxHours * 3600_000 });
   // A new admin password (`hearth admin set-password`, another process) ends every session: whoever
   // logged in with the old one, perhaps the reason it was changed, is out within a watcher tick.
-  let adminHash = readAdminHash(db);
-  ctx.watcher.onExternalChange(() => {
+  ctx.bus.on('store.external-change', 'web-sessions', () => {
     const now = readAdminHash(db);
     if (now === adminHash) return;
     adminHash = now;
@@ -55,7 +61,10 @@ export async function registerWebUi(app: FastifyInstance, ctx: HubContext): Prom
   });
   registerApi(app, ctx);
   registerExport(app, ctx);
-  registerLiveEvents(app, ctx.events);
+  registerLiveEvents(app, ctx.bus);
+  app.addHook('onClose', async () => {
+    ctx.bus.removeOwner('web-sessions');
+  });
   registerPages(app, pagesDepsFromHub(ctx));
   return { firstAdminPassword, sessions };
 }

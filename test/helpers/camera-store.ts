@@ -3,7 +3,7 @@
  * tests. `cleanups` gets what closes and removes it.
  */
 import { CameraStore, type CameraRecord } from '../../src/devices/camera/store.js';
-import { DeviceRegistry } from '../../src/devices/registry.js';
+import { DeviceRegistry, newDeviceId } from '../../src/devices/registry.js';
 import { openVault, type Vault } from '../../src/store/vault.js';
 import { tempDir } from './hub.js';
 
@@ -24,7 +24,7 @@ export async function cameraStoreRig(cleanups: (() => void)[], cameras: number):
     dir.cleanup();
   });
   const registry = new DeviceRegistry(vault.db, vault.sealer);
-  const ids = Array.from({ length: cameras }, (_, i) => registry.add('camera', `Camera ${i}`).id);
+  const ids = Array.from({ length: cameras }, (_, i) => registry.add('camera', newDeviceId('cam'), `Camera ${i}`).id);
   const store = new CameraStore(vault.db, vault.sealer);
   const batch = vault.db.transaction((records: CameraRecord[]) => store.writeBatch(records));
   return { vault, registry, store, ids, write: (records) => batch.immediate(records) };

@@ -7,6 +7,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hashPassword } from '../../src/crypto/password.js';
+import { newDeviceId, type DeviceRecord } from '../../src/devices/registry.js';
+import type { RunningHub } from '../../src/hub/hub.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'hearth.js');
@@ -127,4 +130,10 @@ export function publishAcked(client: MqttClient, topic: string, payload: string 
       else resolve();
     });
   });
+}
+
+/** Enrols a camera on a hub started in this process with a password the test chose. */
+export function addCameraWithPassword(hub: RunningHub, nickname: string, password: string): DeviceRecord {
+  const { registry, vault } = hub.internals;
+  return registry.add('camera', newDeviceId('cam'), nickname, { secretHash: hashPassword(vault.sodium, password, 'device') });
 }

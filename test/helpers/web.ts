@@ -32,18 +32,18 @@ export interface WebSession {
   cookie: string;
   csrf: string;
   /** A request with the session cookie and CSRF token (JSON body when given). */
-  request(method: string, url: string, payload?: unknown): ReturnType<RunningHub['ctx']['web']['inject']>;
+  request(method: string, url: string, payload?: unknown): ReturnType<RunningHub['internals']['web']['inject']>;
 }
 
 /** Logs in with the hub's first admin password. */
 export async function logIn(hub: RunningHub): Promise<WebSession> {
-  const res = await hub.ctx.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
+  const res = await hub.internals.web.inject({ method: 'POST', url: '/api/login', payload: { password: hub.firstAdminPassword } });
   if (res.statusCode !== 200) throw new Error(`login failed: ${res.statusCode}`);
   const cookie = String(res.headers['set-cookie']).split(';')[0]!;
   const csrf = res.json().csrfToken as string;
   return {
     cookie,
     csrf,
-    request: (method, url, payload) => hub.ctx.web.inject({ method: method as 'GET', url, ...(payload !== undefined ? { payload: payload as object } : {}), headers: { cookie, 'x-csrf-token': csrf } }),
+    request: (method, url, payload) => hub.internals.web.inject({ method: method as 'GET', url, ...(payload !== undefined ? { payload: payload as object } : {}), headers: { cookie, 'x-csrf-token': csrf } }),
   };
 }

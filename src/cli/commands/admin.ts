@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { hashPassword } from '../../crypto/password.js';
 import { adminPasswordProblem, writeAdminHash } from '../../web/auth/admin-password.js';
 import { UsageError, type CommandSpec } from '../command.js';
-import { withVault } from './devices.js';
+import { withVault } from '../services.js';
 
 async function readPassword(fromStdin: boolean): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) return readFileSync(0, 'utf8').replace(/\r?\n$/, '');

@@ -5,7 +5,7 @@
 import { ConsentStore } from '../../consent/consent.js';
 import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { UsageError, type CommandSpec } from '../command.js';
-import { withVault } from './devices.js';
+import { withServices, withVault } from '../services.js';
 
 const show: CommandSpec = {
   name: 'consent show',
@@ -38,8 +38,8 @@ const set: CommandSpec = {
     if (category === undefined || value === undefined || rest.length > 0) throw new UsageError('expected a category and on or off');
     if (!isCategory(category)) throw new UsageError(`unknown category "${category.slice(0, 40)}"; one of ${CATEGORIES.join(', ')}`);
     if (value !== 'on' && value !== 'off') throw new UsageError('the setting must be on or off');
-    return withVault(ctx, (vault) => {
-      const result = new ConsentStore(vault.db).set(category, value === 'on', Date.now());
+    return withServices(ctx, ({ consent }) => {
+      const result = consent.set(category, value === 'on');
       if (ctx.flags.json) ctx.out(JSON.stringify({ category, enabled: value === 'on', ...result }));
       else if (!result.changed) ctx.out(`${category} was already ${value}`);
       else ctx.out(`${category} is now ${value}${result.droppedReports > 0 ? `; ${result.droppedReports} queued report(s) dropped` : ''}`);

@@ -1,21 +1,29 @@
 /**
- * `hearth device ...`: enrol, list, show and remove devices. Works while the daemon runs (WAL):
- * the daemon notices a removal within a second and disconnects the device.
+ * `hearth device ...`: enrol, list, show and remove devices of every kind, through the same
+ * use-case service as the web UI. Works while the daemon runs (WAL): the daemon notices a
+ * removal within a second and disconnects the device.
  */
-import { generateDevicePassword, hashPassword } from '../../crypto/password.js';
-import { CameraStore } from '../../devices/camera/store.js';
-import { DeviceRegistry, nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
-import { openVault, type Vault } from '../../store/vault.js';
+import { EnrolmentError } from '../../devices/kind.js';
+import type { DeviceRecord } from '../../devices/registry.js';
+import type { DeviceService } from '../../devices/service.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
+import { withServices } from '../services.js';
 
-export async function withVault<T>(ctx: CommandContext, fn: (vault: Vault) => T | Promise<T>): Promise<T> {
-  const config = ctx.config();
-  const vault = await openVault(config.dataDir, ctx.env);
-  try {
-    return await fn(vault);
-  } finally {
-    vault.close();
-  }
+export { withVault } from '../services.js';
+
+/** Enrols through the device service and prints what the household is shown once. */
+export async function enrolDevice(ctx: CommandContext, kind: string, input: Record<string, unknown>, afterText: (shown: Record<string, unknown>, id: string) => string[]): Promise<number> {
+  return withServices(ctx, async ({ devices }) => {
+    try {
+      const { device, shownOnce } = await devices.enrol(kind, input);
+      if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind, ...shownOnce }));
+      else for (const line of afterText(shownOnce, device.id)) ctx.out(line);
+      return 0;
+    } catch (err) {
+      if (err instanceof EnrolmentError) throw new UsageError(err.message, err.kind === 'conflict' ? 1 : 2);
+      throw err;
+    }
+  });
 }
 
 const addCamera: CommandSpec = {
@@ -23,22 +31,15 @@ const addCamera: CommandSpec = {
   usage: '<nickname> [--json]',
   summary: 'enrol a camera; prints its MQTT username and password once',
   async run(ctx) {
-    const nickname = ctx.args.join(' ');
-    const problem = nicknameProblem(nickname);
-    if (problem) throw new UsageError(problem);
-    return withVault(ctx, (vault) => {
-      const password = generateDevicePassword();
-      const device = new DeviceRegistry(vault.db, vault.sealer).add('camera', nickname, { secretHash: hashPassword(vault.sodium, password, 'device') });
-      if (ctx.flags.json) {
-        ctx.out(JSON.stringify({ id: device.id, kind: device.kind, username: device.id, password }));
-      } else {
-        ctx.out(`camera enrolled: ${device.id}`);
-        ctx.out(`  MQTT username: ${device.id}`);
-        ctx.out(`  MQTT password: ${password}`);
-        ctx.out(`  publish to: hearth/cam/${device.id}/status and hearth/cam/${device.id}/event`);
-        ctx.out('The password is shown only now; the hub keeps only a hash of it.');
-      }
-      return 0;
+    return enrolDevice(ctx, 'camera', { nickname: ctx.args.join(' ') }, (shown, id) => {
+      const topics = shown.topics as { status: string; event: string };
+      return [
+        `camera enrolled: ${id}`,
+        `  MQTT username: ${String(shown.username)}`,
+        `  MQTT password: ${String(shown.password)}`,
+        `  publish to: ${topics.status} and ${topics.event}`,
+        'The password is shown only now; the hub keeps only a hash of it.',
+      ];
     });
   },
 };
@@ -48,10 +49,8 @@ const list: CommandSpec = {
   usage: '[--json]',
   summary: 'list enrolled devices',
   async run(ctx) {
-    return withVault(ctx, (vault) => {
-      const registry = new DeviceRegistry(vault.db, vault.sealer);
-      const cameras = new CameraStore(vault.db, vault.sealer);
-      const rows = registry.list().map((d) => summarize(d, d.kind === 'camera' ? cameras.view(d.id) : undefined));
+    return withServices(ctx, ({ devices }) => {
+      const rows = devices.list().map((d) => summarize(devices, d));
       if (ctx.flags.json) ctx.out(JSON.stringify(rows));
       else if (rows.length === 0) ctx.out('no devices enrolled yet; add one with `hearth device add camera <nickname>`');
       else for (const r of rows) ctx.out(`${r.id}  ${r.kind.padEnd(6)}  ${r.online === null ? '       ' : r.online ? 'online ' : 'offline'}  ${r.nickname}`);
@@ -66,17 +65,35 @@ const show: CommandSpec = {
   summary: "show a device's decrypted latest state and event counts",
   async run(ctx) {
     const id = requireId(ctx);
-    return withVault(ctx, (vault) => {
-      const device = new DeviceRegistry(vault.db, vault.sealer).get(id);
+    return withServices(ctx, ({ devices }) => {
+      const device = devices.get(id);
       if (!device) throw new UsageError(`no device with id ${id}`, 1);
-      const view = device.kind === 'camera' ? { ...new CameraStore(vault.db, vault.sealer).view(id) } : {};
-      const out = { ...view, id: device.id, kind: device.kind, nickname: device.nickname, createdAt: device.createdAt };
-      if (ctx.flags.json) ctx.out(JSON.stringify(out));
-      else for (const [k, v] of Object.entries(out)) ctx.out(`${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);
+      const details = devices.details(device);
+      const out = { ...details.fields, id: device.id, online: details.online, lastSeen: details.lastSeen, eventCounts: details.eventCounts, kind: device.kind, nickname: device.nickname, createdAt: device.createdAt };
+      if (ctx.flags.json) {
+        ctx.out(JSON.stringify(out));
+        return 0;
+      }
+      for (const [k, v] of Object.entries(out)) ctx.out(`${k}: ${showValue(k, v)}`);
       return 0;
     });
   },
 };
+
+/** Times as dates (local time with its offset), objects as JSON, the rest as text. */
+function showValue(key: string, v: unknown): string {
+  if (typeof v === 'number' && /(At|Seen)$/.test(key)) return formatTime(v);
+  if (typeof v === 'object' && v !== null) return JSON.stringify(v);
+  return v === null ? '-' : String(v);
+}
+
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const offset = -d.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${sign}${pad(Math.floor(Math.abs(offset) / 60))}:${pad(Math.abs(offset) % 60)}`;
+}
 
 const remove: CommandSpec = {
   name: 'device remove',
@@ -84,9 +101,9 @@ const remove: CommandSpec = {
   summary: 'remove a device and everything stored about it (a running hub disconnects it)',
   async run(ctx) {
     const id = requireId(ctx);
-    return withVault(ctx, (vault) => {
-      if (!new DeviceRegistry(vault.db, vault.sealer).remove(id)) throw new UsageError(`no device with id ${id}`, 1);
-      ctx.out(`removed ${id}`);
+    return withServices(ctx, ({ devices }) => {
+      if (!devices.forget(id)) throw new UsageError(`no device with id ${id}`, 1);
+      ctx.out(`removed ${id} and everything stored about it`);
       return 0;
     });
   },
@@ -98,8 +115,9 @@ function requireId(ctx: CommandContext): string {
   return id;
 }
 
-function summarize(d: DeviceRecord, camera?: { online: boolean; lastSeen: number | null }) {
-  return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: camera ? camera.online : null, lastSeen: camera?.lastSeen ?? null };
+function summarize(devices: DeviceService, d: DeviceRecord) {
+  const details = devices.details(d);
+  return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: details.online, lastSeen: details.lastSeen };
 }
 
 export const deviceCommands: CommandSpec[] = [addCamera, list, show, remove];

@@ -5,6 +5,7 @@ import { accessSync, constants } from 'node:fs';
 import { dirname } from 'node:path';
 import { acquirePidLock, AlreadyRunningError } from '../../hub/pid-lock.js';
 import { rotateKey } from '../../store/key-rotation.js';
+import { SEALED_COLUMNS } from '../../hub/catalog.js';
 import { openVault } from '../../store/vault.js';
 import { UsageError, type CommandSpec } from '../command.js';
 
@@ -32,7 +33,7 @@ const rotate: CommandSpec = {
         }
         const result = rotateKey(vault.db, vault.sodium, vault.sealer, vault.key.path, (p) => {
           if (!ctx.flags.json) ctx.err(`re-sealing ${p.table}.${p.column}: ${p.done}/${p.total}`);
-        });
+        }, SEALED_COLUMNS);
         if (ctx.flags.json) ctx.out(JSON.stringify({ rotated: true, keyPath: vault.key.path, ...result }));
         else {
           ctx.out(`rotated: ${result.resealed} sealed values re-sealed under a new key at ${vault.key.path}`);

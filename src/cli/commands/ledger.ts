@@ -4,7 +4,7 @@
  */
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { UsageError, type CommandSpec } from '../command.js';
-import { withVault } from './devices.js';
+import { withVault } from '../services.js';
 
 const ledger: CommandSpec = {
   name: 'ledger',

@@ -9,7 +9,7 @@ import { readPrivacyFlag, writePrivacyFlag } from '../../uplink/privacy-flag.js'
 import { Reporter } from '../../uplink/reporter.js';
 import { silentLogger } from '../../log/logger.js';
 import type { CommandSpec } from '../command.js';
-import { withVault } from './devices.js';
+import { withVault } from '../services.js';
 
 const now: CommandSpec = {
   name: 'report now',

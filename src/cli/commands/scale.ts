@@ -2,13 +2,13 @@
  * `hearth scale ...`, `hearth member ...` and `hearth device add scale`: decode a pasted capture,
  * enrol scales, manage household members and look at (and resolve) weigh-ins.
  */
-import { nicknameProblem } from '../../devices/registry.js';
 import { decodeCapture } from '../../devices/scale/decoders/index.js';
 import { isScaleFormat, parseHex, SCALE_FORMATS, type DecodeResult } from '../../devices/scale/measurement.js';
-import { normalizeBleAddress, ScaleExistsError, ScaleStore, type StoredMeasurement } from '../../devices/scale/store.js';
+import { ScaleStore, type StoredMeasurement } from '../../devices/scale/store.js';
 import { MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
-import { withVault } from './devices.js';
+import { withServices, withVault } from '../services.js';
+import { enrolDevice } from './devices.js';
 
 const decode: CommandSpec = {
   name: 'scale decode',
@@ -49,22 +49,8 @@ const addScale: CommandSpec = {
   summary: 'enrol a Bluetooth scale by its address (AA:BB:CC:DD:EE:FF)',
   async run(ctx) {
     const [address, ...rest] = ctx.args;
-    const normalized = address ? normalizeBleAddress(address) : undefined;
-    if (!normalized) throw new UsageError('give the scale address as AA:BB:CC:DD:EE:FF, then a nickname');
-    const nickname = rest.join(' ');
-    const problem = nicknameProblem(nickname);
-    if (problem) throw new UsageError(problem);
-    return withVault(ctx, (vault) => {
-      try {
-        const device = new ScaleStore(vault.db, vault.sealer).enroll(normalized, nickname);
-        if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind }));
-        else ctx.out(`scale enrolled: ${device.id} (a running hub starts listening for it at its next scan)`);
-        return 0;
-      } catch (err) {
-        if (err instanceof ScaleExistsError) throw new UsageError(err.message, 1);
-        throw err;
-      }
-    });
+    if (!address) throw new UsageError('give the scale address as AA:BB:CC:DD:EE:FF, then a nickname');
+    return enrolDevice(ctx, 'scale', { address, nickname: rest.join(' ') }, (_shown, id) => [`scale enrolled: ${id} (a running hub starts listening for it at once)`]);
   },
 };
 
@@ -76,9 +62,9 @@ const memberAdd: CommandSpec = {
     const name = ctx.args.join(' ');
     const problem = memberNameProblem(name);
     if (problem) throw new UsageError(problem);
-    return withVault(ctx, (vault) => {
+    return withServices(ctx, ({ members }) => {
       try {
-        const member = new MemberStore(vault.db, vault.sealer).add(name);
+        const member = members.add(name);
         if (ctx.flags.json) ctx.out(JSON.stringify({ id: member.id }));
         else ctx.out(`member added: ${member.id}`);
         return 0;
@@ -155,14 +141,14 @@ const assign: CommandSpec = {
     if (!id || !/^wi-[0-9a-f]{16}$/.test(id)) throw new UsageError('give a measurement id (wi-...) first');
     const name = nameWords.join(' ');
     if (ctx.flags.none !== true && memberNameProblem(name)) throw new UsageError('give the member name, or --none');
-    return withVault(ctx, (vault) => {
+    return withServices(ctx, ({ members }) => {
       let memberId: string | null = null;
       if (ctx.flags.none !== true) {
-        const member = new MemberStore(vault.db, vault.sealer).findByName(name);
+        const member = members.store.findByName(name);
         if (!member) throw new UsageError('no member with that name', 1);
         memberId = member.id;
       }
-      if (!new ScaleStore(vault.db, vault.sealer).assign(id, memberId)) throw new UsageError(`no weigh-in with id ${id}`, 1);
+      if (members.assignWeighIn(id, memberId) !== 'ok') throw new UsageError(`no weigh-in with id ${id}`, 1);
       ctx.out(memberId ? `assigned ${id}` : `unassigned ${id}`);
       return 0;
     });

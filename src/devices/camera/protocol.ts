@@ -43,6 +43,11 @@ export function cameraTopic(deviceId: string, channel: CameraChannel | 'cmd'): s
   return `${TOPIC_ROOT}/${deviceId}/${channel}`;
 }
 
+/** A camera's topics, as its enrolment shows them. */
+export function cameraTopics(deviceId: string): { status: string; event: string; commands: string } {
+  return { status: cameraTopic(deviceId, 'status'), event: cameraTopic(deviceId, 'event'), commands: cameraCommandFilter(deviceId) };
+}
+
 /** The topic filter a camera may subscribe to (its own commands). */
 export function cameraCommandFilter(deviceId: string): string {
   return `${TOPIC_ROOT}/${deviceId}/cmd/#`;

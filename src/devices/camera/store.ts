@@ -14,6 +14,7 @@
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
+import { sealedColumn } from '../../store/sealed-columns.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
 import { isStagedStatus, StagingPool, stagedPlaintext } from './staging.js';
 
@@ -36,8 +37,13 @@ export interface CameraView {
 
 type StoredState = Omit<CameraStatus, 'state'>;
 
-const stateAad = (deviceId: string) => `camera_state:${deviceId}`;
-const detailAad = (eventId: number | bigint) => `event:${eventId}:detail`;
+/** A camera's latest state: sealed JSON bound to the camera. */
+export const CAMERA_STATE = sealedColumn({ table: 'camera_state', column: 'state', keyColumns: ['device_id'], purpose: 'cameraState', aad: (r) => `camera_state:${String(r.device_id)}` });
+/** An event's detail: sealed under the event's row id. */
+export const EVENT_DETAIL = sealedColumn({ table: 'events', column: 'detail', keyColumns: ['id'], purpose: 'eventDetail', aad: (r) => `event:${String(r.id)}:detail` });
+
+const stateAad = (deviceId: string) => CAMERA_STATE.aad({ device_id: deviceId });
+const detailAad = (eventId: number | bigint) => EVENT_DETAIL.aad({ id: eventId });
 
 export class CameraStore {
   private readonly stmts;

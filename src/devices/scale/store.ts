@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
-import { DeviceRegistry, type DeviceRecord } from '../registry.js';
+import { sealedColumn } from '../../store/sealed-columns.js';
 import type { Assignment, MemberWeights } from '../../members/assign.js';
 import type { WeighIn } from './dedup.js';
 import type { ScaleMeasurement } from './measurement.js';
@@ -36,12 +36,17 @@ export function normalizeBleAddress(input: string): string | undefined {
   return /^[0-9A-F]{2}(:[0-9A-F]{2}){5}$/.test(s) ? s : undefined;
 }
 
+/** A scale's Bluetooth address, sealed to the scale. */
+export const SCALE_ADDRESS = sealedColumn({ table: 'scales', column: 'address', keyColumns: ['device_id'], purpose: 'scaleAddress', aad: (r) => `scale:${String(r.device_id)}:address` });
+/** A weigh-in's body values, sealed to the weigh-in. */
+export const BODY_METRICS = sealedColumn({ table: 'measurements', column: 'metrics', keyColumns: ['id'], purpose: 'bodyMetrics', aad: (r) => `measurement:${String(r.id)}:metrics` });
+
 export function scaleAddressAad(deviceId: string): string {
-  return `scale:${deviceId}:address`;
+  return SCALE_ADDRESS.aad({ device_id: deviceId });
 }
 
 export function measurementAad(measurementId: string): string {
-  return `measurement:${measurementId}:metrics`;
+  return BODY_METRICS.aad({ id: measurementId });
 }
 
 export class ScaleExistsError extends Error {
@@ -69,17 +74,9 @@ export class ScaleStore {
     };
   }
 
-  /** Enrols a scale by address; the registry seals the nickname, this seals the address. */
-  enroll(address: string, nickname: string): DeviceRecord {
-    const normalized = normalizeBleAddress(address);
-    if (!normalized) throw new RangeError('not a Bluetooth address (expected AA:BB:CC:DD:EE:FF)');
-    const tag = this.lookupTag(normalized);
-    return this.db.transaction(() => {
-      if (this.db.prepare('SELECT 1 FROM devices WHERE lookup_tag = ?').get(tag)) throw new ScaleExistsError();
-      const device = new DeviceRegistry(this.db, this.sealer).add('scale', nickname, { lookupTag: tag });
-      this.db.prepare('INSERT INTO scales (device_id, address) VALUES (?, ?)').run(device.id, this.sealer.seal('scaleAddress', scaleAddressAad(device.id), normalized));
-      return device;
-    }).immediate();
+  /** Seals and writes an enrolled scale's address (inside the enrolment transaction). */
+  writeAddress(deviceId: string, normalizedAddress: string): void {
+    this.db.prepare('INSERT INTO scales (device_id, address) VALUES (?, ?)').run(deviceId, this.sealer.seal(SCALE_ADDRESS.purpose, scaleAddressAad(deviceId), normalizedAddress));
   }
 
   /** The enrolled scales with their (unsealed) addresses, for the BLE reader. */
@@ -154,6 +151,26 @@ export class ScaleStore {
     return rows.map((r) => this.decode(r));
   }
 
+  /** Whether a weigh-in exists. */
+  hasMeasurement(measurementId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM measurements WHERE id = ?').get(measurementId) !== undefined;
+  }
+
+  /** The latest time a scale was heard from (its newest weigh-in event). */
+  lastSeen(deviceId: string): number | null {
+    return this.totals.lastReceivedAt(deviceId);
+  }
+
+  /** How many weigh-ins a scale has stored, by event type (for `device show`). */
+  eventCounts(deviceId: string): Record<string, number> {
+    return this.totals.countsByType(deviceId);
+  }
+
+  /** Deletes a member's weigh-ins (their body values are theirs; the count-only events stay). */
+  deleteOfMember(memberId: string): number {
+    return this.db.prepare('DELETE FROM measurements WHERE member_id = ?').run(memberId).changes;
+  }
+
   /** Manual assignment by the household (null unassigns). */
   assign(measurementId: string, memberId: string | null): boolean {
     return (
@@ -163,7 +180,8 @@ export class ScaleStore {
     );
   }
 
-  private lookupTag(normalizedAddress: string): string {
+  /** The keyed blind index a scale is found by (devices.lookup_tag), never the address itself. */
+  lookupTag(normalizedAddress: string): string {
     return `scale:${this.sealer.blindIndex('deviceIndex', normalizedAddress)}`;
   }
 

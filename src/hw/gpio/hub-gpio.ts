@@ -6,6 +6,7 @@
  */
 import type { HearthConfig } from '../../config/config.js';
 import type { Logger } from '../../log/logger.js';
+import type { DomainBus } from '../../bus/bus.js';
 import type { Db } from '../../store/database.js';
 import type { SendHooks } from '../../uplink/client.js';
 import { anyPaused, openGate, type PrivacyGate } from '../../uplink/privacy-gate.js';
@@ -47,15 +48,24 @@ export interface HubGpioOptions {
   sysfsRoot?: string;
   sysfs?: SysfsReader;
   pins?: GpioPins;
+  /**
+   * The daemon's bus: the flag is re-read on `store.external-change`, every change of the combined
+   * gate is emitted as `privacy.changed`, and the LED follows `report.sending` / `report.sent`.
+   * Without it (standalone use) the flag polls the database every flagPollMs.
+   */
+  bus?: DomainBus;
   flagPollMs?: number;
 }
+
+const OWNER = 'privacy';
 
 const NO_GPIO_HINT = 'the privacy switch and LED are off; pause uploads with `hearth privacy pause`';
 
 export function startHubGpio(opts: HubGpioOptions): HubGpio {
   const log = opts.logger.child({ component: 'gpio' });
   const cfg = opts.config;
-  const flag = new PrivacyFlagGate(opts.db, opts.flagPollMs);
+  const bus = opts.bus;
+  const flag = new PrivacyFlagGate(opts.db, bus ? undefined : (opts.flagPollMs ?? 1000));
   flag.start();
 
   let privacySwitch: PrivacySwitch | undefined;
@@ -103,11 +113,28 @@ export function startHubGpio(opts: HubGpioOptions): HubGpio {
   };
 
   const ledHooks: HubGpio['led'] = led ?? { lightWhile: (work) => work };
+  const unsubscribe: (() => void)[] = [];
+  if (bus) {
+    bus.on('store.external-change', OWNER, () => flag.check());
+    // Each source on its own: a switch flipped while paused by command changes what the page shows.
+    const announce = () => {
+      const s = gate.status();
+      bus.emit('privacy.changed', { paused: s.paused, bySwitch: s.bySwitch, byCommand: s.byCommand });
+    };
+    unsubscribe.push(switchGate.onChange(announce), flag.onChange(announce));
+    if (led) {
+      const lit = led;
+      bus.on('report.sending', OWNER, () => lit.onSendStart());
+      bus.on('report.sent', OWNER, () => lit.onSendEnd());
+    }
+  }
   return {
     gate,
     led: ledHooks,
     pins: used,
     stop() {
+      bus?.removeOwner(OWNER);
+      for (const off of unsubscribe) off();
       flag.stop();
       privacySwitch?.close();
       led?.close();

@@ -1,25 +1,17 @@
 /**
  * Export and forget. Export gives the household everything stored about one member or device,
- * decrypted, as JSON. Forget deletes it irrevocably: the rows go, then the write-ahead log is
- * checkpointed and truncated and the database is VACUUMed, so no freed page still holds the sealed
- * bytes (or the blind index) in the database file or its WAL.
+ * decrypted, as JSON. Forget deletes it irrevocably through the same use case as the CLI
+ * (DeviceService.forget, MemberService.forget): the rows go in one transaction with deleted
+ * content overwritten, and the write-ahead log is checkpointed and truncated, so no page still
+ * holds the sealed bytes (or the blind index) in the database file or its WAL.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { HubContext } from '../../hub/hub.js';
 import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
-import { MEMBER_ID_PATTERN, MemberStore } from '../../members/store.js';
+import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
-import type { Db } from '../../store/database.js';
+import type { WebDeps } from '../deps.js';
 
-
-type Ctx = Pick<HubContext, 'vault' | 'registry' | 'cameras' | 'broker' | 'events' | 'counters'>;
-
-/** Removes what deleted rows left behind in the file: checkpoint, VACUUM, checkpoint again. */
-export function scrubDatabase(db: Db): void {
-  db.pragma('wal_checkpoint(TRUNCATE)');
-  db.exec('VACUUM');
-  db.pragma('wal_checkpoint(TRUNCATE)');
-}
+type Ctx = Pick<WebDeps, 'vault' | 'registry' | 'cameras' | 'devices' | 'members' | 'counters'>;
 
 function attachment(reply: FastifyReply, name: string): FastifyReply {
   return reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
@@ -27,7 +19,7 @@ function attachment(reply: FastifyReply, name: string): FastifyReply {
 
 export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   const db = ctx.vault.db;
-  const members = new MemberStore(db, ctx.vault.sealer);
+  const members = ctx.members.store;
   const scales = new ScaleStore(db, ctx.vault.sealer);
   const deviceEvents = db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id');
 
@@ -60,11 +52,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
-    ctx.registry.remove(d.id); // events, state, scale address and measurements go with it (ON DELETE CASCADE)
-    ctx.broker.disconnectDevice(d.id);
-    ctx.cameras.forget(d.id);
-    scrubDatabase(db);
-    ctx.events.emit({ type: 'devices', at: Date.now() });
+    if (!ctx.devices.forget(d.id)) return reply.code(404).send({ error: 'not found' });
     return { forgotten: d.id };
   };
 
@@ -73,12 +61,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     if (!m) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
     // The member's body metrics are theirs: they go too (the count-only weigh-in events stay).
-    db.transaction(() => {
-      db.prepare('DELETE FROM measurements WHERE member_id = ?').run(m.id);
-      db.prepare('DELETE FROM members WHERE id = ?').run(m.id);
-    }).immediate();
-    scrubDatabase(db);
-    ctx.events.emit({ type: 'measurement', at: Date.now() });
+    if (!ctx.members.forget(m.id)) return reply.code(404).send({ error: 'not found' });
     return { forgotten: m.id };
   };
 

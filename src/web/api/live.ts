@@ -6,7 +6,8 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { HubEvents } from '../../hub/events.js';
+import type { DomainBus } from '../../bus/bus.js';
+import type { DomainEvent } from '../../bus/events.js';
 import { SECURITY_HEADERS } from '../security/headers.js';
 
 export interface LiveEventsOptions {
@@ -18,7 +19,44 @@ export interface LiveEventsOptions {
   maxBufferedBytes?: number;
 }
 
-export function registerLiveEvents(app: FastifyInstance, events: HubEvents, opts: LiveEventsOptions = {}): void {
+/** What the pages hear: a name and ids, kinds and times only (an allow-list of the bus's fields). */
+export type LiveMessage =
+  | { type: 'presence'; deviceId: string; online: boolean; at: number }
+  | { type: 'status'; deviceId: string; at: number }
+  | { type: 'event'; deviceId: string; eventType: string; at: number }
+  | { type: 'devices' | 'measurement' | 'privacy' | 'storage' | 'consent'; at: number };
+
+/** The page message for a domain event, or undefined for events pages do not follow. */
+export function liveMessage(e: DomainEvent): LiveMessage | undefined {
+  switch (e.type) {
+    case 'device.presence':
+      return { type: 'presence', deviceId: e.deviceId, online: e.online, at: e.at };
+    case 'device.status':
+      return { type: 'status', deviceId: e.deviceId, at: e.at };
+    case 'device.event':
+      return { type: 'event', deviceId: e.deviceId, eventType: e.eventType, at: e.at };
+    case 'device.enrolled':
+    case 'device.removed':
+      return { type: 'devices', at: e.at };
+    case 'measurement.stored':
+    case 'measurement.assigned':
+    case 'member.added':
+    case 'member.forgotten':
+      return { type: 'measurement', at: e.at };
+    case 'privacy.changed':
+      return { type: 'privacy', at: e.at };
+    case 'storage.changed':
+      return { type: 'storage', at: e.at };
+    case 'consent.changed':
+      return { type: 'consent', at: e.at };
+    default:
+      return undefined;
+  }
+}
+
+let streamOwners = 0;
+
+export function registerLiveEvents(app: FastifyInstance, bus: DomainBus, opts: LiveEventsOptions = {}): void {
   const maxStreams = opts.maxStreams ?? 16;
   const heartbeatMs = opts.heartbeatMs ?? 25_000;
   const maxBufferedBytes = opts.maxBufferedBytes ?? 256 * 1024;
@@ -39,9 +77,9 @@ export function registerLiveEvents(app: FastifyInstance, events: HubEvents, opts
       if (res.writableLength > maxBufferedBytes) res.destroy();
       else res.write(text);
     };
-    const off = events.on((change) => {
-      const { type, ...data } = change;
-      send(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    const off = bus.onAny(`live-page-${++streamOwners}`, (event) => {
+      const m = liveMessage(event);
+      if (m) send(`event: ${m.type}\ndata: ${JSON.stringify(m)}\n\n`);
     });
     const heartbeat = setInterval(() => send(': keep-alive\n\n'), heartbeatMs);
     heartbeat.unref();

@@ -4,13 +4,13 @@
  * what was wrong without quoting the request back.
  */
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { generateDevicePassword } from '../../crypto/password.js';
-import { ConsentStore } from '../../consent/consent.js';
-import { DEVICE_ID_PATTERN, nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
+import { EnrolmentError } from '../../devices/kind.js';
+import { DEVICE_ID_PATTERN, type DeviceRecord } from '../../devices/registry.js';
 import type { CameraView } from '../../devices/camera/store.js';
-import { normalizeBleAddress, ScaleExistsError, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
-import type { HubContext } from '../../hub/hub.js';
-import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
+import { ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
+import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem } from '../../members/store.js';
+import type { WebDeps } from '../deps.js';
+import type { StorageStatus } from '../../store/health.js';
 import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
@@ -20,7 +20,7 @@ const MEASUREMENT_ID = /^wi-[0-9a-f]{16}$/;
 const MAX_EVENTS = 500;
 const MAX_LEDGER = 1000;
 
-type Ctx = Pick<HubContext, 'config' | 'vault' | 'registry' | 'cameras' | 'broker' | 'counters' | 'storage' | 'passwords' | 'events'> & Partial<Pick<HubContext, 'privacy' | 'uplink'>>;
+type Ctx = WebDeps;
 
 function bad(reply: FastifyReply, ctx: Ctx, reason: string, code = 400): FastifyReply {
   ctx.counters.increment('http.refused.invalid');
@@ -45,11 +45,16 @@ function intParam(value: unknown, min: number, max: number): number | undefined 
   return n < min || n > max ? NaN : n;
 }
 
+/** The dashboard's words for the store's health. */
+function storageView(s: StorageStatus) {
+  return { healthy: s.healthy, problem: s.problem === 'SQLITE_FULL' ? 'the disk is full' : (s.problem ?? null), since: s.since };
+}
+
 export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   const db = ctx.vault.db;
-  const members = new MemberStore(db, ctx.vault.sealer);
+  const members = ctx.members.store;
   const scales = new ScaleStore(db, ctx.vault.sealer);
-  const consent = new ConsentStore(db);
+  const consent = ctx.consent.store;
   const ledger = new PrivacyLedger(db);
   const eventsToday = db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= ? AND type NOT IN (\'online\', \'offline\') GROUP BY device_id');
   const totals = new EventTotals(db);
@@ -85,9 +90,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return {
       upstream: upstreamState(),
       privacy: { paused: p?.paused ?? false, pausedBySwitch: p?.bySwitch ?? false, pausedByCommand: p?.byCommand ?? false, switchPresent: p?.switchPresent ?? false },
-      storage: { healthy: ctx.storage.healthy, problem: ctx.storage.problem === 'SQLITE_FULL' ? 'the disk is full' : ctx.storage.problem ?? null, since: ctx.storage.since },
+      storage: storageView(ctx.storage.status()),
       today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: weighInsToday.get(WEIGH_IN_EVENT, startOfToday()) as number },
-      devices: { cameras: ctx.registry.list('camera').length, scales: ctx.registry.list('scale').length, online: ctx.broker.connectedDeviceIds().length },
+      devices: { cameras: ctx.registry.list('camera').length, scales: ctx.registry.list('scale').length, online: ctx.presence.connectedDeviceIds().length },
     };
   });
 
@@ -132,31 +137,16 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return 'error' in events ? bad(reply, ctx, events.error) : events;
   });
 
-  app.post<{ Body: { nickname?: unknown } }>('/api/devices/camera', async (req, reply) => {
-    const nickname = req.body?.nickname;
-    if (typeof nickname !== 'string') return bad(reply, ctx, 'nickname is required');
-    const problem = nicknameProblem(nickname);
-    if (problem) return bad(reply, ctx, problem);
-    const password = generateDevicePassword();
-    const secretHash = await ctx.passwords.hash(password, 'device');
-    const d = ctx.registry.add('camera', nickname.trim(), { secretHash });
-    ctx.events.emit({ type: 'devices', at: Date.now() });
-    // The password is in this response only: the hub keeps its Argon2id hash.
-    return reply.code(201).header('cache-control', 'no-store').send({ id: d.id, username: d.id, password, topics: { status: `hearth/cam/${d.id}/status`, event: `hearth/cam/${d.id}/event`, commands: `hearth/cam/${d.id}/cmd/#` } });
-  });
-
-  app.post<{ Body: { address?: unknown; nickname?: unknown } }>('/api/devices/scale', async (req, reply) => {
-    const { address, nickname } = req.body ?? {};
-    if (typeof address !== 'string' || typeof nickname !== 'string') return bad(reply, ctx, 'address and nickname are required');
-    if (!normalizeBleAddress(address)) return bad(reply, ctx, 'the address must look like AA:BB:CC:DD:EE:FF');
-    const problem = nicknameProblem(nickname);
-    if (problem) return bad(reply, ctx, problem);
+  // Enrolment of any registered kind: the kind checks the fields; credentials are in this answer only.
+  app.post<{ Params: { kind: string }; Body: Record<string, unknown> | undefined }>('/api/devices/:kind', async (req, reply) => {
+    if (!ctx.devices.kind(req.params.kind)) return notFound(reply);
+    const body = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(reply, ctx, 'send the enrolment fields as a JSON object');
     try {
-      const d = scales.enroll(address, nickname.trim());
-      ctx.events.emit({ type: 'devices', at: Date.now() });
-      return reply.code(201).send({ id: d.id, kind: d.kind, nickname: d.nickname });
+      const { device, shownOnce } = await ctx.devices.enrol(req.params.kind, body);
+      return reply.code(201).header('cache-control', 'no-store').send({ id: device.id, kind: device.kind, nickname: device.nickname, ...shownOnce });
     } catch (err) {
-      if (err instanceof ScaleExistsError) return bad(reply, ctx, 'a scale with this address is already enrolled', 409);
+      if (err instanceof EnrolmentError) return bad(reply, ctx, err.message, err.kind === 'conflict' ? 409 : 400);
       throw err;
     }
   });
@@ -182,7 +172,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     const problem = memberNameProblem(name);
     if (problem) return bad(reply, ctx, problem);
     try {
-      return reply.code(201).send(members.add(name));
+      return reply.code(201).send(ctx.members.add(name));
     } catch (err) {
       if (err instanceof MemberExistsError) return bad(reply, ctx, 'a member with this name exists', 409);
       throw err;
@@ -204,9 +194,10 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   app.post<{ Params: { id: string }; Body: { memberId?: unknown } }>('/api/measurements/:id/assign', async (req, reply) => {
     if (!MEASUREMENT_ID.test(req.params.id)) return notFound(reply);
     const memberId = req.body?.memberId;
-    if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID_PATTERN.test(memberId) || !members.get(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
-    if (!scales.assign(req.params.id, memberId)) return notFound(reply);
-    ctx.events.emit({ type: 'measurement', at: Date.now() });
+    if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID_PATTERN.test(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
+    const result = ctx.members.assignWeighIn(req.params.id, memberId);
+    if (result === 'no_member') return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
+    if (result === 'no_measurement') return notFound(reply);
     return { ok: true };
   });
 
@@ -221,8 +212,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     if (!isCategory(category)) return bad(reply, ctx, `unknown category; one of ${CATEGORIES.join(', ')}`, 404);
     const enabled = req.body?.enabled;
     if (typeof enabled !== 'boolean') return bad(reply, ctx, 'enabled must be true or false');
-    const res = consent.set(category, enabled, Date.now());
-    ctx.uplink?.wake();
+    const res = ctx.consent.set(category, enabled);
     return { category, enabled, changed: res.changed, droppedReports: res.droppedReports };
   });
 
@@ -257,7 +247,6 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     if (typeof paused !== 'boolean') return bad(reply, ctx, 'paused must be true or false');
     if (!ctx.privacy) return bad(reply, ctx, 'the privacy switch is not running', 503);
     ctx.privacy.setPausedByCommand(paused);
-    ctx.events.emit({ type: 'privacy', at: Date.now() });
     return { paused: ctx.privacy.status().paused };
   });
 

@@ -4,18 +4,17 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../store/database.js';
-
-const ADMIN_HASH_KEY = 'admin_password_hash';
+import { META_KEYS, MetaStore } from '../../store/meta.js';
 export const MIN_ADMIN_PASSWORD_CHARS = 10;
 export const MAX_ADMIN_PASSWORD_CHARS = 256;
 
 export function readAdminHash(db: Db): string | undefined {
-  const v = db.prepare('SELECT value FROM meta WHERE key = ?').pluck().get(ADMIN_HASH_KEY) as Buffer | undefined;
+  const v = new MetaStore(db).read(META_KEYS.adminPasswordHash);
   return v ? v.toString('utf8') : undefined;
 }
 
 export function writeAdminHash(db: Db, hash: string): void {
-  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value').run(ADMIN_HASH_KEY, Buffer.from(hash, 'utf8'));
+  new MetaStore(db).write(META_KEYS.adminPasswordHash, Buffer.from(hash, 'utf8'));
 }
 
 /** Returns a reason when a chosen password is unusable. */

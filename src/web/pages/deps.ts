@@ -3,16 +3,15 @@
  * chart, and where cameras reach the broker (for the credentials QR code).
  */
 import { ScaleStore } from '../../devices/scale/store.js';
-import type { HubContext } from '../../hub/hub.js';
-import { MemberStore } from '../../members/store.js';
+import type { WebDeps } from '../deps.js';
 import type { PagesDeps } from './index.js';
 
 /** The newest weigh-ins a chart shows; older ones would only crowd the line. */
 const CHART_POINTS = 365;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '']);
 
-export function pagesDepsFromHub(ctx: Pick<HubContext, 'vault' | 'config' | 'mqttPort'>): PagesDeps {
-  const members = new MemberStore(ctx.vault.db, ctx.vault.sealer);
+export function pagesDepsFromHub(ctx: Pick<WebDeps, 'vault' | 'config' | 'mqttPort' | 'members'>): PagesDeps {
+  const members = ctx.members.store;
   const scales = new ScaleStore(ctx.vault.db, ctx.vault.sealer);
   return {
     weightHistory(memberId) {

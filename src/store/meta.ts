@@ -1,0 +1,39 @@
+/**
+ * The meta table: small named values of the hub (key check, pseudonym, admin password hash, the
+ * privacy flag, report window state). One place reads and writes it, and the keys are named here
+ * once, so two layers can never spell one differently.
+ */
+import type { Db } from './database.js';
+
+export const META_KEYS = {
+  keyCheck: 'key_check',
+  adminPasswordHash: 'admin_password_hash',
+  privacyPaused: 'privacy_paused',
+  pseudonym: 'uplink_pseudonym',
+} as const;
+
+export class MetaStore {
+  private readonly readStmt;
+  private readonly writeStmt;
+  private readonly insertStmt;
+
+  constructor(db: Db) {
+    this.readStmt = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+    this.writeStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.insertStmt = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?)');
+  }
+
+  read(key: string): Buffer | undefined {
+    const v = this.readStmt.get(key) as unknown;
+    return Buffer.isBuffer(v) ? v : undefined;
+  }
+
+  write(key: string, value: Buffer): void {
+    this.writeStmt.run(key, value);
+  }
+
+  /** Inserts a value that must not exist yet (fails if it does). */
+  insert(key: string, value: Buffer): void {
+    this.insertStmt.run(key, value);
+  }
+}
