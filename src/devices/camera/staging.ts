@@ -4,7 +4,7 @@
  * presence only. At saturation thousands of messages wait for their commit, long enough for V8's
  * young-generation collector to copy and promote whatever they hold; these hold nothing new.
  */
-import type { CameraRecord } from './store.js';
+import type { CameraRecord } from './record.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
 
 /** What a staged status keeps: its presence only (its fields are in the pending state). */

@@ -16,12 +16,10 @@ import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
 import { sealedColumn } from '../../store/sealed-columns.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
+import type { CameraRecord } from './record.js';
 import { isStagedStatus, StagingPool, stagedPlaintext } from './staging.js';
 
-export type CameraRecord =
-  | { kind: 'status'; deviceId: string; status: CameraStatus; at: number }
-  | { kind: 'event'; deviceId: string; event: CameraEvent; at: number }
-  | { kind: 'presence'; deviceId: string; online: boolean; at: number };
+export type { CameraRecord } from './record.js';
 
 export interface CameraView {
   id: string;
