@@ -40,7 +40,9 @@ describe('privacy gates', () => {
 
   it('`hearth report pause` and `resume` set the same flag as `hearth privacy pause`', () => {
     const gate = { isPaused: () => readPrivacyFlag(hub.vault.db) };
-    expect(cli(['report', 'pause', '--data-dir', hub.config.dataDir]).stdout).toMatch(/uplink paused/);
+    const paused = cli(['report', 'pause', '--data-dir', hub.config.dataDir]);
+    expect(paused.stdout).toMatch(/upstream paused/);
+    expect(paused.stderr).toMatch(/another name for `hearth privacy pause`/);
     expect(gate.isPaused()).toBe(true);
     expect(cli(['privacy', 'status', '--data-dir', hub.config.dataDir]).stdout).toMatch(/paused/);
     expect(cli(['report', 'queue', '--data-dir', hub.config.dataDir]).stdout).toMatch(/paused/);

@@ -1,11 +1,12 @@
 /**
- * `hearth report now|pubkey|queue|pause|resume`: close the current report window immediately, print
- * the key that signs reports (for registering the hub with the collector), list what waits to be
- * sent, and pause or resume all upstream traffic.
+ * `hearth report now|pubkey|queue`: close the current report window immediately, print the key
+ * that signs reports (for registering the hub with the collector) and list what waits to be sent.
+ * `report pause|resume` are other names for `hearth privacy pause|resume`.
  */
 import { publicKeyBase64 } from '../../uplink/identity.js';
 import { Outbox } from '../../uplink/outbox.js';
-import { readPrivacyFlag, writePrivacyFlag } from '../../uplink/privacy-flag.js';
+import { readPrivacyFlag } from '../../uplink/privacy-flag.js';
+import { privacyCommands } from './privacy.js';
 import { Reporter } from '../../uplink/reporter.js';
 import { silentLogger } from '../../log/logger.js';
 import type { CommandSpec } from '../command.js';
@@ -69,9 +70,9 @@ const queue: CommandSpec = {
       }));
       const paused = readPrivacyFlag(vault.db);
       if (ctx.flags.json) ctx.out(JSON.stringify(entries));
-      else if (entries.length === 0) ctx.out(`the outbox is empty${paused ? ' (uplink paused)' : ''}`);
+      else if (entries.length === 0) ctx.out(`the outbox is empty${paused ? ' (upstream paused)' : ''}`);
       else {
-        if (paused) ctx.out('uplink paused (`hearth report resume` lets these go)');
+        if (paused) ctx.out('upstream paused (`hearth privacy resume` lets these go)');
         for (const e of entries) ctx.out(`${e.queuedAt}  ${e.category.padEnd(14)} ${e.id}  attempts=${e.attempts}`);
       }
       return 0;
@@ -79,19 +80,18 @@ const queue: CommandSpec = {
   },
 };
 
-function pauseCommand(paused: boolean): CommandSpec {
+/** `hearth report pause|resume`: other names for `hearth privacy pause|resume`, which they run. */
+function pauseAlias(privacy: CommandSpec): CommandSpec {
+  const word = privacy.name.split(' ')[1]!;
   return {
-    name: paused ? 'report pause' : 'report resume',
-    usage: '',
-    summary: paused ? 'stop all upstream traffic (reports keep queueing) until `hearth report resume`' : 'let queued reports go upstream again',
+    ...privacy,
+    name: `report ${word}`,
+    summary: `another name for \`hearth privacy ${word}\``,
     async run(ctx) {
-      return withVault(ctx, (vault) => {
-        writePrivacyFlag(vault.db, paused);
-        ctx.out(paused ? 'uplink paused: nothing leaves the hub; reports keep queueing' : 'uplink resumed');
-        return 0;
-      });
+      if (!ctx.flags.json) ctx.err(`note: \`hearth report ${word}\` is another name for \`hearth privacy ${word}\``);
+      return privacy.run(ctx);
     },
   };
 }
 
-export const reportCommands: CommandSpec[] = [now, pubkey, queue, pauseCommand(true), pauseCommand(false)];
+export const reportCommands: CommandSpec[] = [now, pubkey, queue, ...privacyCommands.filter((c) => c.name !== 'privacy status').map(pauseAlias)];
