@@ -52,22 +52,3 @@ export type DomainEventType = keyof DomainEventMap;
 /** One event as it travels on the bus: its type, its fields and when it happened. */
 export type DomainEvent<T extends DomainEventType = DomainEventType> = T extends DomainEventType ? { type: T; at: number } & DomainEventMap[T] : never;
 
-export const DOMAIN_EVENT_TYPES: readonly DomainEventType[] = [
-  'device.enrolled',
-  'device.removed',
-  'device.presence',
-  'device.status',
-  'device.event',
-  'device.refused',
-  'member.added',
-  'member.forgotten',
-  'measurement.stored',
-  'measurement.assigned',
-  'consent.changed',
-  'privacy.changed',
-  'report.window-closed',
-  'report.sending',
-  'report.sent',
-  'storage.changed',
-  'store.external-change',
-];

@@ -7,7 +7,3 @@ import type { DeviceKindPlugin } from './kind.js';
 import { scaleKind } from './scale/kind.js';
 
 export const DEVICE_KINDS: readonly DeviceKindPlugin[] = [cameraKind, scaleKind];
-
-export function deviceKind(kind: string): DeviceKindPlugin | undefined {
-  return DEVICE_KINDS.find((k) => k.kind === kind);
-}

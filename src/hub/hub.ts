@@ -19,6 +19,7 @@ import { MemberService } from '../members/service.js';
 import { Counters } from '../store/counters.js';
 import { DbWatcher } from '../store/db-watcher.js';
 import { StorageHealth } from '../store/health.js';
+import { scrubOldFreePagesOnce } from '../store/scrub.js';
 import { openVault, type Vault } from '../store/vault.js';
 import { createWebServer, listenWeb } from '../web/server.js';
 import { registerWebUi } from '../web/ui.js';
@@ -72,6 +73,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       releaseLock();
     });
     const { db, sealer } = vault;
+    if (scrubOldFreePagesOnce(db)) log.info('cleared pages freed before deleted values were overwritten (once)');
     const bus = new DomainBus((err, event, owner) => log.error('a listener failed on an event', { event: event.type, service: owner, code: (err as { code?: string }).code ?? (err as Error).name }));
     const counters = new Counters(db);
     const storage = new StorageHealth(bus, log);

@@ -7,6 +7,7 @@
  * snapshot; then it is tried again.
  */
 import type { Db } from './database.js';
+import { MetaStore } from './meta.js';
 
 /** Checkpoints and truncates the WAL; true when nothing of it is left. */
 export function truncateWal(db: Db): boolean {
@@ -40,4 +41,23 @@ export function truncateWalSoon(db: Db, done: (ok: boolean) => void = () => {}, 
     }
   }, intervalMs);
   timer.unref();
+}
+
+const FREE_PAGES_SCRUBBED = 'free_pages_scrubbed';
+
+/**
+ * Once per database, before the daemon serves: pages freed before secure_delete was on may still
+ * hold deleted values; one VACUUM rewrites the file without them (later deletions zero as they go).
+ * Returns whether it ran.
+ */
+export function scrubOldFreePagesOnce(db: Db): boolean {
+  const meta = new MetaStore(db);
+  if (meta.read(FREE_PAGES_SCRUBBED)) return false;
+  const free = db.pragma('freelist_count', { simple: true }) as number;
+  if (free > 0) {
+    db.exec('VACUUM');
+    truncateWal(db);
+  }
+  meta.write(FREE_PAGES_SCRUBBED, Buffer.from('1'));
+  return free > 0;
 }

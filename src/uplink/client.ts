@@ -91,14 +91,6 @@ export class UplinkClient {
     return this.connected;
   }
 
-  addHooks(hooks: SendHooks): () => void {
-    this.hooks.push(hooks);
-    return () => {
-      const i = this.hooks.indexOf(hooks);
-      if (i >= 0) this.hooks.splice(i, 1);
-    };
-  }
-
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;

@@ -151,11 +151,6 @@ export class ScaleStore {
     return rows.map((r) => this.decode(r));
   }
 
-  /** Whether a weigh-in exists. */
-  hasMeasurement(measurementId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM measurements WHERE id = ?').get(measurementId) !== undefined;
-  }
-
   /** The latest time a scale was heard from (its newest weigh-in event). */
   lastSeen(deviceId: string): number | null {
     return this.totals.lastReceivedAt(deviceId);
