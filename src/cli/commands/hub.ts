@@ -1,7 +1,9 @@
 /**
  * `hearth init` and `hearth start`.
  */
+import { hostname, networkInterfaces } from 'node:os';
 import { join } from 'node:path';
+import { reachableHosts, urlsFor } from '../../net/addresses.js';
 import { createLogger } from '../../log/logger.js';
 import { openVault } from '../../store/vault.js';
 import { DB_FILE_NAME } from '../../store/database.js';
@@ -54,8 +56,12 @@ const start: CommandSpec = {
     }
     logger.info('hub started', { dataDir: config.dataDir });
     ctx.out(`hearth is running (data dir ${config.dataDir})`);
-    ctx.out(`  MQTT broker: mqtt://${config.mqtt.host}:${hub.mqttPort}`);
-    ctx.out(`  web UI:      ${config.http.tls ? 'https' : 'http'}://${config.http.host}:${hub.httpPort}/`);
+    // Addresses a phone on the home network can open, not the wildcard the servers bind to.
+    const names = { interfaces: networkInterfaces(), host: hostname() };
+    const mqttUrls = urlsFor('mqtt', reachableHosts(config.mqtt.host, names.interfaces, names.host), hub.mqttPort);
+    const webUrls = urlsFor(config.http.tls ? 'https' : 'http', reachableHosts(config.http.host, names.interfaces, names.host), hub.httpPort, '/');
+    ctx.out(`  web UI:      ${webUrls.join('  ')}`);
+    ctx.out(`  MQTT broker: ${mqttUrls.join('  ')}`);
     if (hub.webFingerprint) ctx.out(`  web UI certificate SHA-256: ${hub.webFingerprint}`);
     if (hub.firstAdminPassword) {
       // Printed once on the terminal (not through the logger); only its hash is kept.
