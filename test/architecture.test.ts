@@ -131,6 +131,9 @@ describe('device kinds as plugins', () => {
         idPrefix: 'bell',
         label: 'doorbell',
         enrolmentFields: { nickname: 'a name', serial: 'the serial number' },
+        enrolmentArgs: ['serial', 'nickname'],
+        enrolmentSummary: 'enrol a doorbell',
+        describeEnrolment: (id) => [`doorbell enrolled: ${id}`],
         sealedColumns: [sealedColumn({ table: 'devices', column: 'nickname', keyColumns: ['id'], purpose: 'deviceNickname', aad: (r) => `device:${String(r.id)}:nickname` })],
         async prepareEnrolment(input, { store }) {
           if (typeof input.serial !== 'string' || !/^[A-Z0-9]{6}$/.test(input.serial)) throw new EnrolmentError('the serial is six capital letters or digits');

@@ -87,6 +87,12 @@ export interface DeviceKindPlugin {
   readonly label: string;
   /** What enrolment takes, for help texts: field name → description. */
   readonly enrolmentFields: Readonly<Record<string, string>>;
+  /** The enrolment fields as the CLI takes them, in order; the last one takes the remaining words. */
+  readonly enrolmentArgs: readonly string[];
+  /** One line for help: what enrolling one does. */
+  readonly enrolmentSummary: string;
+  /** What the CLI prints after an enrolment (from what is shown once). */
+  describeEnrolment(deviceId: string, shownOnce: Record<string, unknown>): string[];
   /** The sealed columns this kind owns (the device nickname is the registry's). */
   readonly sealedColumns: readonly SealedColumn[];
   /** Checks the input and prepares the enrolment (hashing a secret off the event loop if needed). */

@@ -3,7 +3,8 @@
  * use-case service as the web UI. Works while the daemon runs (WAL): the daemon notices a
  * removal within a second and disconnects the device.
  */
-import { EnrolmentError } from '../../devices/kind.js';
+import { EnrolmentError, type DeviceKindPlugin } from '../../devices/kind.js';
+import { DEVICE_KINDS } from '../../devices/kinds.js';
 import type { DeviceRecord } from '../../devices/registry.js';
 import type { DeviceService } from '../../devices/service.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
@@ -11,38 +12,31 @@ import { withServices } from '../services.js';
 
 export { withVault } from '../services.js';
 
-/** Enrols through the device service and prints what the household is shown once. */
-export async function enrolDevice(ctx: CommandContext, kind: string, input: Record<string, unknown>, afterText: (shown: Record<string, unknown>, id: string) => string[]): Promise<number> {
-  return withServices(ctx, async ({ devices }) => {
-    try {
-      const { device, shownOnce } = await devices.enrol(kind, input);
-      if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind, ...shownOnce }));
-      else for (const line of afterText(shownOnce, device.id)) ctx.out(line);
-      return 0;
-    } catch (err) {
-      if (err instanceof EnrolmentError) throw new UsageError(err.message, err.kind === 'conflict' ? 1 : 2);
-      throw err;
-    }
-  });
+/** `hearth device add <kind> ...`, one per registered kind, from its plugin. */
+function addCommand(kind: DeviceKindPlugin): CommandSpec {
+  const args = kind.enrolmentArgs;
+  return {
+    name: `device add ${kind.kind}`,
+    usage: `${args.map((a) => `<${a}>`).join(' ')} [--json]`,
+    summary: kind.enrolmentSummary,
+    async run(ctx) {
+      if (ctx.args.length < args.length) throw new UsageError(`give ${args.map((a) => `the ${a}`).join(', then ')}`);
+      // The last field takes the remaining words (a nickname may have spaces).
+      const input: Record<string, unknown> = Object.fromEntries(args.map((a, i) => [a, i === args.length - 1 ? ctx.args.slice(i).join(' ') : ctx.args[i]]));
+      return withServices(ctx, async ({ devices }) => {
+        try {
+          const { device, shownOnce } = await devices.enrol(kind.kind, input);
+          if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind, ...shownOnce }));
+          else for (const line of kind.describeEnrolment(device.id, shownOnce)) ctx.out(line);
+          return 0;
+        } catch (err) {
+          if (err instanceof EnrolmentError) throw new UsageError(err.message, err.kind === 'conflict' ? 1 : 2);
+          throw err;
+        }
+      });
+    },
+  };
 }
-
-const addCamera: CommandSpec = {
-  name: 'device add camera',
-  usage: '<nickname> [--json]',
-  summary: 'enrol a camera; prints its MQTT username and password once',
-  async run(ctx) {
-    return enrolDevice(ctx, 'camera', { nickname: ctx.args.join(' ') }, (shown, id) => {
-      const topics = shown.topics as { status: string; event: string };
-      return [
-        `camera enrolled: ${id}`,
-        `  MQTT username: ${String(shown.username)}`,
-        `  MQTT password: ${String(shown.password)}`,
-        `  publish to: ${topics.status} and ${topics.event}`,
-        'The password is shown only now; the hub keeps only a hash of it.',
-      ];
-    });
-  },
-};
 
 const list: CommandSpec = {
   name: 'device list',
@@ -120,4 +114,4 @@ function summarize(devices: DeviceService, d: DeviceRecord) {
   return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: details.online, lastSeen: details.lastSeen };
 }
 
-export const deviceCommands: CommandSpec[] = [addCamera, list, show, remove];
+export const deviceCommands: CommandSpec[] = [...DEVICE_KINDS.map(addCommand), list, show, remove];

@@ -8,7 +8,6 @@ import { ScaleStore, type StoredMeasurement } from '../../devices/scale/store.js
 import { MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { withServices, withVault } from '../services.js';
-import { enrolDevice } from './devices.js';
 
 const decode: CommandSpec = {
   name: 'scale decode',
@@ -42,17 +41,6 @@ function printResult(ctx: CommandContext, r: DecodeResult, prefix: string): void
   ctx.out(`${prefix}measurement`);
   for (const [k, v] of Object.entries(r.measurement)) if (v !== null) ctx.out(`  ${k}: ${String(v)}`);
 }
-
-const addScale: CommandSpec = {
-  name: 'device add scale',
-  usage: '<address> <nickname> [--json]',
-  summary: 'enrol a Bluetooth scale by its address (AA:BB:CC:DD:EE:FF)',
-  async run(ctx) {
-    const [address, ...rest] = ctx.args;
-    if (!address) throw new UsageError('give the scale address as AA:BB:CC:DD:EE:FF, then a nickname');
-    return enrolDevice(ctx, 'scale', { address, nickname: rest.join(' ') }, (_shown, id) => [`scale enrolled: ${id} (a running hub starts listening for it at once)`]);
-  },
-};
 
 const memberAdd: CommandSpec = {
   name: 'member add',
@@ -159,4 +147,4 @@ function view(m: StoredMeasurement) {
   return { id: m.id, deviceId: m.deviceId, assignment: m.assignment, measuredAt: new Date(m.measuredAt).toISOString(), ...m.measurement };
 }
 
-export const scaleCommands: CommandSpec[] = [decode, addScale, memberAdd, memberList, memberHistory, measurements, assign];
+export const scaleCommands: CommandSpec[] = [decode, memberAdd, memberList, memberHistory, measurements, assign];

@@ -14,6 +14,18 @@ export const cameraKind: DeviceKindPlugin = {
   idPrefix: 'cam',
   label: 'camera',
   enrolmentFields: { nickname: 'a name for the camera, e.g. "Front door"' },
+  enrolmentArgs: ['nickname'],
+  enrolmentSummary: 'enrol a camera; prints its MQTT username and password once',
+  describeEnrolment(deviceId, shown) {
+    const topics = shown.topics as { status: string; event: string };
+    return [
+      `camera enrolled: ${deviceId}`,
+      `  MQTT username: ${String(shown.username)}`,
+      `  MQTT password: ${String(shown.password)}`,
+      `  publish to: ${topics.status} and ${topics.event}`,
+      'The password is shown only now; the hub keeps only a hash of it.',
+    ];
+  },
   sealedColumns: [CAMERA_STATE, EVENT_DETAIL],
 
   async prepareEnrolment(input, { passwords, deviceId }) {

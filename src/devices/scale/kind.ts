@@ -12,6 +12,9 @@ export const scaleKind: DeviceKindPlugin = {
   idPrefix: 'scale',
   label: 'scale',
   enrolmentFields: { address: 'the Bluetooth address, AA:BB:CC:DD:EE:FF', nickname: 'a name for the scale, e.g. "Bathroom"' },
+  enrolmentArgs: ['address', 'nickname'],
+  enrolmentSummary: 'enrol a Bluetooth scale by its address (AA:BB:CC:DD:EE:FF)',
+  describeEnrolment: (deviceId) => [`scale enrolled: ${deviceId} (a running hub starts listening for it at once)`],
   sealedColumns: [SCALE_ADDRESS, BODY_METRICS],
 
   async prepareEnrolment(input, { store }) {
