@@ -10,6 +10,7 @@ import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
 import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
 import type { WebDeps } from '../deps.js';
+import { EventLog } from '../../store/event-log.js';
 
 type Ctx = Pick<WebDeps, 'vault' | 'registry' | 'cameras' | 'devices' | 'members' | 'counters'>;
 
@@ -21,15 +22,15 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   const db = ctx.vault.db;
   const members = ctx.members.store;
   const scales = new ScaleStore(db, ctx.vault.sealer);
-  const deviceEvents = db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id');
+  const eventLog = new EventLog(db);
 
   app.get<{ Params: { id: string } }>('/api/export/device/:id', async (req, reply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
-    const events = (deviceEvents.all(d.id) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[]).map((e) => ({
+    const events = eventLog.ofDevice(d.id).map((e) => ({
       type: e.type,
       ts: e.ts,
-      receivedAt: e.received_at,
+      receivedAt: e.receivedAt,
       detail: e.detail ? ctx.cameras.openDetail(e.id, e.detail) : null,
     }));
     const measurements = scales.ofDevice(d.id);

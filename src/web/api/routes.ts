@@ -15,6 +15,8 @@ import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
+import { EventLog } from '../../store/event-log.js';
+import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
 
 const MEASUREMENT_ID = /^wi-[0-9a-f]{16}$/;
 const MAX_EVENTS = 500;
@@ -56,12 +58,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   const scales = new ScaleStore(db, ctx.vault.sealer);
   const consent = ctx.consent.store;
   const ledger = new PrivacyLedger(db);
-  const eventsToday = db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= ? AND type NOT IN (\'online\', \'offline\') GROUP BY device_id');
   const totals = new EventTotals(db);
-  const timelineSql = 'SELECT id, type, ts, received_at, detail FROM events WHERE device_id = @id AND received_at >= @from AND received_at < @to';
-  const eventsAll = db.prepare(`${timelineSql} ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const eventsOfType = db.prepare(`${timelineSql} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const weighInsToday = db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck();
+  // A camera's online/offline markers are not events of the day.
+  const eventLog = new EventLog(db, [...RESERVED_EVENT_TYPES]);
 
   function deviceSummary(d: DeviceRecord, today: Map<string, number>, view?: CameraView) {
     if (d.kind === 'camera') {
@@ -72,7 +71,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   }
 
   function todayCounts(): Map<string, number> {
-    return new Map((eventsToday.all(startOfToday()) as { device_id: string; n: number }[]).map((r) => [r.device_id, r.n]));
+    return eventLog.countsSince(startOfToday());
   }
 
   function upstreamState(): { state: 'on' | 'paused-by-switch' | 'paused' | 'off'; detail: string } {
@@ -91,7 +90,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
       upstream: upstreamState(),
       privacy: { paused: p?.paused ?? false, pausedBySwitch: p?.bySwitch ?? false, pausedByCommand: p?.byCommand ?? false, switchPresent: p?.switchPresent ?? false },
       storage: storageView(ctx.storage.status()),
-      today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: weighInsToday.get(WEIGH_IN_EVENT, startOfToday()) as number },
+      today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: eventLog.countOfTypeSince(WEIGH_IN_EVENT, startOfToday()) },
       devices: { cameras: ctx.registry.list('camera').length, scales: ctx.registry.list('scale').length, online: ctx.presence.connectedDeviceIds().length },
     };
   });
@@ -111,9 +110,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     const type = q.type;
     if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return { error: 'from, to and limit must be whole numbers (milliseconds, 1–500)' };
     if (type !== undefined && type !== '' && (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(type))) return { error: 'type must be an event type such as motion' };
-    const rows = (type ? eventsOfType : eventsAll).all({ id: deviceId, ...(type ? { type } : {}), from: from ?? 0, to: to ?? 8.64e15, limit }) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[];
+    const rows = eventLog.timeline(deviceId, { from: from ?? 0, to: to ?? 8.64e15, limit, ...(type ? { type } : {}) });
     return {
-      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
+      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.receivedAt, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
       types: totals.types(deviceId),
     };
   }
