@@ -121,6 +121,9 @@ const TimelineQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Events per type: only keys shaped like an event type leave. */
+const EventCounts = Type.Record(Type.String({ pattern: EVENT_TYPE_PATTERN.source }), Type.Integer());
+
 const Timeline = {
   events: Type.Array(Type.Object({ type: Type.String(), at: Type.Number(), detail: Nullable(Type.String()) })),
   types: Type.Array(Type.String()),
@@ -139,7 +142,7 @@ export const DeviceRoute = {
         ssid: Type.Optional(Nullable(Type.String())),
         ip: Type.Optional(Nullable(Type.String())),
         rssi: Type.Optional(Nullable(Type.Number())),
-        eventCounts: Type.Optional(Type.Record(Type.String(), Type.Integer())),
+        eventCounts: Type.Optional(EventCounts),
       }),
       ...Timeline,
     }),
@@ -157,7 +160,7 @@ export const EnrolRoute = {
   params: Type.Object({ kind: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }) }),
   querystring: NoQuery,
   // The kind checks its own fields (DeviceKindPlugin.prepareEnrolment); here only their shape.
-  body: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]{0,31}$' }), Type.String({ maxLength: 256 }), { maxProperties: 8, refusal: 'send the enrolment fields as a JSON object of short texts' }),
+  body: Type.Record(Type.String({ pattern: '^[a-zA-Z][a-zA-Z0-9]{0,31}$' }), Type.String({ maxLength: 256 }), { additionalProperties: false, maxProperties: 8, refusal: 'send the enrolment fields as a JSON object of short texts' }),
   response: {
     201: Type.Object({
       id: Type.String(),
@@ -346,7 +349,7 @@ export const ExportDeviceRoute = {
           rssi: Nullable(Type.Number()),
           online: Type.Boolean(),
           lastSeen: Nullable(Type.Number()),
-          eventCounts: Type.Record(Type.String(), Type.Integer()),
+          eventCounts: EventCounts,
         }),
       ),
       events: Type.Array(Type.Object({ type: Type.String(), ts: Type.Number(), receivedAt: Type.Number(), detail: Nullable(Type.String()) })),
