@@ -7,6 +7,7 @@ import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ASSET_FILES, ASSETS_DIR } from '../src/web/pages/assets.js';
 import { registerPages } from '../src/web/pages/index.js';
+import { webValidatorCompiler } from '../src/web/validation.js';
 import { NAV } from '../src/web/render/layout.js';
 import { pagesDepsFromHub } from '../src/web/pages/deps.js';
 import { MEMBER_ID_PATTERN, MemberStore } from '../src/members/store.js';
@@ -30,12 +31,14 @@ function decodeQrSvg(svg: string): string | undefined {
   return jsQR(data, size, size)?.data;
 }
 
-// The pages on a bare fastify app (no sessions: those are the server's hook, tested with it).
+// The pages on a bare fastify app (no sessions: those are the server's hook, tested with it), with
+// the web server's schema checks.
 let app: FastifyInstance;
 const t0 = Date.UTC(2026, 2, 1);
 
 beforeAll(async () => {
   app = Fastify();
+  app.setValidatorCompiler(webValidatorCompiler);
   registerPages(app, {
     weightHistory: (id) =>
       id === 'mem-0123456789ab'
@@ -169,6 +172,7 @@ describe('pages wired to a hub store', () => {
       expect(pagesDepsFromHub({ ...hub, members, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
 
       const page = Fastify();
+      page.setValidatorCompiler(webValidatorCompiler);
       registerPages(page, deps);
       const svg = (await page.inject({ url: `/members/${memberId}/weight.svg` })).body;
       expect(svg).toContain('Weight of Björn &lt;b&gt;');

@@ -4,7 +4,9 @@
  * Every response carries the security headers; requests from outside the local network, or naming a
  * host that is not the hub's (DNS rebinding), are refused.
  */
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchema } from 'fastify';
+import { HealthRoute } from './api/schemas.js';
+import { SchemaRefusal, webValidatorCompiler } from './validation.js';
 import type { Logger } from '../log/logger.js';
 import { isLanAddress } from './security/lan.js';
 import { isAllowedHost } from './security/host.js';
@@ -35,6 +37,13 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   FST_ERR_ASYNC_CONSTRAINT: [400, 'bad_request', 'bad request'],
 };
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The counter a schema refusal on this route adds to (http.refused.<name>); `invalid` by default. */
+    refusalCounter?: string;
+  }
+}
+
 export interface WebOptions {
   host: string;
   port: number;
@@ -43,6 +52,8 @@ export interface WebOptions {
 export interface RouteEntry {
   method: string;
   url: string;
+  /** The route's schemas (params, querystring, body, response), as declared. */
+  schema?: FastifySchema;
 }
 
 const routeTables = new WeakMap<FastifyInstance, RouteEntry[]>();
@@ -79,8 +90,10 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
   const routes: RouteEntry[] = [];
   routeTables.set(app, routes);
   app.addHook('onRoute', (r) => {
-    for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method, url: r.url });
+    for (const method of Array.isArray(r.method) ? r.method : [r.method]) routes.push({ method, url: r.url, ...(r.schema ? { schema: r.schema } : {}) });
   });
+  // Every route's params, query and body are checked against its schema before its handler runs.
+  app.setValidatorCompiler(webValidatorCompiler);
 
   app.addHook('onRequest', async (req, reply) => {
     if (!deps.allowPublic && !isLanAddress(req.ip)) {
@@ -98,7 +111,7 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     return payload;
   });
 
-  app.get('/api/health', async (_req, reply) => {
+  app.get('/api/health', { schema: HealthRoute }, async (_req, reply) => {
     if (!deps.isReady()) return reply.code(503).send({ status: 'starting' });
     return { status: 'ok' };
   });
@@ -107,7 +120,12 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     reply.code(404).send({ error: 'not found' });
   });
 
-  app.setErrorHandler((err: { statusCode?: number; code?: string }, _req, reply) => {
+  app.setErrorHandler((err: { statusCode?: number; code?: string }, req, reply) => {
+    if (err instanceof SchemaRefusal) {
+      // Its message comes from the schema, never from the request (validation.ts).
+      count(req.routeOptions.config.refusalCounter ?? 'invalid');
+      return reply.code(err.statusCode).send({ error: err.message });
+    }
     const known = err.code ? CLIENT_ERRORS[err.code] : undefined;
     if (known) {
       count(known[1]);

@@ -3,9 +3,9 @@
  * events, export and forget, and the pages. Registered on the hub's fastify instance before it
  * listens. A hub without an admin password gets a random one, returned for printing once.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import type { HubContext } from '../hub/context.js';
-import { webDepsFromHub } from './deps.js';
+import { webDepsFromHub, type WebDeps } from './deps.js';
 import { registerApi } from './api/routes.js';
 import { registerExport } from './api/export.js';
 import { registerLiveEvents } from './api/live.js';
@@ -20,6 +20,35 @@ export interface WebUi {
   firstAdminPassword?: string;
   sessions: SessionStore;
 }
+
+export interface WebUiPluginOptions {
+  deps: WebDeps;
+  sessions: SessionStore;
+}
+
+/**
+ * The web UI as one fastify plugin: the authorization hook, the JSON API, live events, export and
+ * forget, and the pages. It is not encapsulated (as fastify-plugin would mark it): its session hook
+ * must sit on the server itself, so that it guards every route, and unknown URLs, deny-by-default.
+ */
+export const webUiPlugin: FastifyPluginAsync<WebUiPluginOptions> = async (app, { deps, sessions }) => {
+  const db = deps.vault.db;
+  registerAuth(app, {
+    sessions,
+    counters: deps.counters,
+    secure: deps.config.http.tls,
+    checkPassword: async (password) => {
+      // Read each time: `hearth admin set-password` may have changed it while the hub runs.
+      const hash = readAdminHash(db);
+      return hash !== undefined && (await deps.passwords.verify(hash, password));
+    },
+  });
+  registerApi(app, deps);
+  registerExport(app, deps);
+  registerLiveEvents(app, deps.bus);
+  registerPages(app, pagesDepsFromHub(deps));
+};
+(webUiPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
 export async function registerWebUi(app: FastifyInstance, hub: HubContext): Promise<WebUi> {
   const ctx = webDepsFromHub(hub);
@@ -49,22 +78,9 @@ export async function registerWebUi(app: FastifyInstance, hub: HubContext): Prom
     sessions.clear();
     ctx.logger.info('admin password changed; web sessions ended', { sessions: 'all' });
   });
-  registerAuth(app, {
-    sessions,
-    counters: ctx.counters,
-    secure: ctx.config.http.tls,
-    checkPassword: async (password) => {
-      // Read each time: `hearth admin set-password` may have changed it while the hub runs.
-      const hash = readAdminHash(db);
-      return hash !== undefined && (await ctx.passwords.verify(hash, password));
-    },
-  });
-  registerApi(app, ctx);
-  registerExport(app, ctx);
-  registerLiveEvents(app, ctx.bus);
   app.addHook('onClose', async () => {
     ctx.bus.removeOwner('web-sessions');
   });
-  registerPages(app, pagesDepsFromHub(ctx));
+  await app.register(webUiPlugin, { deps: ctx, sessions });
   return { firstAdminPassword, sessions };
 }

@@ -36,7 +36,8 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['online', 'off
 export const KNOWN_EVENT_TYPES: readonly string[] = ['motion', 'connect_failed', 'activation', 'reboot', 'sound', 'tamper', 'firmware_update'];
 
 const DEVICE_ID_PATTERN = /^[a-z0-9-]{3,40}$/;
-const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
+/** An event type a camera may report, and what a timeline filter may name. */
+export const EVENT_TYPE_PATTERN = /^[a-z][a-z0-9_]{0,31}$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export function cameraTopic(deviceId: string, channel: CameraChannel | 'cmd'): string {

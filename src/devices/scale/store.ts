@@ -30,6 +30,9 @@ export interface StoredMeasurement {
 
 export const WEIGH_IN_EVENT = 'weigh_in';
 
+/** Every weigh-in id the store makes (wi- and 8 random bytes in hex), and nothing else. */
+export const MEASUREMENT_ID_PATTERN = /^wi-[0-9a-f]{16}$/;
+
 /** Accepts AA:BB:CC:DD:EE:FF in either case, with colons or dashes; undefined when it is not an address. */
 export function normalizeBleAddress(input: string): string | undefined {
   const s = input.trim().toUpperCase().replace(/-/g, ':');

@@ -5,11 +5,15 @@
  * content overwritten, and the write-ahead log is checkpointed and truncated, so no page still
  * holds the sealed bytes (or the blind index) in the database file or its WAL.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import * as S from './schemas.js';
+import { NOT_CONFIRMED } from './schemas.js';
 import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
 import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
 import type { WebDeps } from '../deps.js';
+import { EventLog } from '../../store/event-log.js';
 
 type Ctx = Pick<WebDeps, 'vault' | 'registry' | 'cameras' | 'devices' | 'members' | 'counters'>;
 
@@ -17,19 +21,20 @@ function attachment(reply: FastifyReply, name: string): FastifyReply {
   return reply.header('content-disposition', `attachment; filename="${name}"`).header('cache-control', 'no-store');
 }
 
-export function registerExport(app: FastifyInstance, ctx: Ctx): void {
+export function registerExport(server: FastifyInstance, ctx: Ctx): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.vault.db;
   const members = ctx.members.store;
   const scales = new ScaleStore(db, ctx.vault.sealer);
-  const deviceEvents = db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id');
+  const eventLog = new EventLog(db);
 
-  app.get<{ Params: { id: string } }>('/api/export/device/:id', async (req, reply) => {
+  app.get('/api/export/device/:id', { schema: S.ExportDeviceRoute }, async (req, reply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
-    const events = (deviceEvents.all(d.id) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[]).map((e) => ({
+    const events = eventLog.ofDevice(d.id).map((e) => ({
       type: e.type,
       ts: e.ts,
-      receivedAt: e.received_at,
+      receivedAt: e.receivedAt,
       detail: e.detail ? ctx.cameras.openDetail(e.id, e.detail) : null,
     }));
     const measurements = scales.ofDevice(d.id);
@@ -37,7 +42,7 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     return attachment(reply, `hearth-device-${d.id}.json`).send({ exportedAt: new Date().toISOString(), device: d, state, events, measurements });
   });
 
-  app.get<{ Params: { id: string } }>('/api/export/member/:id', async (req, reply) => {
+  app.get('/api/export/member/:id', { schema: S.ExportMemberRoute }, async (req, reply) => {
     const m = MEMBER_ID_PATTERN.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return reply.code(404).send({ error: 'not found' });
     return attachment(reply, `hearth-member-${m.id}.json`).send({ exportedAt: new Date().toISOString(), member: m, measurements: scales.history(m.id, 1_000_000) });
@@ -46,7 +51,6 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
   // Forget: POST with { "confirm": true } (what the export page sends) or DELETE (the method says it).
   // DELETE /api/devices/:id is the same as forgetting the device: nothing of it is kept either way.
   const confirmed = (req: FastifyRequest) => req.method === 'DELETE' || (req.body as { confirm?: unknown } | undefined)?.confirm === true;
-  const NOT_CONFIRMED = 'send { "confirm": true } to delete for good';
 
   const forgetDevice = async (req: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
@@ -65,9 +69,9 @@ export function registerExport(app: FastifyInstance, ctx: Ctx): void {
     return { forgotten: m.id };
   };
 
-  app.post('/api/forget/device/:id', forgetDevice);
-  app.delete('/api/forget/device/:id', forgetDevice);
-  app.delete('/api/devices/:id', forgetDevice);
-  app.post('/api/forget/member/:id', forgetMember);
-  app.delete('/api/forget/member/:id', forgetMember);
+  app.post('/api/forget/device/:id', { schema: S.ForgetRoute(S.DeviceIdParams) }, forgetDevice);
+  app.delete('/api/forget/device/:id', { schema: S.ForgetByDeleteRoute(S.DeviceIdParams) }, forgetDevice);
+  app.delete('/api/devices/:id', { schema: S.ForgetByDeleteRoute(S.DeviceIdParams) }, forgetDevice);
+  app.post('/api/forget/member/:id', { schema: S.ForgetRoute(S.MemberIdParams) }, forgetMember);
+  app.delete('/api/forget/member/:id', { schema: S.ForgetByDeleteRoute(S.MemberIdParams) }, forgetMember);
 }

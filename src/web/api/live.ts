@@ -9,6 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import type { DomainBus } from '../../bus/bus.js';
 import type { DomainEvent } from '../../bus/events.js';
 import { SECURITY_HEADERS } from '../security/headers.js';
+import { LiveEventsRoute } from './schemas.js';
 
 export interface LiveEventsOptions {
   /** Open streams at most; one more gets 503 with Retry-After. */
@@ -65,7 +66,7 @@ export function registerLiveEvents(app: FastifyInstance, bus: DomainBus, opts: L
   app.addHook('preClose', async () => {
     for (const res of streams) res.end();
   });
-  app.get('/api/events', async (req, reply) => {
+  app.get('/api/events', { schema: LiveEventsRoute }, async (req, reply) => {
     if (streams.size >= maxStreams) return reply.code(503).header('retry-after', '30').send({ error: 'too many live connections' });
     reply.hijack();
     const res = reply.raw;

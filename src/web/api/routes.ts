@@ -3,11 +3,13 @@
  * state changes also need the session's CSRF token. Inputs are validated and bounded, errors say
  * what was wrong without quoting the request back.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import * as S from './schemas.js';
 import { EnrolmentError } from '../../devices/kind.js';
 import { DEVICE_ID_PATTERN, type DeviceRecord } from '../../devices/registry.js';
 import type { CameraView } from '../../devices/camera/store.js';
-import { ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
+import { MEASUREMENT_ID_PATTERN, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
 import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem } from '../../members/store.js';
 import type { WebDeps } from '../deps.js';
 import type { StorageStatus } from '../../store/health.js';
@@ -15,8 +17,9 @@ import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
+import { EventLog } from '../../store/event-log.js';
+import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
 
-const MEASUREMENT_ID = /^wi-[0-9a-f]{16}$/;
 const MAX_EVENTS = 500;
 const MAX_LEDGER = 1000;
 
@@ -50,18 +53,16 @@ function storageView(s: StorageStatus) {
   return { healthy: s.healthy, problem: s.problem === 'SQLITE_FULL' ? 'the disk is full' : (s.problem ?? null), since: s.since };
 }
 
-export function registerApi(app: FastifyInstance, ctx: Ctx): void {
+export function registerApi(server: FastifyInstance, ctx: Ctx): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const db = ctx.vault.db;
   const members = ctx.members.store;
   const scales = new ScaleStore(db, ctx.vault.sealer);
   const consent = ctx.consent.store;
   const ledger = new PrivacyLedger(db);
-  const eventsToday = db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= ? AND type NOT IN (\'online\', \'offline\') GROUP BY device_id');
   const totals = new EventTotals(db);
-  const timelineSql = 'SELECT id, type, ts, received_at, detail FROM events WHERE device_id = @id AND received_at >= @from AND received_at < @to';
-  const eventsAll = db.prepare(`${timelineSql} ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const eventsOfType = db.prepare(`${timelineSql} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`);
-  const weighInsToday = db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck();
+  // A camera's online/offline markers are not events of the day.
+  const eventLog = new EventLog(db, [...RESERVED_EVENT_TYPES]);
 
   function deviceSummary(d: DeviceRecord, today: Map<string, number>, view?: CameraView) {
     if (d.kind === 'camera') {
@@ -72,7 +73,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   }
 
   function todayCounts(): Map<string, number> {
-    return new Map((eventsToday.all(startOfToday()) as { device_id: string; n: number }[]).map((r) => [r.device_id, r.n]));
+    return eventLog.countsSince(startOfToday());
   }
 
   function upstreamState(): { state: 'on' | 'paused-by-switch' | 'paused' | 'off'; detail: string } {
@@ -84,26 +85,26 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { state: 'on', detail: 'Consented, noised reports are sent upstream.' };
   }
 
-  app.get('/api/status', async () => {
+  app.get('/api/status', { schema: S.StatusRoute }, async () => {
     const today = todayCounts();
     const p = ctx.privacy?.status();
     return {
       upstream: upstreamState(),
       privacy: { paused: p?.paused ?? false, pausedBySwitch: p?.bySwitch ?? false, pausedByCommand: p?.byCommand ?? false, switchPresent: p?.switchPresent ?? false },
       storage: storageView(ctx.storage.status()),
-      today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: weighInsToday.get(WEIGH_IN_EVENT, startOfToday()) as number },
+      today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: eventLog.countOfTypeSince(WEIGH_IN_EVENT, startOfToday()) },
       devices: { cameras: ctx.registry.list('camera').length, scales: ctx.registry.list('scale').length, online: ctx.presence.connectedDeviceIds().length },
     };
   });
 
   // Devices
-  app.get('/api/devices', async () => {
+  app.get('/api/devices', { schema: S.DevicesRoute }, async () => {
     const today = todayCounts();
     return { devices: ctx.registry.list().map((d) => deviceSummary(d, today)) };
   });
 
   /** A device's events, newest first, by the query's filters; a reason when a filter is malformed. */
-  function timeline(deviceId: string, q: Record<string, unknown>): { error: string } | { events: unknown[]; types: string[] } {
+  function timeline(deviceId: string, q: Record<string, unknown>): { error: string } | { events: { id: number; type: string; ts: number; at: number; detail: string | null }[]; types: string[] } {
     // since/until are the same as from/to (milliseconds since the epoch; until is exclusive).
     const from = intParam(q.from ?? q.since, 0, 8.64e15);
     const to = intParam(q.to ?? q.until, 0, 8.64e15);
@@ -111,15 +112,15 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     const type = q.type;
     if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return { error: 'from, to and limit must be whole numbers (milliseconds, 1–500)' };
     if (type !== undefined && type !== '' && (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(type))) return { error: 'type must be an event type such as motion' };
-    const rows = (type ? eventsOfType : eventsAll).all({ id: deviceId, ...(type ? { type } : {}), from: from ?? 0, to: to ?? 8.64e15, limit }) as { id: number; type: string; ts: number; received_at: number; detail: Buffer | null }[];
+    const rows = eventLog.timeline(deviceId, { from: from ?? 0, to: to ?? 8.64e15, limit, ...(type ? { type } : {}) });
     return {
-      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
+      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.receivedAt, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
       types: totals.types(deviceId),
     };
   }
 
   // The device with its timeline (same filters as /events), so one call fills a device page.
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id', async (req, reply) => {
+  app.get('/api/devices/:id', { schema: S.DeviceRoute }, async (req, reply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return notFound(reply);
     const events = timeline(d.id, req.query);
@@ -131,14 +132,14 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts }, ...events };
   });
 
-  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
+  app.get('/api/devices/:id/events', { schema: S.DeviceEventsRoute }, async (req, reply) => {
     if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
     const events = timeline(req.params.id, req.query);
     return 'error' in events ? bad(reply, ctx, events.error) : events;
   });
 
   // Enrolment of any registered kind: the kind checks the fields; credentials are in this answer only.
-  app.post<{ Params: { kind: string }; Body: Record<string, unknown> | undefined }>('/api/devices/:kind', async (req, reply) => {
+  app.post('/api/devices/:kind', { schema: S.EnrolRoute }, async (req, reply) => {
     if (!ctx.devices.kind(req.params.kind)) return notFound(reply);
     const body = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(reply, ctx, 'send the enrolment fields as a JSON object');
@@ -164,9 +165,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
   });
   const nicknames = () => new Map(ctx.registry.list('scale').map((d) => [d.id, d.nickname]));
 
-  app.get('/api/members', async () => ({ members: members.list() }));
+  app.get('/api/members', { schema: S.MembersRoute }, async () => ({ members: members.list() }));
 
-  app.post<{ Body: { name?: unknown } }>('/api/members', async (req, reply) => {
+  app.post('/api/members', { schema: S.AddMemberRoute }, async (req, reply) => {
     const name = req.body?.name;
     if (typeof name !== 'string') return bad(reply, ctx, 'name is required');
     const problem = memberNameProblem(name);
@@ -179,35 +180,35 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     }
   });
 
-  app.get<{ Params: { id: string } }>('/api/members/:id/history', async (req, reply) => {
+  app.get('/api/members/:id/history', { schema: S.MemberHistoryRoute }, async (req, reply) => {
     const m = MEMBER_ID_PATTERN.test(req.params.id) ? members.get(req.params.id) : undefined;
     if (!m) return notFound(reply);
     const names = nicknames();
     return { member: m, measurements: scales.history(m.id, 1000).map((x) => measurementView(x, names)) };
   });
 
-  app.get('/api/measurements/unassigned', async () => {
+  app.get('/api/measurements/unassigned', { schema: S.UnassignedRoute }, async () => {
     const names = nicknames();
     return { measurements: scales.list({ unassignedOnly: true, limit: 200 }).map((x) => measurementView(x, names)) };
   });
 
-  app.post<{ Params: { id: string }; Body: { memberId?: unknown } }>('/api/measurements/:id/assign', async (req, reply) => {
-    if (!MEASUREMENT_ID.test(req.params.id)) return notFound(reply);
+  app.post('/api/measurements/:id/assign', { schema: S.AssignRoute }, async (req, reply) => {
+    if (!MEASUREMENT_ID_PATTERN.test(req.params.id)) return notFound(reply);
     const memberId = req.body?.memberId;
     if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID_PATTERN.test(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
     const result = ctx.members.assignWeighIn(req.params.id, memberId);
     if (result === 'no_member') return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
     if (result === 'no_measurement') return notFound(reply);
-    return { ok: true };
+    return { ok: true as const };
   });
 
   // Consent, preview, ledger, privacy, settings
-  app.get('/api/consent', async () => ({
+  app.get('/api/consent', { schema: S.ConsentRoute }, async () => ({
     categories: consent.all().map((c) => ({ category: c.category, enabled: c.enabled, since: c.since, metrics: METRICS[c.category].map((m) => ({ name: m.name, help: m.help })) })),
     history: consent.history(50),
   }));
 
-  app.put<{ Params: { category: string }; Body: { enabled?: unknown } }>('/api/consent/:category', async (req, reply) => {
+  app.put('/api/consent/:category', { schema: S.SetConsentRoute }, async (req, reply) => {
     const category = req.params.category;
     if (!isCategory(category)) return bad(reply, ctx, `unknown category; one of ${CATEGORIES.join(', ')}`, 404);
     const enabled = req.body?.enabled;
@@ -216,7 +217,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { category, enabled, changed: res.changed, droppedReports: res.droppedReports };
   });
 
-  app.get('/api/consent/preview', async () => {
+  app.get('/api/consent/preview', { schema: S.PreviewRoute }, async () => {
     if (!ctx.uplink) return { reports: [], note: 'The uplink is not running; no preview.' };
     const previews = ctx.uplink.reporter.preview(Date.now());
     return {
@@ -226,7 +227,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     };
   });
 
-  app.get<{ Querystring: { q?: unknown; limit?: unknown } }>('/api/ledger', async (req, reply) => {
+  app.get('/api/ledger', { schema: S.LedgerRoute }, async (req, reply) => {
     const q = req.query.q;
     if (q !== undefined && (typeof q !== 'string' || q.length > 200)) return bad(reply, ctx, 'q must be a short text');
     const limit = intParam(req.query.limit, 1, MAX_LEDGER) ?? MAX_LEDGER;
@@ -237,12 +238,12 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { entries: entries.slice(0, limit), total: ledger.size() };
   });
 
-  app.get('/api/ledger/export', async (_req, reply) => {
+  app.get('/api/ledger/export', { schema: S.LedgerExportRoute }, async (_req, reply) => {
     const entries = ledger.list(Number.MAX_SAFE_INTEGER).map((e) => ({ seq: e.seq, reportId: e.reportId, topic: e.topic, sentAt: new Date(e.sentAt).toISOString(), payload: e.payload.toString('utf8') }));
     return reply.header('content-disposition', 'attachment; filename="hearth-privacy-ledger.json"').header('cache-control', 'no-store').send({ exportedAt: new Date().toISOString(), entries });
   });
 
-  app.put<{ Body: { paused?: unknown } }>('/api/privacy', async (req, reply) => {
+  app.put('/api/privacy', { schema: S.PrivacyRoute }, async (req, reply) => {
     const paused = req.body?.paused;
     if (typeof paused !== 'boolean') return bad(reply, ctx, 'paused must be true or false');
     if (!ctx.privacy) return bad(reply, ctx, 'the privacy switch is not running', 503);
@@ -250,9 +251,9 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     return { paused: ctx.privacy.status().paused };
   });
 
-  app.get('/api/settings', async () => readSettings(ctx.config));
+  app.get('/api/settings', { schema: S.SettingsRoute }, async () => readSettings(ctx.config));
 
-  app.put<{ Body: unknown }>('/api/settings', async (req, reply) => {
+  app.put('/api/settings', { schema: S.SetSettingsRoute }, async (req, reply) => {
     const result = writeUplinkSettings(ctx.config, req.body);
     if ('problems' in result) return bad(reply, ctx, result.problems.join('; '));
     return result;

@@ -11,9 +11,27 @@ import { checkSetting, CONFIG_FIELDS, CONFIG_FILE_NAME, readConfigFileOf, type H
 const EDITABLE = ['url', 'windowSeconds', 'epsilonPerReport', 'dailyEpsilonBudget'] as const;
 type Editable = (typeof EDITABLE)[number];
 
+/** The editable settings saved in hearth.json; a value the config rules refuse is left out. */
+export interface SavedUplink {
+  url?: string | null;
+  windowSeconds?: number;
+  epsilonPerReport?: number;
+  dailyEpsilonBudget?: number;
+}
+
+function savedEditable(uplink: Record<string, unknown>): SavedUplink {
+  const saved: Record<string, unknown> = {};
+  for (const k of EDITABLE) {
+    if (uplink[k] === undefined) continue;
+    const checked = checkSetting(`uplink.${k}`, uplink[k]);
+    if ('value' in checked) saved[k] = checked.value;
+  }
+  return saved as SavedUplink;
+}
+
 export function readSettings(config: HearthConfig) {
   const file = readConfigFileOf(config.dataDir);
-  const saved = (file.uplink ?? {}) as Partial<Record<Editable, unknown>>;
+  const saved = savedEditable((file.uplink ?? {}) as Record<string, unknown>);
   const pending = EDITABLE.some((k) => saved[k] !== undefined && saved[k] !== config.uplink[k]);
   return {
     uplink: { url: config.uplink.url, windowSeconds: config.uplink.windowSeconds, epsilonPerReport: config.uplink.epsilonPerReport, dailyEpsilonBudget: config.uplink.dailyEpsilonBudget },
@@ -22,7 +40,7 @@ export function readSettings(config: HearthConfig) {
   };
 }
 
-export function writeUplinkSettings(config: HearthConfig, body: unknown): { problems: string[] } | { saved: Record<string, unknown>; note: string } {
+export function writeUplinkSettings(config: HearthConfig, body: unknown): { problems: string[] } | { saved: SavedUplink; note: string } {
   const input = (body as { uplink?: unknown } | undefined)?.uplink;
   if (typeof input !== 'object' || input === null || Array.isArray(input)) return { problems: ['send { "uplink": { ... } }'] };
   const problems: string[] = [];
@@ -48,5 +66,5 @@ export function writeUplinkSettings(config: HearthConfig, body: unknown): { prob
     .map((k) => CONFIG_FIELDS.find((f) => f.path === `uplink.${k}`)?.env)
     .filter((env): env is string => env !== undefined && process.env[env] !== undefined);
   const note = `Saved to ${CONFIG_FILE_NAME}; the hub uses the new values after a restart.${overridden.length ? ` Note: ${overridden.join(', ')} set in the environment still win.` : ''}`;
-  return { saved: uplink, note };
+  return { saved: savedEditable(uplink), note };
 }

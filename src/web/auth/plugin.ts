@@ -3,7 +3,9 @@
  * public routes; sessions by cookie; a CSRF token on every state change; login attempts slowed per
  * client address. Runs in onRequest, so nothing of an unauthenticated request's body is parsed.
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LoginRoute, LogoutRoute, SessionRoute } from '../api/schemas.js';
 import { AuthThrottle } from '../../broker/auth-throttle.js';
 import type { Counters } from '../../store/counters.js';
 import { throttleKey } from '../security/lan.js';
@@ -63,7 +65,8 @@ function crossOrigin(req: FastifyRequest): boolean {
   }
 }
 
-export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
+export function registerAuth(server: FastifyInstance, deps: AuthDeps): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
   const throttle = new AuthThrottle({ freeFailures: 5, windowMs: 15 * 60_000, maxPenaltyMs: 15 * 60_000 });
   const refuse = (reply: FastifyReply, code: number, counter: string, error: string) => {
     deps.counters.increment(`http.refused.${counter}`);
@@ -93,13 +96,12 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     return reply.code(429).header('retry-after', String(seconds)).header('cache-control', 'no-store').send({ error: 'too many attempts; try again later' });
   };
 
-  app.post<{ Body: { password?: unknown } }>('/api/login', async (req, reply) => {
+  app.post('/api/login', { schema: LoginRoute, config: { refusalCounter: 'login_bad_request' } }, async (req, reply) => {
     const source = throttleKey(req.ip);
     const wait = throttle.retryAfterMs(source);
     if (wait > 0) return tooMany(reply, 'login_throttled', Math.ceil(wait / 1000));
     if (checking.has(source) || checking.size >= MAX_CONCURRENT_LOGIN_CHECKS) return tooMany(reply, 'login_busy', 1);
-    const password = (req.body as { password?: unknown } | undefined)?.password;
-    if (typeof password !== 'string' || password.length === 0 || password.length > 256) return refuse(reply, 400, 'login_bad_request', 'a password is required');
+    const { password } = req.body;
     checking.add(source);
     let right: boolean;
     try {
@@ -119,9 +121,9 @@ export function registerAuth(app: FastifyInstance, deps: AuthDeps): void {
     return reply.header('set-cookie', sessionCookie(id, deps.secure)).header('cache-control', 'no-store').send({ ok: true, csrfToken: session.csrfToken });
   });
 
-  app.get('/api/session', async (req, reply) => reply.header('cache-control', 'no-store').send({ csrfToken: req.session!.csrfToken }));
+  app.get('/api/session', { schema: SessionRoute }, async (req, reply) => reply.header('cache-control', 'no-store').send({ csrfToken: req.session!.csrfToken }));
 
-  app.post('/api/logout', async (req, reply) => {
+  app.post('/api/logout', { schema: LogoutRoute }, async (req, reply) => {
     deps.sessions.destroy(readCookie(req, SESSION_COOKIE));
     return reply.header('set-cookie', sessionCookie('', deps.secure, 0)).send({ ok: true });
   });

@@ -6,7 +6,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { PageQuery, REFUSALS } from '../api/schemas.js';
 
 /** This file is <root>/src/web/pages/assets.ts or <root>/dist/web/pages/assets.js. */
 export const ASSETS_DIR = fileURLToPath(new URL('../../../src/web/assets/', import.meta.url));
@@ -51,8 +54,17 @@ export function loadAssets(dir = ASSETS_DIR): Map<string, Asset> {
   return new Map(ASSET_FILES.map((name) => [name, loadAsset(name, dir)]));
 }
 
-export function registerAssets(app: FastifyInstance, assets = loadAssets()): void {
-  app.get<{ Params: { name: string } }>('/assets/:name', async (req, reply) => {
+/** The asset route's schema: the list above is its allow-list, any other name is not found. */
+export const AssetRoute = {
+  params: Type.Object({ name: Type.Union(ASSET_FILES.map((f) => Type.Literal(f))) }),
+  querystring: PageQuery,
+  // The file's bytes as they are (a Buffer is never serialised); 304 without a body.
+  response: { 200: Type.Unsafe<Buffer>({ type: 'string', description: 'a stylesheet, script or icon' }), 304: Type.Unsafe<void>({ type: 'null', description: 'not modified: no body' }), ...REFUSALS },
+};
+
+export function registerAssets(server: FastifyInstance, assets = loadAssets()): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
+  app.get('/assets/:name', { schema: AssetRoute }, async (req, reply) => {
     const asset = assets.get(req.params.name);
     if (!asset) return reply.code(404).send({ error: 'not found' });
     // Revalidate every time (cheap: 304 by ETag), so an upgraded hub never runs stale scripts.

@@ -7,7 +7,9 @@
  * Authorization is not decided here: the server's session hook guards every route except those
  * it lists as public (GET /login and /assets/*).
  */
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { DevicePageRoute, DeviceRedirectRoute, EnrolQrRoute, PageRoute, WeightChartRoute } from '../api/schemas.js';
 import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
 import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { weightChartSvg, type ChartPoint } from '../render/chart.js';
@@ -37,10 +39,11 @@ function sendHtml(reply: FastifyReply, body: string, code = 200): FastifyReply {
   return reply.code(code).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(body);
 }
 
-export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
+export function registerPages(server: FastifyInstance, deps: PagesDeps): void {
+  const app = server.withTypeProvider<TypeBoxTypeProvider>();
   registerAssets(app);
 
-  app.get('/login', async (_req, reply) => sendHtml(reply, loginPage()));
+  app.get('/login', { schema: PageRoute }, async (_req, reply) => sendHtml(reply, loginPage()));
 
   const simple: [string, string][] = [
     ['/', 'dashboard'],
@@ -51,27 +54,27 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
     ['/export', 'export'],
     ['/settings', 'settings'],
   ];
-  for (const [url, name] of simple) app.get(url, async (_req, reply) => sendHtml(reply, shellPage(name)));
+  for (const [url, name] of simple) app.get(url, { schema: PageRoute }, async (_req, reply) => sendHtml(reply, shellPage(name)));
   // The enrol page names the broker next to the credentials it will show.
-  app.get('/enrol', async (req, reply) => {
+  app.get('/enrol', { schema: PageRoute }, async (req, reply) => {
     const { host, port } = deps.mqttEndpoint();
     return sendHtml(reply, shellPage('enrol', { 'mqtt-host': host ?? req.hostname, 'mqtt-port': String(port) }));
   });
 
-  app.get<{ Params: { id: string } }>('/devices/:id', async (req, reply) => {
+  app.get('/devices/:id', { schema: DevicePageRoute }, async (req, reply) => {
     if (!DEVICE_ID_PATTERN.test(req.params.id)) return reply.code(404).send({ error: 'not found' });
     return sendHtml(reply, shellPage('device', { 'device-id': req.params.id }));
   });
 
   // Cameras and scales share one page; the kind-specific addresses lead there.
   for (const kind of ['cameras', 'scales'] as const) {
-    app.get<{ Params: { id: string } }>(`/${kind}/:id`, async (req, reply) => {
+    app.get(`/${kind}/:id`, { schema: DeviceRedirectRoute }, async (req, reply) => {
       if (!DEVICE_ID_PATTERN.test(req.params.id) || !req.params.id.startsWith(kind === 'cameras' ? 'cam-' : 'scale-')) return reply.code(404).send({ error: 'not found' });
       return reply.redirect(`/devices/${req.params.id}`, 302);
     });
   }
 
-  app.get<{ Params: { id: string } }>('/members/:id/weight.svg', async (req, reply) => {
+  app.get('/members/:id/weight.svg', { schema: WeightChartRoute }, async (req, reply) => {
     const history = MEMBER_ID_PATTERN.test(req.params.id) ? deps.weightHistory(req.params.id) : undefined;
     if (!history) return reply.code(404).send({ error: 'not found' });
     const svg = weightChartSvg(history.points, { title: `Weight of ${history.name}`, formatDate: hubLocalDate });
@@ -80,7 +83,7 @@ export function registerPages(app: FastifyInstance, deps: PagesDeps): void {
 
   // The QR code of credentials just shown by POST /api/devices/camera. They come back once more
   // over the same connection because the hub keeps only the password's hash; nothing is stored.
-  app.post<{ Body: unknown }>('/enrol/qr', async (req, reply) => {
+  app.post('/enrol/qr', { schema: EnrolQrRoute }, async (req, reply) => {
     const body = req.body as { username?: unknown; password?: unknown } | undefined;
     const ok = (v: unknown): v is string => typeof v === 'string' && v.length > 0 && v.length <= MAX_CREDENTIAL_CHARS && !/[\u0000-\u001f\u007f]/.test(v);
     if (!body || !ok(body.username) || !ok(body.password)) return reply.code(400).send({ error: 'username and password (short strings) are required' });
