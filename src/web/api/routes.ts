@@ -5,6 +5,7 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { Static } from '@sinclair/typebox';
 import * as S from './schemas.js';
 import { EnrolmentError } from '../../devices/kind.js';
 import { DEVICE_ID_PATTERN, type DeviceRecord } from '../../devices/registry.js';
@@ -13,14 +14,13 @@ import { MEASUREMENT_ID_PATTERN, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurem
 import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem } from '../../members/store.js';
 import type { WebDeps } from '../deps.js';
 import type { StorageStatus } from '../../store/health.js';
-import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
+import { METRICS } from '../../metrics/categories.js';
 import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
 import { EventLog } from '../../store/event-log.js';
 import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
 
-const MAX_EVENTS = 500;
 const MAX_LEDGER = 1000;
 
 type Ctx = WebDeps;
@@ -40,12 +40,9 @@ function startOfToday(): number {
   return d.getTime();
 }
 
-/** An optional integer query parameter within bounds; undefined when absent, NaN when invalid. */
-function intParam(value: unknown, min: number, max: number): number | undefined {
-  if (value === undefined || value === '') return undefined;
-  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value)) return NaN;
-  const n = Number(value);
-  return n < min || n > max ? NaN : n;
+/** A whole-number query parameter its schema checked (digits within range, or empty); undefined when absent. */
+function intParam(value: string | undefined): number | undefined {
+  return value === undefined || value === '' ? undefined : Number(value);
 }
 
 /** The dashboard's words for the store's health. */
@@ -103,15 +100,13 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     return { devices: ctx.registry.list().map((d) => deviceSummary(d, today)) };
   });
 
-  /** A device's events, newest first, by the query's filters; a reason when a filter is malformed. */
-  function timeline(deviceId: string, q: Record<string, unknown>): { error: string } | { events: { id: number; type: string; ts: number; at: number; detail: string | null }[]; types: string[] } {
+  /** A device's events, newest first, by the query's filters (checked by the route's schema). */
+  function timeline(deviceId: string, q: Static<typeof S.TimelineQuery>): { events: { id: number; type: string; ts: number; at: number; detail: string | null }[]; types: string[] } {
     // since/until are the same as from/to (milliseconds since the epoch; until is exclusive).
-    const from = intParam(q.from ?? q.since, 0, 8.64e15);
-    const to = intParam(q.to ?? q.until, 0, 8.64e15);
-    const limit = intParam(q.limit, 1, MAX_EVENTS) ?? 200;
+    const from = intParam(q.from ?? q.since);
+    const to = intParam(q.to ?? q.until);
+    const limit = intParam(q.limit) ?? 200;
     const type = q.type;
-    if (Number.isNaN(from) || Number.isNaN(to) || Number.isNaN(limit)) return { error: 'from, to and limit must be whole numbers (milliseconds, 1–500)' };
-    if (type !== undefined && type !== '' && (typeof type !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(type))) return { error: 'type must be an event type such as motion' };
     const rows = eventLog.timeline(deviceId, { from: from ?? 0, to: to ?? 8.64e15, limit, ...(type ? { type } : {}) });
     return {
       events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.receivedAt, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
@@ -124,7 +119,6 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return notFound(reply);
     const events = timeline(d.id, req.query);
-    if ('error' in events) return bad(reply, ctx, events.error);
     if (d.kind !== 'camera') return { device: deviceSummary(d, todayCounts()), ...events };
     // One decryption of the camera's state serves both the summary and the details.
     const v = ctx.cameras.view(d.id);
@@ -134,15 +128,13 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
 
   app.get('/api/devices/:id/events', { schema: S.DeviceEventsRoute }, async (req, reply) => {
     if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
-    const events = timeline(req.params.id, req.query);
-    return 'error' in events ? bad(reply, ctx, events.error) : events;
+    return timeline(req.params.id, req.query);
   });
 
   // Enrolment of any registered kind: the kind checks the fields; credentials are in this answer only.
   app.post('/api/devices/:kind', { schema: S.EnrolRoute }, async (req, reply) => {
     if (!ctx.devices.kind(req.params.kind)) return notFound(reply);
     const body = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return bad(reply, ctx, 'send the enrolment fields as a JSON object');
     try {
       const { device, shownOnce } = await ctx.devices.enrol(req.params.kind, body);
       return reply.code(201).header('cache-control', 'no-store').send({ id: device.id, kind: device.kind, nickname: device.nickname, ...shownOnce });
@@ -168,8 +160,7 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
   app.get('/api/members', { schema: S.MembersRoute }, async () => ({ members: members.list() }));
 
   app.post('/api/members', { schema: S.AddMemberRoute }, async (req, reply) => {
-    const name = req.body?.name;
-    if (typeof name !== 'string') return bad(reply, ctx, 'name is required');
+    const name = req.body.name;
     const problem = memberNameProblem(name);
     if (problem) return bad(reply, ctx, problem);
     try {
@@ -194,8 +185,7 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
 
   app.post('/api/measurements/:id/assign', { schema: S.AssignRoute }, async (req, reply) => {
     if (!MEASUREMENT_ID_PATTERN.test(req.params.id)) return notFound(reply);
-    const memberId = req.body?.memberId;
-    if (memberId !== null && (typeof memberId !== 'string' || !MEMBER_ID_PATTERN.test(memberId))) return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
+    const memberId = req.body.memberId;
     const result = ctx.members.assignWeighIn(req.params.id, memberId);
     if (result === 'no_member') return bad(reply, ctx, 'memberId must name a member (or be null to unassign)');
     if (result === 'no_measurement') return notFound(reply);
@@ -210,9 +200,7 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
 
   app.put('/api/consent/:category', { schema: S.SetConsentRoute }, async (req, reply) => {
     const category = req.params.category;
-    if (!isCategory(category)) return bad(reply, ctx, `unknown category; one of ${CATEGORIES.join(', ')}`, 404);
-    const enabled = req.body?.enabled;
-    if (typeof enabled !== 'boolean') return bad(reply, ctx, 'enabled must be true or false');
+    const enabled = req.body.enabled;
     const res = ctx.consent.set(category, enabled);
     return { category, enabled, changed: res.changed, droppedReports: res.droppedReports };
   });
@@ -229,11 +217,9 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
 
   app.get('/api/ledger', { schema: S.LedgerRoute }, async (req, reply) => {
     const q = req.query.q;
-    if (q !== undefined && (typeof q !== 'string' || q.length > 200)) return bad(reply, ctx, 'q must be a short text');
-    const limit = intParam(req.query.limit, 1, MAX_LEDGER) ?? MAX_LEDGER;
-    if (Number.isNaN(limit)) return bad(reply, ctx, `limit must be 1–${MAX_LEDGER}`);
+    const limit = intParam(req.query.limit) ?? MAX_LEDGER;
     const all = ledger.list(MAX_LEDGER).map((e) => ({ seq: e.seq, reportId: e.reportId, topic: e.topic, sentAt: e.sentAt, bytes: e.payload.length, payload: e.payload.toString('utf8') }));
-    const needle = typeof q === 'string' ? q.trim().toLowerCase() : '';
+    const needle = q?.trim().toLowerCase() ?? '';
     const entries = needle ? all.filter((e) => e.payload.toLowerCase().includes(needle) || e.topic.toLowerCase().includes(needle) || e.reportId.toLowerCase().includes(needle)) : all;
     return { entries: entries.slice(0, limit), total: ledger.size() };
   });
@@ -244,8 +230,7 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
   });
 
   app.put('/api/privacy', { schema: S.PrivacyRoute }, async (req, reply) => {
-    const paused = req.body?.paused;
-    if (typeof paused !== 'boolean') return bad(reply, ctx, 'paused must be true or false');
+    const paused = req.body.paused;
     if (!ctx.privacy) return bad(reply, ctx, 'the privacy switch is not running', 503);
     ctx.privacy.setPausedByCommand(paused);
     return { paused: ctx.privacy.status().paused };

@@ -109,7 +109,7 @@ export const DevicesRoute = {
 
 /** A device timeline's filters; since/until are other names of from/to. */
 const TIMELINE_NUMBERS = 'from, to and limit must be whole numbers (milliseconds, 1–500)';
-const TimelineQuery = Type.Object(
+export const TimelineQuery = Type.Object(
   {
     from: Type.Optional(Type.String({ pattern: QUERY_MS_PATTERN, refusal: TIMELINE_NUMBERS })),
     to: Type.Optional(Type.String({ pattern: QUERY_MS_PATTERN, refusal: TIMELINE_NUMBERS })),

@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { checkSetting, CONFIG_FIELDS, CONFIG_FILE_NAME, readConfigFileOf, type HearthConfig } from '../../config/config.js';
 
 const EDITABLE = ['url', 'windowSeconds', 'epsilonPerReport', 'dailyEpsilonBudget'] as const;
-type Editable = (typeof EDITABLE)[number];
 
 /** The editable settings saved in hearth.json; a value the config rules refuse is left out. */
 export interface SavedUplink {
