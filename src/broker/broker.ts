@@ -305,6 +305,11 @@ export class HubBroker {
   private onClientReady(client: HubClient): void {
     const deviceId = client.deviceId;
     if (!deviceId) return;
+    // aedes emits clientReady at the end of the CONNECT sequence, after the CONNACK went out and
+    // the client's next packets were read. A publish refused in between closes the client and emits
+    // clientDisconnect first; counting such a client as connected would leave the camera "online"
+    // with no socket (and swallow every later transition), so a closed client is never added.
+    if (client.closed) return;
     let set = this.connections.get(deviceId);
     if (!set) this.connections.set(deviceId, (set = new Set()));
     const wasOffline = set.size === 0;
