@@ -51,6 +51,19 @@ interface HubClient extends Client {
   nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
 }
 
+/** A listening socket the hub could not open: which service, where, and the system's error code. */
+export class ListenError extends Error {
+  constructor(
+    readonly service: 'mqtt' | 'http',
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+  ) {
+    super(`${service === 'mqtt' ? 'MQTT' : 'HTTP'} port ${port} on ${host}: ${code}`);
+    this.name = 'ListenError';
+  }
+}
+
 const NOT_STORED = 'not stored';
 const NO_PAYLOAD = Buffer.alloc(0);
 
@@ -113,13 +126,22 @@ export class HubBroker {
     return new HubBroker(aedes, deps, opts);
   }
 
+  /**
+   * Starts serving. If the port cannot be had (in use, not permitted, no such address) it rejects
+   * with a ListenError and closes the broker: aedes' timers would otherwise keep a process alive
+   * that serves nothing.
+   */
   listen(): Promise<number> {
     const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.server = undefined;
+        this.aedes.close(() => reject(new ListenError('mqtt', this.opts.host, this.opts.port, err.code ?? 'unknown')));
+      };
+      server.once('error', fail);
       server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         const addr = server.address();
         resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
       });
