@@ -12,6 +12,7 @@ import { createSystemdNotifier } from '../../hw/systemd/notify.js';
 import type { CommandSpec } from '../command.js';
 import { settingNames, type HearthConfig } from '../../config/config.js';
 import { ListenError } from '../../broker/broker.js';
+import { BrokerInternalsError } from '../../broker/internals.js';
 
 const init: CommandSpec = {
   name: 'init',
@@ -50,6 +51,10 @@ const start: CommandSpec = {
       systemd.close();
       if (err instanceof AlreadyRunningError) {
         ctx.err(`hearth: ${err.message}`);
+        return 1;
+      }
+      if (err instanceof BrokerInternalsError) {
+        ctx.err(`hearth: cannot start the MQTT broker: ${err.message}`);
         return 1;
       }
       const listen = listenFailure(err, config);
