@@ -252,8 +252,9 @@ export class HubBroker {
       cb(Object.assign(new BrokerError('not_authorized', reason), { returnCode: 5 }), false);
     };
     // Not a credentials problem: 3.1.1 gets "server unavailable" (3), MQTT 5 "quota exceeded".
-    const refuseOverLimit = () => {
+    const refuseOverLimit = (username: string) => {
       this.refuse('auth_refused', 'connection refused', { deviceId: username, reason: 'device_connection_limit' });
+      this.deps.counters.noteRefusal(username, 'device_connection_limit', this.now());
       client.explainRefusal?.('connection_limit');
       cb(Object.assign(new BrokerError('connection_limit'), { returnCode: 3 }), false);
     };
@@ -266,7 +267,7 @@ export class HubBroker {
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
     const accept = () => {
-      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuseOverLimit();
+      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuseOverLimit(username);
       this.authThrottle.recordSuccess(source);
       client.deviceId = username;
       // Namespace the session id by device, so one camera can never take over another's session.
@@ -279,6 +280,7 @@ export class HubBroker {
       (ok) => {
         if (!ok) {
           this.deps.counters.increment(`device.auth_failed:${username}`);
+          this.deps.counters.noteRefusal(username, 'wrong_secret', this.now());
           return refuse('wrong_secret');
         }
         this.secretCache.remember(username, secret);
@@ -331,6 +333,7 @@ export class HubBroker {
 
   private refusePublish(client: HubClient, packet: AedesPublishPacket, reason: string, cb: (err?: Error | null) => void): void {
     this.refuse(`publish_refused.${reason}`, 'publish refused', { deviceId: client.deviceId, reason });
+    this.deps.counters.noteRefusal(client.deviceId!, reason, this.now());
     // MQTT 5 can refuse one message and keep the connection; MQTT 3.1.1 has only disconnection.
     if (client.nackPublish?.(packet, reason)) return;
     cb(new BrokerError('publish_refused', reason));

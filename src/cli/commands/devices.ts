@@ -2,6 +2,7 @@
  * `hearth device ...`: enrol, list, show and remove devices. Works while the daemon runs (WAL):
  * the daemon notices a removal within a second and disconnects the device.
  */
+import { storedDeviceRefusal } from '../../store/counters.js';
 import { generateDevicePassword, hashPassword } from '../../crypto/password.js';
 import { CameraStore } from '../../devices/camera/store.js';
 import { DeviceRegistry, nicknameProblem, type DeviceRecord } from '../../devices/registry.js';
@@ -69,7 +70,8 @@ const show: CommandSpec = {
     return withVault(ctx, (vault) => {
       const device = new DeviceRegistry(vault.db, vault.sealer).get(id);
       if (!device) throw new UsageError(`no device with id ${id}`, 1);
-      const view = device.kind === 'camera' ? { ...new CameraStore(vault.db, vault.sealer).view(id) } : {};
+      // The last refused input (reason code, time, count); a running hub writes it within 10 s.
+      const view = device.kind === 'camera' ? { ...new CameraStore(vault.db, vault.sealer).view(id), lastRefusal: storedDeviceRefusal(vault.db, id) } : {};
       const out = { ...view, id: device.id, kind: device.kind, nickname: device.nickname, createdAt: device.createdAt };
       if (ctx.flags.json) ctx.out(JSON.stringify(out));
       else for (const [k, v] of Object.entries(out)) ctx.out(`${k}: ${typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)}`);

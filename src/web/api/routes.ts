@@ -123,7 +123,7 @@ export function registerApi(app: FastifyInstance, ctx: Ctx): void {
     // One decryption of the camera's state serves both the summary and the details.
     const v = ctx.cameras.view(d.id);
     const summary = deviceSummary(d, todayCounts(), v);
-    return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts }, ...events };
+    return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts, lastRefusal: ctx.counters.lastRefusal(d.id) }, ...events };
   });
 
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>('/api/devices/:id/events', async (req, reply) => {
