@@ -4,6 +4,7 @@
  * from it. Each concern adds its own sealed columns here, next to the migration that creates them.
  */
 import type { Purpose } from '../crypto/sealer.js';
+import { normalizeMemberName } from '../members/store.js';
 
 export interface SealedColumn {
   table: string;
@@ -34,3 +35,36 @@ export const UNSEALED_BLOB_COLUMNS: Record<string, string> = {
   'report_outbox.payload': 'a signed report of noised aggregates, exactly the bytes that will leave the home',
   'privacy_ledger.payload': 'the exact bytes that left the home, kept readable as the household’s proof',
 };
+
+/**
+ * Keyed blind indexes (lookups by a sealed value) are derived from the master key too, so key
+ * rotation recomputes them from the opened values; each entry says where the value is sealed
+ * and how its index is formed (the same way its store forms it).
+ */
+export interface BlindIndexColumn {
+  /** Rows as { k: row key, sealed: the sealed value the index is derived from }. */
+  select: string;
+  /** Sets the index: parameters (index, row key). */
+  update: string;
+  purpose: Purpose;
+  aad(k: string): string;
+  index(plain: string, blindIndex: (purpose: Purpose, value: string) => string): string;
+}
+
+export const BLIND_INDEX_COLUMNS: BlindIndexColumn[] = [
+  {
+    select: 'SELECT id AS k, name AS sealed FROM members',
+    update: 'UPDATE members SET name_tag = ? WHERE id = ?',
+    purpose: 'memberName',
+    aad: (k) => `member:${k}:name`,
+    index: (name, blind) => blind('memberIndex', normalizeMemberName(name)),
+  },
+  {
+    // The address is sealed in its normalized form; the scale store prefixes the index with its kind.
+    select: 'SELECT device_id AS k, address AS sealed FROM scales',
+    update: 'UPDATE devices SET lookup_tag = ? WHERE id = ?',
+    purpose: 'scaleAddress',
+    aad: (k) => `scale:${k}:address`,
+    index: (address, blind) => `scale:${blind('deviceIndex', address)}`,
+  },
+];
