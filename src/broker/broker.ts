@@ -126,15 +126,16 @@ export class HubBroker {
   }
 
   static async create(deps: BrokerDeps, opts: BrokerOptions): Promise<HubBroker> {
-    // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on its first write
-    // (about 7 MB of heap kept for good); a 2-byte id written per PUBACK costs no measurable CPU.
     const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
     try {
+      // Before anything is patched: a missing internal stops the start with a clear reason.
       assertBrokerInternals(aedes);
     } catch (err) {
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
       throw err;
     }
+    // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on its first write
+    // (about 7 MB of heap kept for good); a 2-byte id written per PUBACK costs no measurable CPU.
     mqttPacket.writeToStream.cacheNumbers = false;
     installPubackFastPath();
     return new HubBroker(aedes, deps, opts);
