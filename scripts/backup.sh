@@ -1,7 +1,8 @@
 #!/bin/sh
 # A dated, online backup of the hub's database for cron or a systemd timer (installed as
 # /opt/hearth/bin/hearth-backup). The copy is consistent while the daemon runs, still sealed, and
-# holds no key: keep the master key backed up separately. See docs/install.md.
+# holds no key: keep the master key backed up separately. Beside each backup, <file>.key-fingerprint
+# names the key it needs (`hearth key fingerprint`). See docs/install.md.
 #
 #   hearth-backup [--dir DIR] [--keep N] [--data-dir DIR]
 set -eu
@@ -47,5 +48,5 @@ n=0
 for old in $(printf '%s\n' "$DIR"/hearth-????????T??????Z.db | sort -r); do
   [ -f "$old" ] || continue
   n=$((n + 1))
-  [ "$n" -le "$KEEP" ] || rm -f "$old"
+  [ "$n" -le "$KEEP" ] || rm -f "$old" "$old.key-fingerprint"
 done

@@ -131,7 +131,9 @@ describe('hearth backup / restore', () => {
     const before = readFileSync(join(b, 'hearth.db'));
     const wrong = cli(['restore', file, '--data-dir', b]);
     expect(wrong.code).toBe(1);
-    expect(wrong.stderr).toMatch(/sealed with a different master key.*Nothing was replaced/);
+    const fingerprintOf = (dir: string) => JSON.parse(cli(['key', 'fingerprint', '--json', '--data-dir', dir]).stdout).fingerprint as string;
+    expect(wrong.stderr).toContain(`sealed with the master key with fingerprint ${fingerprintOf(a)}; the current key ${join(b, 'hearth.key')} has fingerprint ${fingerprintOf(b)}`);
+    expect(wrong.stderr).toMatch(/Nothing was replaced/);
     expect(readFileSync(join(b, 'hearth.db')).equals(before)).toBe(true);
     expect(existsSync(join(b, 'hearth.db.before-restore'))).toBe(false);
 
@@ -231,18 +233,25 @@ describe('hearth backup / restore', () => {
     expect(cli(['init', '--data-dir', hub]).code).toBe(0);
     // Older backups by name; --keep 2 leaves the new one and the newest old one.
     mkdirSync(out, { mode: 0o700 });
-    for (const name of ['hearth-20200101T000000Z.db', 'hearth-20210101T000000Z.db']) writeFileSync(join(out, name), 'old');
+    for (const name of ['hearth-20200101T000000Z.db', 'hearth-20210101T000000Z.db']) {
+      writeFileSync(join(out, name), 'old');
+      writeFileSync(join(out, `${name}.key-fingerprint`), '00000000-00000000-00000000-00000000\n');
+    }
     const res = spawnSync('sh', [join(ROOT, 'scripts', 'backup.sh'), '--dir', out, '--keep', '2', '--data-dir', hub], {
       env: { ...baseEnv(), HEARTH_NODE: process.execPath },
       encoding: 'utf8',
     });
     expect(res.status, res.stderr).toBe(0);
-    const kept = readdirSync(out).sort();
+    // Each backup with the fingerprint of the key it needs beside it; a removed backup's goes with it.
+    const all = readdirSync(out).sort();
+    const kept = all.filter((n) => n.endsWith('.db'));
     expect(kept).toHaveLength(2);
     expect(kept).toContain('hearth-20210101T000000Z.db');
+    expect(all.filter((n) => n.endsWith('.key-fingerprint')).sort()).toEqual(kept.map((n) => `${n}.key-fingerprint`).sort());
     const fresh = kept.find((n) => !n.startsWith('hearth-2021'))!;
     expect(fresh).toMatch(/^hearth-\d{8}T\d{6}Z\.db$/);
     expect(statSync(join(out, fresh)).mode & 0o777).toBe(0o600);
+    expect(readFileSync(join(out, `${fresh}.key-fingerprint`), 'utf8')).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{8}){3}\n$/);
   });
 });
 

@@ -54,11 +54,24 @@ describe('status payloads', () => {
     [JSON.stringify({ state: 'online', ip: '999.1.1.1' }), 'status_bad_ip'],
     [JSON.stringify({ state: 'online', ip: '10.0.0.0/33' }), 'status_bad_ip'],
     [JSON.stringify({ state: 'online', rssi: 5 }), 'status_bad_rssi'],
-    [JSON.stringify({ state: 'online', rssi: '-50' }), 'status_bad_rssi'],
+    [JSON.stringify({ state: 'online', rssi: '-50.5' }), 'status_bad_rssi'],
+    [JSON.stringify({ state: 'online', rssi: ' -50' }), 'status_bad_rssi'],
+    [JSON.stringify({ state: 'online', rssi: '5' }), 'status_bad_rssi'],
+    [JSON.stringify({ state: 'online', rssi: '' }), 'status_bad_rssi'],
+    [JSON.stringify({ state: 'Sleeping' }), 'status_bad_state'],
+    [JSON.stringify({ state: 1 }), 'status_bad_state'],
     [JSON.stringify({ state: 'online', model: { nested: true } }), 'status_bad_model'],
     [JSON.stringify({ state: 'online', firmware: 'a\nb' }), 'status_bad_firmware'],
   ])('rejects %j with %s', (payload, reason) => {
     expect(parseStatus(b(payload), 4096)).toEqual({ ok: false, reason });
+  });
+
+  it('takes what real firmware sends: state in any letter case, rssi as a numeric string', () => {
+    expect(parseStatus(b({ state: 'Online', rssi: '-60' }), 4096)).toEqual({ ok: true, value: { state: 'online', rssi: -60 }, droppedFields: 0 });
+    expect(parseStatus(b({ state: 'OFFLINE' }), 4096)).toEqual({ ok: true, value: { state: 'offline' }, droppedFields: 0 });
+    expect(parseStatus(b({ state: 'online', rssi: '0' }), 4096)).toMatchObject({ ok: true, value: { rssi: 0 } });
+    expect(parseStatus(b({ state: 'online', rssi: '-127' }), 4096)).toMatchObject({ ok: true, value: { rssi: -127 } });
+    expect(parseStatus(b({ state: 'online', rssi: '-128' }), 4096)).toEqual({ ok: false, reason: 'status_bad_rssi' });
   });
 
   it('rejects invalid UTF-8 and oversized payloads', () => {
@@ -78,12 +91,20 @@ describe('event payloads', () => {
     });
   });
 
+  it('gives an event without a time, or with 0 (no NTP yet), the receive time', () => {
+    expect(parseEvent(b({ type: 'motion' }), 4096, NOW)).toEqual({ ok: true, value: { type: 'motion', ts: NOW }, droppedFields: 0 });
+    expect(parseEvent(b({ type: 'reboot', ts: 0 }), 4096, NOW)).toEqual({ ok: true, value: { type: 'reboot', ts: NOW }, droppedFields: 0 });
+    // Any other clock before 2020 is still a clock that is wrong, not one that is missing.
+    expect(parseEvent(b({ type: 'motion', ts: 1 }), 4096, NOW)).toEqual({ ok: false, reason: 'event_ts_out_of_range' });
+  });
+
   it.each([
     [{ ts: NOW }, 'event_bad_type'],
     [{ type: 'Motion!', ts: NOW }, 'event_bad_type'],
     [{ type: 'x'.repeat(40), ts: NOW }, 'event_bad_type'],
     [{ type: 'online', ts: NOW }, 'event_reserved_type'],
-    [{ type: 'motion' }, 'event_bad_ts'],
+    [{ type: 'motion', ts: '1764000000' }, 'event_bad_ts'],
+    [{ type: 'motion', ts: null }, 'event_bad_ts'],
     [{ type: 'motion', ts: 1.5 }, 'event_bad_ts'],
     [{ type: 'motion', ts: 1000 }, 'event_ts_out_of_range'],
     [{ type: 'motion', ts: NOW + 3 * 86400_000 }, 'event_ts_out_of_range'],

@@ -26,6 +26,23 @@ describe('configuration', () => {
     expect(c.dataDir).toBe(d.path);
   });
 
+  it('refuses the same port for the MQTT broker and the web UI, naming where each came from', () => {
+    const d = tempDir();
+    dirs.push(d);
+    writeFileSync(join(d.path, 'hearth.json'), JSON.stringify({ mqtt: { port: 8080 } }));
+    let err: unknown;
+    try {
+      loadConfig({ env: { HEARTH_DATA_DIR: d.path } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([expect.stringMatching(/^mqtt\.port \(hearth\.json mqtt\.port\) and http\.port \(default\) are both 8080/)]);
+    expect(() => loadConfig({ flags: { 'mqtt-port': '1999', 'http-port': '1999' } })).toThrow(/--mqtt-port.*--http-port.*both 1999/);
+    // 0 picks a free port for each: allowed for both.
+    expect(loadConfig({ flags: { 'mqtt-port': '0', 'http-port': '0' } }).mqtt.port).toBe(0);
+  });
+
   it('reports every bad field at once, each with its source', () => {
     const d = tempDir();
     dirs.push(d);

@@ -267,8 +267,10 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect(lines).toHaveLength(5);
     expect(JSON.parse(lines[3]!)).toMatchObject({ restored: true, previous: '/var/lib/hearth/hearth.db.before-restore' });
     expect((JSON.parse(lines[4]!) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Porch']);
-    const dated = readdirSync(join(root, 'var/backups/hearth'));
+    const backups = readdirSync(join(root, 'var/backups/hearth')).sort();
+    const dated = backups.filter((n) => n.endsWith('.db'));
     expect(dated).toHaveLength(1);
+    expect(backups).toEqual([dated[0], `${dated[0]}.key-fingerprint`]); // the key it needs, named beside it
     expect(statSync(join(root, 'var/backups/hearth', dated[0]!)).uid).toBe(Number(user[2]));
     // Written as the service user, so the daemon can use it; the key never lands in the data dir.
     const backup = join(root, 'var/lib/hearth/admin-backup.db');

@@ -2,7 +2,7 @@
  * Key rotation: everything re-sealed, the old key opens nothing, and a kill at any moment leaves a
  * hub that opens with exactly one of the two keys and has lost nothing.
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -126,6 +126,88 @@ describe('hearth key rotate', () => {
     }
     expect(completedOrRolledBack).toBe(6);
     console.log(`key rotation kill test: ${rotated} of 6 kills came after the commit`);
+  });
+
+  it('keeps the previous key (mode 0600, named by date) and says so; lookups by sealed values still work', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    await seedHub(d.path, 3);
+    expect(cli(['member', 'add', 'Anna', '--data-dir', d.path]).code).toBe(0);
+    expect(cli(['device', 'add', 'scale', 'C8:47:8C:12:34:56', 'Bathroom', '--data-dir', d.path]).code).toBe(0);
+    const oldKey = readFileSync(join(d.path, 'hearth.key'));
+    const oldFingerprint = JSON.parse(cli(['key', 'fingerprint', '--json', '--data-dir', d.path]).stdout).fingerprint as string;
+    expect(oldFingerprint).toMatch(/^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/);
+
+    const res = cli(['key', 'rotate', '--data-dir', d.path]);
+    expect(res.code, res.stderr).toBe(0);
+    const kept = readdirSync(d.path).filter((n) => n.startsWith('hearth.key.until-'));
+    expect(kept).toHaveLength(1);
+    expect(kept[0]).toMatch(/^hearth\.key\.until-\d{8}T\d{6}Z$/);
+    const keptPath = join(d.path, kept[0]!);
+    expect(readFileSync(keptPath).equals(oldKey)).toBe(true);
+    expect(statSync(keptPath).mode & 0o777).toBe(0o600);
+    expect(res.stdout).toContain(`previous key kept as:     ${keptPath} (mode 0600; fingerprint ${oldFingerprint})`);
+    expect(res.stdout).toMatch(/Backups taken before now are sealed with the previous key/);
+    const newFingerprint = JSON.parse(cli(['key', 'fingerprint', '--json', '--data-dir', d.path]).stdout).fingerprint as string;
+    expect(newFingerprint).not.toBe(oldFingerprint);
+    expect(res.stdout).toContain(`new key fingerprint:      ${newFingerprint}`);
+    expect(JSON.parse(cli(['key', 'fingerprint', '--json', '--key', keptPath, '--data-dir', d.path]).stdout).fingerprint).toBe(oldFingerprint);
+
+    // Blind indexes follow the key: a member is still found by name, a scale by its address.
+    const history = cli(['member', 'history', 'anna', '--json', '--data-dir', d.path]);
+    expect(history.code, history.stderr).toBe(0);
+    const again = cli(['device', 'add', 'scale', 'C8:47:8C:12:34:56', 'Twice', '--data-dir', d.path]);
+    expect(again.code).not.toBe(0);
+    expect(again.stderr).toMatch(/already/);
+
+    // A second rotation keeps a second key, and never overwrites the first.
+    expect(cli(['key', 'rotate', '--data-dir', d.path]).code).toBe(0);
+    expect(readdirSync(d.path).filter((n) => n.startsWith('hearth.key.until-'))).toHaveLength(2);
+    expect(readFileSync(keptPath).equals(oldKey)).toBe(true);
+  });
+
+  it('restores a backup taken before a rotation with the kept key, re-sealed under the current key; without it, names the key needed', async () => {
+    const d = tempDir();
+    dirs.push(d);
+    const ids = await seedHub(d.path, 5);
+    const backup = join(d.path, 'before.db');
+    const made = cli(['backup', backup, '--data-dir', d.path]);
+    expect(made.code, made.stderr).toBe(0);
+    const oldFingerprint = JSON.parse(cli(['key', 'fingerprint', '--json', '--data-dir', d.path]).stdout).fingerprint as string;
+    expect(readFileSync(`${backup}.key-fingerprint`, 'utf8')).toBe(`${oldFingerprint}\n`);
+    expect(made.stdout).toContain(`it needs the master key with fingerprint ${oldFingerprint}`);
+
+    expect(cli(['key', 'rotate', '--data-dir', d.path]).code).toBe(0);
+    const kept = join(d.path, readdirSync(d.path).find((n) => n.startsWith('hearth.key.until-'))!);
+    const current = readFileSync(join(d.path, 'hearth.key'));
+    const newFingerprint = JSON.parse(cli(['key', 'fingerprint', '--json', '--data-dir', d.path]).stdout).fingerprint as string;
+
+    // Without the kept key: refused, naming the fingerprint the backup needs and the current one.
+    const aside = join(d.path, 'kept-elsewhere');
+    copyFileSync(kept, aside);
+    unlinkSync(kept);
+    const before = readFileSync(join(d.path, 'hearth.db'));
+    const refused = cli(['restore', backup, '--data-dir', d.path]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`sealed with the master key with fingerprint ${oldFingerprint}`);
+    expect(refused.stderr).toContain(`has fingerprint ${newFingerprint}`);
+    expect(refused.stderr).toMatch(/Nothing was replaced/);
+    expect(readFileSync(join(d.path, 'hearth.db')).equals(before)).toBe(true);
+
+    // With it back in place: restored, re-sealed under the current key, and it says which key it used.
+    copyFileSync(aside, kept);
+    const restored = cli(['restore', backup, '--data-dir', d.path]);
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toContain(`sealed with the previous key ${kept} (fingerprint ${oldFingerprint})`);
+    expect(restored.stdout).toContain(`re-sealed under the current key (fingerprint ${newFingerprint})`);
+    const total = await openAll(d.path, current);
+    expect(total.failed).toBe(0);
+    expect(total.opened).toBeGreaterThan(0);
+    expect(JSON.parse(cli(['device', 'show', ids[0]!, '--json', '--data-dir', d.path]).stdout)).toMatchObject({ nickname: 'Camera 0', ssid: 'Net0' });
+    // A backup of the restored database now names the current key.
+    const after = join(d.path, 'after.db');
+    expect(cli(['backup', after, '--data-dir', d.path]).code).toBe(0);
+    expect(readFileSync(`${after}.key-fingerprint`, 'utf8').trim()).toBe(newFingerprint);
   });
 
   it('refuses while the daemon runs', async () => {

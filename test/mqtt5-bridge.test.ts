@@ -15,10 +15,12 @@ import { generateDevicePassword, hashPassword } from '../src/crypto/password.js'
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { silentLogger } from '../src/log/logger.js';
 import { createMqtt5Bridge } from '../src/broker/mqtt5-bridge.js';
-import { tempDir , addCameraWithPassword } from './helpers/hub.js';
+import { BrokerError } from '../src/broker/errors.js';
+import { tempDir, addCameraWithPassword } from './helpers/hub.js';
 import {
   attachConnection,
   Mqtt5Bridge,
+  disconnectReasonFor,
   nackReasonCode,
   PacketFramer,
   peekConnect,
@@ -92,6 +94,21 @@ describe('pure helpers', () => {
     expect(nackReasonCode(0x97)).toBe(0x97);
     expect(nackReasonCode(0x10)).toBe(0x80); // not an error code: never a silent "success"
   });
+
+  it('names DISCONNECT reasons from the broker’s typed codes, not from message text', () => {
+    expect(disconnectReasonFor(new BrokerError('publish_refused', 'topic_not_own'), false)).toBe(0x87);
+    expect(disconnectReasonFor(new BrokerError('packet_too_large'), false)).toBe(0x95);
+    expect(disconnectReasonFor(new BrokerError('not_stored'), false)).toBe(0x80);
+    expect(disconnectReasonFor('connection_limit', false)).toBe(0x97);
+    expect(disconnectReasonFor('keepalive_timeout', false)).toBe(0x8d);
+    // aedes' own errors (pinned version) are recognised in one table.
+    expect(disconnectReasonFor(new Error('keep alive timeout'), false)).toBe(0x8d);
+    expect(disconnectReasonFor(new Error('Client queue limit reached'), false)).toBe(0x97);
+    // A message that merely reads like a refusal is not one.
+    expect(disconnectReasonFor(new Error('publish refused: topic_not_own'), false)).toBeUndefined();
+    expect(disconnectReasonFor(new Error('packet too large'), false)).toBeUndefined();
+    expect(disconnectReasonFor(undefined, true)).toBe(0x8b);
+  });
 });
 
 describe('bridge in front of aedes', () => {
@@ -114,14 +131,14 @@ describe('bridge in front of aedes', () => {
     // Like the hub: topics outside data/ and chat/ are refused (disconnect); data/ needs a JSON payload
     // and a bad one is refused per message where the protocol allows it.
     aedes.authorizePublish = (client, packet, cb) => {
-      if (!client) return cb(new Error('not authorized'));
+      if (!client) return cb(new BrokerError('not_authorized'));
       if (packet.topic.startsWith('chat/')) return cb(null);
-      if (!packet.topic.startsWith('data/')) return cb(new Error('publish refused: topic_not_own'));
+      if (!packet.topic.startsWith('data/')) return cb(new BrokerError('publish_refused', 'topic_not_own'));
       try {
         JSON.parse(packet.payload.toString());
       } catch {
         if ((client as Client & Partial<NegativeAckClient>).nackPublish?.(packet as AedesPublishPacket, 'payload_not_json')) return;
-        return cb(new Error('publish refused: payload_not_json'));
+        return cb(new BrokerError('publish_refused', 'payload_not_json'));
       }
       stored.push(packet.payload.toString());
       cb(null);
@@ -564,6 +581,47 @@ describe('bridge in front of the hub broker', () => {
     expect(counts['mqtt.publish_refused.status_bad_ssid']).toBe(1);
     expect(counts['mqtt.publish_refused.topic_not_own']).toBe(1);
     await c.endAsync();
+  });
+
+  it('names the refusal in the negative PUBACK’s Reason String, unless the client asked for none', async () => {
+    const cam = enrol('Reasons');
+    const other = enrol('Neighbour');
+    const reasonOf = async (requestProblemInformation: boolean | undefined, topic: string, payload: string) => {
+      const sock = tcpConnect(hub.mqttPort, '127.0.0.1');
+      sock.on('error', () => {});
+      const received: Packet[] = [];
+      const parser = mqttPacket.parser({ protocolVersion: 5 });
+      parser.on('packet', (p: Packet) => received.push(p));
+      sock.on('data', (d: Buffer) => parser.parse(d));
+      await new Promise((r) => sock.once('connect', r));
+      const send = (p: Packet) => sock.write(mqttPacket.generate(p, { protocolVersion: 5 }));
+      const properties = requestProblemInformation === undefined ? undefined : { requestProblemInformation };
+      send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `r-${Math.random()}`, clean: true, keepalive: 30, username: cam.id, password: Buffer.from(cam.password), ...(properties && { properties }) });
+      await expect.poll(() => received.find((p) => p.cmd === 'connack')).toBeTruthy();
+      send({ cmd: 'publish', topic, payload: Buffer.from(payload), qos: 1, messageId: 7, retain: false, dup: false });
+      await expect.poll(() => received.find((p) => p.cmd === 'puback')).toBeTruthy();
+      sock.destroy();
+      const ack = received.find((p) => p.cmd === 'puback') as { reasonCode?: number; properties?: { reasonString?: string } };
+      return { code: ack.reasonCode, reasonString: ack.properties?.reasonString };
+    };
+    expect(await reasonOf(undefined, `hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: 12 }))).toEqual({ code: 0x99, reasonString: 'event_ts_out_of_range' });
+    expect(await reasonOf(true, `hearth/cam/${other.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }))).toEqual({ code: 0x87, reasonString: 'topic_not_own' });
+    expect(await reasonOf(true, `hearth/cam/${cam.id}/status`, 'Online')).toEqual({ code: 0x99, reasonString: 'payload_not_json' });
+    expect(await reasonOf(false, `hearth/cam/${cam.id}/status`, 'Online')).toEqual({ code: 0x99, reasonString: undefined });
+  });
+
+  it('refuses a connection over the per-camera limit as "server unavailable" / "quota exceeded", not as bad credentials', async () => {
+    const cam = enrol('Busy');
+    const open: MqttClient[] = [];
+    for (let i = 0; i < 4; i++) open.push(await connect(cam.id, cam.password, 4));
+    await expect(connect(cam.id, cam.password, 4)).rejects.toMatchObject({ code: 3 });
+    await expect(connect(cam.id, cam.password, 5)).rejects.toMatchObject({ code: 0x97 });
+    // The right secret over the limit is not a failed guess: the camera is not slowed down for it.
+    await open.pop()!.endAsync();
+    await expect.poll(() => hub.ctx.broker.isOnline(cam.id)).toBe(true);
+    const again = await connect(cam.id, cam.password, 5);
+    expect(again.connected).toBe(true);
+    for (const c of [...open, again]) await c.endAsync();
   });
 
   it('still disconnects a 3.1.1 camera for the same refusal', async () => {

@@ -74,9 +74,11 @@ describe('systemd/hearth-backup.{service,timer}', () => {
       encoding: 'utf8',
     });
     expect(res.status, res.stderr).toBe(0);
-    const written = readdirSync(backups);
+    const written = readdirSync(backups).filter((n) => n.endsWith('.db'));
     expect(written).toHaveLength(1);
     expect(written[0]).toMatch(/^hearth-\d{8}T\d{6}Z\.db$/);
+    // Beside it only the fingerprint of the key it needs (public), never the key.
+    expect(readdirSync(backups).sort()).toEqual([written[0], `${written[0]}.key-fingerprint`]);
     expect(statSync(join(backups, written[0]!)).mode & 0o777).toBe(0o600);
     expect(readFileSync(join(backups, written[0]!)).includes(readFileSync(join(data, 'hearth.key')))).toBe(false);
   });

@@ -164,6 +164,14 @@ describe.sequential('web UI in Chromium', () => {
     await sw.check();
     await expect.poll(() => JSON.parse(run(['consent', 'show', '--json']).stdout).categories).toEqual(expect.arrayContaining([expect.objectContaining({ category: 'adoption', enabled: true })]));
     await expect.poll(() => page.locator('#preview').textContent()).toContain('adoption');
+    // Next to each number: that it is noised on purpose, and that negative or large values are normal.
+    const numbers = page.locator('#preview-numbers table.numbers tbody tr');
+    await expect.poll(() => numbers.count()).toBe(3); // adoption: activations, cameras, scales
+    expect(await page.locator('#preview-numbers td[data-label="Number"]').allTextContents()).toEqual(['activations', 'cameras', 'scales']);
+    for (const note of await page.locator('#preview-numbers .noise-note').allTextContents()) {
+      expect(note).toMatch(/home’s own value stays hidden/);
+      expect(note).toMatch(/negative or unexpectedly large values are normal/);
+    }
     await shot(page, 'consent');
   });
 
@@ -191,6 +199,17 @@ describe.sequential('web UI in Chromium', () => {
     const sent = collector.received[0]!.payload.toString('utf8');
     await page.goto(`${origin}/ledger`);
     await expect.poll(() => page.locator('.ledger-bytes').first().textContent(), { timeout: 10_000 }).toBe(sent);
+    // A table: time, category, size; the bytes and each noised number (with what it means) open on demand.
+    const first = page.locator('#ledger tbody tr').first();
+    expect(await first.locator('td[data-label="Category"]').textContent()).toBe('adoption');
+    expect(await first.locator('td[data-label="Size"]').textContent()).toBe(`${Buffer.byteLength(sent)} bytes`);
+    expect(await first.locator('.ledger-bytes').isVisible()).toBe(false);
+    await first.locator('summary').click();
+    expect(await first.locator('.ledger-bytes').isVisible()).toBe(true);
+    const metrics = JSON.parse(sent).metrics as Record<string, number>;
+    expect(await first.locator('td[data-label="Value"]').allTextContents()).toEqual(Object.values(metrics).map(String));
+    expect(await first.locator('.noise-note').first().textContent()).toMatch(/hidden.*negative or unexpectedly large values are normal/);
+    expect(await page.locator('#ledger-about').textContent()).toMatch(/hidden on purpose: negative or unexpectedly large values are normal/);
     await shot(page, 'ledger');
     await page.fill('#ledger-q', 'no-such-thing-anywhere');
     await page.click('#ledger-search button');
@@ -236,6 +255,9 @@ describe.sequential('web UI in Chromium', () => {
     await expect.poll(() => chart.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
     expect(await chartCircles()).toBe(4);
     await expect.poll(() => page.locator('#unassigned tbody').textContent()).toContain('54.2 kg');
+    // The page lists the scales too, each leading to its own page.
+    expect(await page.locator('#scale-list tbody td[data-label="Scale"] a').allTextContents()).toEqual(['Bathroom scale']);
+    expect(await page.locator('#scale-list tbody td[data-label="Last weigh-in"]').textContent()).not.toBe('never');
     await shot(page, 'members');
     const row = page.locator('#unassigned tbody tr').first();
     await row.locator('select').selectOption(memberId);
@@ -257,6 +279,8 @@ describe.sequential('web UI in Chromium', () => {
     expect(exported).toContain('54.2'); // the weigh-in assigned in the UI
     await page.click('#forget-start');
     expect(await page.locator('#forget-confirm-button').isDisabled()).toBe(true);
+    // A person is "them", not "it".
+    expect(await page.locator('#forget-confirm p').first().textContent()).toMatch(/^Forget Anna and everything stored about them\?/);
     await shot(page, 'export-forget-confirm');
     await page.check('#forget-sure');
     await page.click('#forget-confirm-button');
@@ -265,6 +289,47 @@ describe.sequential('web UI in Chromium', () => {
     expect((await page.request.get(`${origin}/api/export/member/${memberId}`)).status()).toBe(404);
     // The choice list no longer offers the member.
     expect(await page.locator(`#export-subject option[value="member:${memberId}"]`).count()).toBe(0);
+  });
+
+  it('folds a camera’s runs of connection changes in its timeline and shows its last refused message', async () => {
+    for (let i = 0; i < 3; i++) {
+      const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { username: camera.username, password: camera.password, reconnectPeriod: 0 });
+      await c.endAsync();
+    }
+    // MQTT 5: a refused message gets a negative PUBACK and the connection stays.
+    const v5 = await mqtt.connectAsync(`mqtt://127.0.0.1:${daemon.mqttPort}`, { username: camera.username, password: camera.password, reconnectPeriod: 0, protocolVersion: 5 });
+    await v5.publishAsync(`hearth/cam/${camera.id}/event`, JSON.stringify({ type: 'motion', ts: 1000 }), { qos: 1 }).catch(() => undefined);
+    await v5.endAsync();
+    await page.goto(`${origin}/devices/${camera.id}`);
+    const run = page.locator('#events details.presence-run');
+    await expect.poll(() => run.count()).toBe(1);
+    // online, offline ×3 more cycles and the v5 connection: all in one row, newest state last said.
+    expect(await run.locator('summary').textContent()).toMatch(/^\d+ connection changes; then offline$/);
+    const folded = Number((await run.locator('summary').textContent())!.split(' ')[0]);
+    expect(folded).toBeGreaterThanOrEqual(8);
+    expect(await run.locator('li').count()).toBe(folded);
+    expect(await page.locator('#events tbody tr').count()).toBeLessThan(folded);
+    await run.locator('summary').click();
+    expect(await run.locator('li').first().isVisible()).toBe(true);
+    await expect.poll(() => page.locator('#state').textContent()).toContain('event_ts_out_of_range');
+    expect(await page.locator('#state').textContent()).toMatch(/Last refused message.*event_ts_out_of_range.*once/);
+    await shot(page, 'device-camera-folded');
+  });
+
+  it('says so on a removed device’s page, open while it is removed and opened afterwards', async () => {
+    const other = JSON.parse(run(['device', 'add', 'camera', 'Shed', '--json']).stdout) as { id: string };
+    await page.goto(`${origin}/devices/${other.id}`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Shed');
+    expect(run(['device', 'remove', other.id]).code).toBe(0);
+    await expect.poll(() => page.locator('#device-removed').isVisible(), { timeout: 15_000 }).toBe(true);
+    expect(await page.locator('h1').textContent()).toBe('Device removed');
+    expect(await page.locator('#events-card').isVisible()).toBe(false);
+    expect(await page.locator('#flash').isVisible()).toBe(false);
+    await page.reload();
+    await expect.poll(() => page.locator('#device-removed').isVisible()).toBe(true);
+    expect(await page.locator('#device-removed').textContent()).toMatch(/no longer enrolled: it was removed/);
+    expect(await page.locator('#flash').isVisible()).toBe(false);
+    await shot(page, 'device-removed');
   });
 
   it('pauses everything upstream from the settings page; the dashboard says so until resumed', async () => {

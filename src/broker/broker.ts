@@ -19,6 +19,8 @@ import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, 
 import type { CameraRecord } from '../devices/camera/store.js';
 import { AEDES_OPTIONS } from './aedes-options.js';
 import { AuthThrottle } from './auth-throttle.js';
+import { BrokerError, brokerErrorCode, type BrokerErrorCode } from './errors.js';
+import { assertBrokerInternals } from './internals.js';
 
 export interface BrokerDeps {
   /** Checks a secret against its Argon2id hash off the event loop (see PasswordWorker). */
@@ -49,9 +51,25 @@ interface HubClient extends Client {
   deviceId?: string;
   /** Set by a protocol adapter that can refuse a single publish without disconnecting (MQTT 5). */
   nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
+  /** Set by a protocol adapter that can tell the client why it is refused or closed (MQTT 5 reason codes). */
+  explainRefusal?: (code: BrokerErrorCode) => void;
+  /** aedes' own flag: the client has been closed (its disconnect already emitted, if it had connected). */
+  readonly closed: boolean;
 }
 
-const NOT_STORED = 'not stored';
+/** A listening socket the hub could not open: which service, where, and the system's error code. */
+export class ListenError extends Error {
+  constructor(
+    readonly service: 'mqtt' | 'http',
+    readonly host: string,
+    readonly port: number,
+    readonly code: string,
+  ) {
+    super(`${service === 'mqtt' ? 'MQTT' : 'HTTP'} port ${port} on ${host}: ${code}`);
+    this.name = 'ListenError';
+  }
+}
+
 const NO_PAYLOAD = Buffer.alloc(0);
 
 /**
@@ -60,8 +78,11 @@ const NO_PAYLOAD = Buffer.alloc(0);
  */
 export function publishNotStored(counters: Counters, waiting: number): Error {
   counters.increment('mqtt.publish_failed.store', waiting);
-  return new Error(NOT_STORED);
+  return new BrokerError('not_stored');
 }
+
+/** Refusals the broker counts (and logs) where it makes them; aedes reports them again as client errors. */
+const COUNTED_WHERE_DECIDED: ReadonlySet<BrokerErrorCode> = new Set(['publish_refused', 'not_stored', 'not_authorized', 'connection_limit', 'server_busy']);
 
 /** Longest MQTT topic accepted; camera topics are far shorter. */
 const MAX_TOPIC_BYTES = 256;
@@ -105,21 +126,37 @@ export class HubBroker {
   }
 
   static async create(deps: BrokerDeps, opts: BrokerOptions): Promise<HubBroker> {
+    const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
+    try {
+      // Before anything is patched: a missing internal stops the start with a clear reason.
+      assertBrokerInternals(aedes);
+    } catch (err) {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    }
     // mqtt-packet otherwise pre-builds a Buffer for each of the 65,536 packet ids on its first write
     // (about 7 MB of heap kept for good); a 2-byte id written per PUBACK costs no measurable CPU.
     mqttPacket.writeToStream.cacheNumbers = false;
     installPubackFastPath();
-    const aedes = await Aedes.createBroker({ ...AEDES_OPTIONS });
     return new HubBroker(aedes, deps, opts);
   }
 
+  /**
+   * Starts serving. If the port cannot be had (in use, not permitted, no such address) it rejects
+   * with a ListenError and closes the broker: aedes' timers would otherwise keep a process alive
+   * that serves nothing.
+   */
   listen(): Promise<number> {
     const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
     this.server = server;
     return new Promise((resolve, reject) => {
-      server.once('error', reject);
+      const fail = (err: NodeJS.ErrnoException) => {
+        this.server = undefined;
+        this.aedes.close(() => reject(new ListenError('mqtt', this.opts.host, this.opts.port, err.code ?? 'unknown')));
+      };
+      server.once('error', fail);
       server.listen(this.opts.port, this.opts.host, () => {
-        server.off('error', reject);
+        server.off('error', fail);
         const addr = server.address();
         resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
       });
@@ -199,7 +236,7 @@ export class HubBroker {
     parser._parseLength = function (this: ParserInternals) {
       const ok = parseLength.call(this);
       if (ok && this.packet.length > limit) {
-        this._emitError(new Error('packet too large'));
+        this._emitError(new BrokerError('packet_too_large'));
         return false;
       }
       return ok;
@@ -211,21 +248,27 @@ export class HubBroker {
     // Argon2id check, so an address cannot lock out other cameras behind the same NAT or proxy.
     const source = `${remoteAddress(client)}|${username ?? ''}`;
     const refuse = (reason: string) => {
-      if (reason !== 'device_connection_limit') this.authThrottle.recordFailure(source);
+      this.authThrottle.recordFailure(source);
       this.refuse('auth_refused', 'connection refused', { reason });
-      const err = Object.assign(new Error('not authorized'), { returnCode: 5 });
-      cb(err, false);
+      cb(Object.assign(new BrokerError('not_authorized', reason), { returnCode: 5 }), false);
+    };
+    // Not a credentials problem: 3.1.1 gets "server unavailable" (3), MQTT 5 "quota exceeded".
+    const refuseOverLimit = (username: string) => {
+      this.refuse('auth_refused', 'connection refused', { deviceId: username, reason: 'device_connection_limit' });
+      this.deps.counters.noteRefusal(username, 'device_connection_limit', this.now());
+      client.explainRefusal?.('connection_limit');
+      cb(Object.assign(new BrokerError('connection_limit'), { returnCode: 3 }), false);
     };
     if (this.authThrottle.retryAfterMs(source) > 0) {
       this.deps.counters.increment('mqtt.auth_throttled');
-      return cb(Object.assign(new Error('not authorized'), { returnCode: 5 }), false);
+      return cb(Object.assign(new BrokerError('not_authorized', 'throttled'), { returnCode: 5 }), false);
     }
     if (!username || !password || password.length > 256 || !isValidDeviceId(username)) return refuse('bad_credentials_format');
     const secret = password.toString('utf8');
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
     const accept = () => {
-      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuse('device_connection_limit');
+      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuseOverLimit(username);
       this.authThrottle.recordSuccess(source);
       client.deviceId = username;
       // Namespace the session id by device, so one camera can never take over another's session.
@@ -238,6 +281,7 @@ export class HubBroker {
       (ok) => {
         if (!ok) {
           this.deps.counters.increment(`device.auth_failed:${username}`);
+          this.deps.counters.noteRefusal(username, 'wrong_secret', this.now());
           return refuse('wrong_secret');
         }
         this.secretCache.remember(username, secret);
@@ -247,7 +291,7 @@ export class HubBroker {
         // Too many checks waiting (a flood from many addresses): "server unavailable", try later.
         const reason = err instanceof PasswordWorkerBusyError ? 'auth_busy' : 'auth_error';
         this.refuse('auth_refused', 'connection refused', { reason });
-        cb(Object.assign(new Error('server unavailable'), { returnCode: 3 }), false);
+        cb(Object.assign(new BrokerError('server_busy', reason), { returnCode: 3 }), false);
       },
     );
   }
@@ -257,7 +301,7 @@ export class HubBroker {
     if (!deviceId) {
       // A will left by a session that is gone: its sender can no longer be verified.
       this.deps.counters.increment('mqtt.publish_refused.orphan_will');
-      return cb(new Error('not authorized'));
+      return cb(new BrokerError('not_authorized'));
     }
     const topic = parsePublishTopic(packet.topic, deviceId);
     if (!topic.ok) return this.refusePublish(client!, packet, topic.reason, cb);
@@ -290,9 +334,10 @@ export class HubBroker {
 
   private refusePublish(client: HubClient, packet: AedesPublishPacket, reason: string, cb: (err?: Error | null) => void): void {
     this.refuse(`publish_refused.${reason}`, 'publish refused', { deviceId: client.deviceId, reason });
+    this.deps.counters.noteRefusal(client.deviceId!, reason, this.now());
     // MQTT 5 can refuse one message and keep the connection; MQTT 3.1.1 has only disconnection.
     if (client.nackPublish?.(packet, reason)) return;
-    cb(new Error(`publish refused: ${reason}`));
+    cb(new BrokerError('publish_refused', reason));
   }
 
   private authorizeSubscribe(client: HubClient, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
@@ -305,6 +350,11 @@ export class HubBroker {
   private onClientReady(client: HubClient): void {
     const deviceId = client.deviceId;
     if (!deviceId) return;
+    // aedes emits clientReady at the end of the CONNECT sequence, after the CONNACK went out and
+    // the client's next packets were read. A publish refused in between closes the client and emits
+    // clientDisconnect first; counting such a client as connected would leave the camera "online"
+    // with no socket (and swallow every later transition), so a closed client is never added.
+    if (client.closed) return;
     let set = this.connections.get(deviceId);
     if (!set) this.connections.set(deviceId, (set = new Set()));
     const wasOffline = set.size === 0;
@@ -326,9 +376,10 @@ export class HubBroker {
   }
 
   private onClientError(client: HubClient | undefined, err: Error): void {
-    if (err.message.startsWith('publish refused') || err.message === NOT_STORED) return; // counted where it was decided
+    const known = brokerErrorCode(err);
+    if (known !== undefined && COUNTED_WHERE_DECIDED.has(known)) return;
     // Parser errors and resets are routine on a LAN; count them, never echo their content.
-    const code = /too large/.test(err.message) ? 'packet_too_large' : (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'reset' : 'protocol_error';
+    const code = known ?? ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? 'reset' : 'protocol_error');
     this.deps.counters.increment(`mqtt.client_error.${code}`);
     if (code !== 'reset') this.refuseLog(`client_error.${code}`, 'client connection error', { deviceId: client?.deviceId, reason: code });
   }

@@ -15,7 +15,8 @@
  * v5 connection carries `nackPublish(packet, reason)`. The broker's authorizePublish, when it
  * rejects a publish, calls it first. If it returns true the bridge has already answered the
  * client (PUBACK/PUBREC with 0x99 "payload format invalid", or 0x87 "not authorized" for topic
- * reasons; a QoS 0 publish is dropped) and has released aedes' packet loop itself; the caller
+ * reasons, and the hub's reason such as `event_bad_ts` as the Reason String unless the client set
+ * Request Problem Information to 0; a QoS 0 publish is dropped) and has released aedes' packet loop itself; the caller
  * must then NOT call the authorize callback, so aedes neither acknowledges nor routes the packet.
  * If it returns false (or the client has no such method: MQTT 3.1.1), the caller rejects as
  * usual and aedes disconnects. Releasing the loop uses aedes' `_nextBatch`, the function aedes
@@ -23,6 +24,9 @@
  *
  * When aedes closes a v5 connection because of an error it can name (refused publish, keepalive,
  * size, queue limit, shutdown) the client gets a DISCONNECT with the matching reason code first.
+ * The broker names causes with typed codes (src/broker/errors.ts), never message text; through
+ * `explainRefusal` it can also name the cause of a CONNACK refusal that 3.1.1 has no code for
+ * (a camera over its connection limit gets 0x97 "quota exceeded", not "not authorized").
  */
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
@@ -38,6 +42,7 @@ import type {
   IUnsubscribePacket,
   Packet,
 } from 'mqtt-packet';
+import { BrokerError, brokerErrorCode, type BrokerErrorCode } from './errors.js';
 
 export interface Mqtt5BridgeOptions {
   /** Largest MQTT packet (fixed header included) accepted from a client, any protocol version. */
@@ -63,8 +68,13 @@ export type BridgeRefusal =
 
 /** What the bridge attaches to the aedes client of a v5 connection. */
 export interface NegativeAckClient {
-  /** See the module header. `reason` is the hub's refusal reason, or an MQTT 5 reason code. */
+  /**
+   * See the module header. `reason` is the hub's refusal reason (sent to the client as the
+   * PUBACK's Reason String too, unless it asked for no problem information), or an MQTT 5 reason code.
+   */
   nackPublish(packet: { qos: number; messageId?: number }, reason: string | number): boolean;
+  /** Names the cause of the refusal or close that follows, for its CONNACK or DISCONNECT reason code. */
+  explainRefusal(code: BrokerErrorCode): void;
 }
 
 export type ConnectionHandler = (stream: Duplex) => unknown;
@@ -87,6 +97,7 @@ export const ReasonCode = {
   badUserNameOrPassword: 0x86,
   notAuthorized: 0x87,
   serverUnavailable: 0x88,
+  serverBusy: 0x89,
   badAuthenticationMethod: 0x8c,
   serverShuttingDown: 0x8b,
   keepAliveTimeout: 0x8d,
@@ -187,18 +198,24 @@ export function nackReasonCode(reason: string | number): number {
   return reason.startsWith('topic') ? ReasonCode.notAuthorized : ReasonCode.payloadFormatInvalid;
 }
 
-/** The DISCONNECT reason for an error aedes closed the connection with, if it says enough. */
-export function disconnectReasonFor(err: Error | null | undefined, brokerClosing: boolean): number | undefined {
+/** The MQTT 5 reason code for each cause the broker names (CONNACK refusals and DISCONNECTs alike). */
+const REASON_FOR: Record<BrokerErrorCode, number> = {
+  publish_refused: ReasonCode.notAuthorized,
+  not_authorized: ReasonCode.notAuthorized,
+  not_stored: ReasonCode.unspecified,
+  packet_too_large: ReasonCode.packetTooLarge,
+  keepalive_timeout: ReasonCode.keepAliveTimeout,
+  queue_limit: ReasonCode.quotaExceeded,
+  inflight_limit: ReasonCode.receiveMaximumExceeded,
+  connection_limit: ReasonCode.quotaExceeded,
+  server_busy: ReasonCode.serverBusy,
+};
+
+/** The DISCONNECT reason for the cause a connection was closed with (a code, or the error), if it is known. */
+export function disconnectReasonFor(cause: BrokerErrorCode | Error | null | undefined, brokerClosing: boolean): number | undefined {
   if (brokerClosing) return ReasonCode.serverShuttingDown;
-  if (!err) return undefined;
-  const m = err.message;
-  if (/not authori[sz]ed|publish refused|subscription refused/i.test(m)) return ReasonCode.notAuthorized;
-  if (/too large/i.test(m)) return ReasonCode.packetTooLarge;
-  if (/keep ?alive/i.test(m)) return ReasonCode.keepAliveTimeout;
-  if (/queue limit/i.test(m)) return ReasonCode.quotaExceeded;
-  if (/maxInflightInbound/.test(m)) return ReasonCode.receiveMaximumExceeded;
-  if (/not stored/.test(m)) return ReasonCode.unspecified;
-  return undefined;
+  const code = typeof cause === 'string' ? cause : brokerErrorCode(cause);
+  return code === undefined ? undefined : REASON_FOR[code];
 }
 
 export interface ConnectTranslation {
@@ -363,6 +380,7 @@ interface AedesClientInternals {
   broker?: { closed?: boolean };
   _nextBatch?: (err?: Error) => void;
   nackPublish?: NegativeAckClient['nackPublish'];
+  explainRefusal?: NegativeAckClient['explainRefusal'];
 }
 
 /**
@@ -385,6 +403,10 @@ export class Mqtt5Bridge extends Duplex {
   private aedesClient: AedesClientInternals | undefined;
   private accepted = false;
   private ending = false;
+  /** The cause the broker named for the refusal or close that follows (explainRefusal). */
+  private explained: BrokerErrorCode | undefined;
+  /** The client asked for no Reason Strings on acknowledgements (Request Problem Information = 0). */
+  private readonly problemInformation: boolean;
 
   constructor(
     readonly socket: Socket,
@@ -396,6 +418,7 @@ export class Mqtt5Bridge extends Duplex {
     this.topicAliasMaximum = Math.max(0, Math.min(opts.topicAliasMaximum ?? DEFAULT_TOPIC_ALIAS_MAXIMUM, 0xffff));
     this.clientMaxPacketBytes = connect.properties?.maximumPacketSize ?? Number.MAX_SAFE_INTEGER;
     this.translation = translateConnect(connect);
+    this.problemInformation = connect.properties?.requestProblemInformation !== false;
     this.fromClientParser.on('packet', (p: Packet) => this.fromClient(p));
     this.fromClientParser.on('error', () => this.protocolFailure('malformed', ReasonCode.malformedPacket, 'malformed packet'));
     this.toClientParser.on('packet', (p: Packet) => this.fromBroker(p));
@@ -411,6 +434,7 @@ export class Mqtt5Bridge extends Duplex {
     if (!client || typeof client !== 'object') return;
     this.aedesClient = client as AedesClientInternals;
     this.aedesClient.nackPublish = (packet, reason) => this.nackPublish(packet, reason);
+    this.aedesClient.explainRefusal = (code) => (this.explained = code);
   }
 
   start(firstPackets: Buffer[]): void {
@@ -526,7 +550,7 @@ export class Mqtt5Bridge extends Duplex {
     this.opts.onRefused?.(refusal);
     if (this.accepted) this.sendToClient({ cmd: 'disconnect', reasonCode });
     this.ending = true;
-    this.destroy(new Error(message)); // aedes counts it as a client error
+    this.destroy(refusal === 'packet_too_large' ? new BrokerError('packet_too_large') : new Error(message)); // aedes counts it as a client error
   }
 
   // --- aedes -> client --------------------------------------------------------------------
@@ -559,7 +583,8 @@ export class Mqtt5Bridge extends Duplex {
   }
 
   private connackToClient(packet: IConnackPacket): void {
-    const reasonCode = CONNACK_V4_TO_V5[packet.returnCode ?? 0] ?? ReasonCode.unspecified;
+    const returnCode = packet.returnCode ?? 0;
+    const reasonCode = returnCode !== 0 && this.explained ? REASON_FOR[this.explained] : (CONNACK_V4_TO_V5[returnCode] ?? ReasonCode.unspecified);
     const connack: IConnackPacket = { cmd: 'connack', sessionPresent: packet.sessionPresent, reasonCode };
     if (reasonCode === ReasonCode.success) {
       this.accepted = true;
@@ -622,8 +647,10 @@ export class Mqtt5Bridge extends Duplex {
     if (!client || client.closed || this.ending || typeof release !== 'function') return false;
     if (packet.qos > 0 && packet.messageId === undefined) return false;
     const reasonCode = nackReasonCode(reason);
-    if (packet.qos === 1) this.sendToClient({ cmd: 'puback', messageId: packet.messageId!, reasonCode });
-    else if (packet.qos === 2) this.sendToClient({ cmd: 'pubrec', messageId: packet.messageId!, reasonCode });
+    // The hub's reason (e.g. event_bad_ts) is a fixed code with no client data in it.
+    const properties = this.problemInformation && typeof reason === 'string' ? { reasonString: reason } : undefined;
+    if (packet.qos === 1) this.sendToClient({ cmd: 'puback', messageId: packet.messageId!, reasonCode, ...(properties && { properties }) });
+    else if (packet.qos === 2) this.sendToClient({ cmd: 'pubrec', messageId: packet.messageId!, reasonCode, ...(properties && { properties }) });
     // aedes waits for this packet's completion before reading the next; complete it without an error.
     setImmediate(() => release());
     return true;
@@ -650,7 +677,7 @@ export class Mqtt5Bridge extends Duplex {
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
     const socket = this.socket;
     if (!this.ending && this.accepted && !socket.destroyed) {
-      const reasonCode = disconnectReasonFor(err, this.aedesClient?.broker?.closed === true);
+      const reasonCode = disconnectReasonFor(this.explained ?? err, this.aedesClient?.broker?.closed === true);
       if (reasonCode !== undefined) this.sendToClient({ cmd: 'disconnect', reasonCode });
     }
     this.ending = true;

@@ -190,10 +190,17 @@ export function loadConfig(sources: ConfigSources = {}): HearthConfig {
     }
   }
 
+  const sourceOf = new Map<string, string>();
   for (const field of CONFIG_FIELDS) {
     const raw = pickRaw(field, flags, env, file);
     const parsed = parseValue(field, raw.value, raw.source, problems);
     setPath(out, field.path, parsed);
+    sourceOf.set(field.path, raw.source);
+  }
+  // One TCP port cannot serve both (0 picks a free port for each, so it may repeat).
+  const mqttPort = getPath(out, 'mqtt.port');
+  if (mqttPort !== 0 && mqttPort === getPath(out, 'http.port')) {
+    problems.push(`mqtt.port (${sourceOf.get('mqtt.port')}) and http.port (${sourceOf.get('http.port')}) are both ${String(mqttPort)}: the MQTT broker and the web UI need a port each; change one of them`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   (out as { dataDir: string }).dataDir = dataDir;
@@ -216,6 +223,13 @@ export function readConfigFileOf(dataDir: string): Record<string, unknown> {
   const file = readConfigFile(join(dataDir, CONFIG_FILE_NAME), problems);
   if (problems.length > 0) throw new ConfigError(problems);
   return file ?? {};
+}
+
+/** Every way to set a field, for messages that tell the user what to change: "mqtt.port in hearth.json, HEARTH_MQTT_PORT or --mqtt-port". */
+export function settingNames(path: string): string {
+  const f = fieldByPath(path);
+  const ways = [`${f.path} in ${CONFIG_FILE_NAME}`, ...(f.env ? [f.env] : []), ...(f.flag ? [`--${f.flag}`] : [])];
+  return ways.length === 1 ? ways[0]! : `${ways.slice(0, -1).join(', ')} or ${ways.at(-1)!}`;
 }
 
 function fieldByPath(path: string): FieldSpec {

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { SodiumApi } from './sodium.js';
 
 export const KEY_FILE_NAME = 'hearth.key';
 export const MASTER_KEY_BYTES = 32;
@@ -52,4 +53,26 @@ export function readKeyFile(path: string): Buffer {
     throw new KeyError(`master key at ${path} has ${st.size} bytes, expected ${MASTER_KEY_BYTES}; it is damaged or not a hearth key`);
   }
   return readFileSync(path);
+}
+
+/** Domain of the fingerprint hash: a fingerprint is never any other hash of the key. */
+const FINGERPRINT_DOMAIN = 'hearth master key fingerprint v1';
+
+/**
+ * A short public name for a master key (BLAKE2b-128 keyed by the key, over a fixed string), shown
+ * to say which key a database or backup needs. It reveals nothing usable about the key.
+ */
+export function keyFingerprint(sodium: SodiumApi, key: Uint8Array): string {
+  const hex = Buffer.from(sodium.crypto_generichash(16, FINGERPRINT_DOMAIN, key)).toString('hex');
+  return hex.match(/.{8}/g)!.join('-');
+}
+
+/** The fingerprint of the key in a file. */
+export function keyFileFingerprint(sodium: SodiumApi, path: string): string {
+  const key = readKeyFile(path);
+  try {
+    return keyFingerprint(sodium, key);
+  } finally {
+    key.fill(0);
+  }
 }

@@ -10,10 +10,10 @@ import type { DomainBus } from '../bus/bus.js';
 import type { PasswordHashing } from '../crypto/password.js';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Logger } from '../log/logger.js';
-import type { Counters } from '../store/counters.js';
+import type { Counters, DeviceRefusal } from '../store/counters.js';
 import type { Db } from '../store/database.js';
 import type { StorageHealth } from '../store/health.js';
-import type { SealedColumn } from '../store/sealed-columns.js';
+import type { BlindIndexColumn, SealedColumn } from '../store/sealed-columns.js';
 
 /** What a kind needs to read and write its rows. */
 export interface KindStoreContext {
@@ -59,6 +59,11 @@ export interface DeviceDetails {
   fields: Record<string, string | number | boolean | null>;
 }
 
+/** A device's details as the device service gives them: the kind's, and its last refused input. */
+export interface DeviceView extends DeviceDetails {
+  lastRefusal: DeviceRefusal | null;
+}
+
 /** What the running hub gives a kind when it sets it up. */
 export interface KindRuntimeContext extends KindStoreContext {
   config: HearthConfig;
@@ -95,6 +100,8 @@ export interface DeviceKindPlugin {
   describeEnrolment(deviceId: string, shownOnce: Record<string, unknown>): string[];
   /** The sealed columns this kind owns (the device nickname is the registry's). */
   readonly sealedColumns: readonly SealedColumn[];
+  /** Keyed blind indexes over its sealed values, if it finds devices by one. */
+  readonly blindIndexes?: readonly BlindIndexColumn[];
   /** Checks the input and prepares the enrolment (hashing a secret off the event loop if needed). */
   prepareEnrolment(input: EnrolmentInput, deps: { store: KindStoreContext; passwords: PasswordHashing; deviceId: string }): Promise<PreparedEnrolment>;
   /** The device's decrypted details. */

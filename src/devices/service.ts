@@ -10,7 +10,8 @@ import type { PasswordHashing } from '../crypto/password.js';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
 import { truncateWalBlocking, truncateWalSoon } from '../store/scrub.js';
-import { EnrolmentError, type DeviceDetails, type DeviceKindPlugin, type EnrolmentInput } from './kind.js';
+import { EnrolmentError, type DeviceDetails, type DeviceKindPlugin, type DeviceView, type EnrolmentInput } from './kind.js';
+import { storedDeviceRefusal, type DeviceRefusal } from '../store/counters.js';
 import { DEVICE_KINDS } from './kinds.js';
 import { DeviceRegistry, newDeviceId, type DeviceRecord } from './registry.js';
 
@@ -25,6 +26,8 @@ export interface DeviceServiceOptions {
   sealer: Sealer;
   bus: DomainBus;
   passwords: PasswordHashing;
+  /** A device's last refused input; by default as stored (the daemon adds what it has not yet written). */
+  lastRefusal?: (deviceId: string) => DeviceRefusal | null;
   /** How a removal's WAL scrub runs: in the background (daemon) or before returning (CLI). */
   scrub?: 'background' | 'blocking';
   kinds?: readonly DeviceKindPlugin[];
@@ -102,11 +105,12 @@ export class DeviceService {
     return this.registry.exists(deviceId);
   }
 
-  /** A device's decrypted details, by its kind. */
-  details(device: DeviceRecord): DeviceDetails {
+  /** A device's decrypted details, by its kind, and its last refused input. */
+  details(device: DeviceRecord): DeviceView {
     const plugin = this.kind(device.kind);
-    if (!plugin) return { online: null, lastSeen: null, eventCounts: {}, fields: {} };
-    return plugin.details({ db: this.opts.db, sealer: this.opts.sealer }, device.id);
+    const details: DeviceDetails = plugin ? plugin.details({ db: this.opts.db, sealer: this.opts.sealer }, device.id) : { online: null, lastSeen: null, eventCounts: {}, fields: {} };
+    const lastRefusal = this.opts.lastRefusal ? this.opts.lastRefusal(device.id) : storedDeviceRefusal(this.opts.db, device.id);
+    return { ...details, lastRefusal };
   }
 
   /**

@@ -79,7 +79,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     const storage = new StorageHealth(bus, log);
     const passwords = new PasswordWorker(vault.sodium);
     cleanups.push(() => passwords.close());
-    const devices = new DeviceService({ db, sealer, bus, passwords });
+    const devices = new DeviceService({ db, sealer, bus, passwords, lastRefusal: (id) => counters.lastRefusal(id) });
     const members = new MemberService({ db, sealer, bus });
     const consent = new ConsentService(db, bus);
 

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
-import { sealedColumn } from '../store/sealed-columns.js';
+import { blindIndexColumn, sealedColumn } from '../store/sealed-columns.js';
 import { displayNameProblem } from '../text/display-name.js';
 
 export interface Member {
@@ -22,6 +22,14 @@ export const MEMBER_ID_PATTERN = /^mem-[0-9a-f]{12}$/;
 
 /** A member's name, sealed to the member. */
 export const MEMBER_NAME = sealedColumn({ table: 'members', column: 'name', keyColumns: ['id'], purpose: 'memberName', aad: (r) => `member:${String(r.id)}:name` });
+
+/** The keyed blind index members are found by name through (members.name_tag). */
+export const MEMBER_NAME_INDEX = blindIndexColumn({
+  select: 'SELECT id AS k, name AS sealed FROM members',
+  update: 'UPDATE members SET name_tag = ? WHERE id = ?',
+  sealed: MEMBER_NAME,
+  index: (name, blind) => blind('memberIndex', normalizeMemberName(name)),
+});
 
 export function memberNameAad(memberId: string): string {
   return MEMBER_NAME.aad({ id: memberId });
@@ -88,7 +96,7 @@ export class MemberStore {
   }
 
   private tag(name: string): string {
-    return this.sealer.blindIndex('memberIndex', normalizeMemberName(name));
+    return MEMBER_NAME_INDEX.index(name, (purpose, value) => this.sealer.blindIndex(purpose, value));
   }
 
   private decode(row: RawMember): Member {

@@ -7,13 +7,16 @@
  * replaces the database once the backup has been checked against the data dir's current key.
  */
 import Database from 'better-sqlite3';
-import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, linkSync, openSync, realpathSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { keyLocation, readKeyFile } from '../crypto/keys.js';
+import { keyFingerprint, keyLocation, readKeyFile } from '../crypto/keys.js';
 import { Sealer } from '../crypto/sealer.js';
 import { loadSodium } from '../crypto/sodium.js';
 import { DB_FILE_NAME, openDatabase, StoreError } from './database.js';
 import { keyCheckStatus } from './vault.js';
+import { setStoredKeyFingerprint, storedKeyFingerprint } from './key-fingerprint.js';
+import { resealDatabase, retiredKeys } from './key-rotation.js';
+import type { SealedSchema } from './sealed-columns.js';
 
 export interface BackupProgress {
   totalPages: number;
@@ -34,7 +37,12 @@ export interface BackupResult {
   bytes: number;
   /** Times the copy started over because the daemon wrote in between steps. */
   restarts: number;
+  /** Fingerprint of the master key the backup needs (also in `<file>.key-fingerprint`); null if the database records none yet. */
+  keyFingerprint: string | null;
 }
+
+/** Beside each backup: the fingerprint of the key it needs (public; see crypto/keys.ts keyFingerprint). */
+export const KEY_FINGERPRINT_SUFFIX = '.key-fingerprint';
 
 const DEFAULT_PAGES_PER_STEP = 1024;
 /** After this many restarts the rest is copied in one step, so a busy hub cannot starve the backup. */
@@ -77,7 +85,7 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
     opts.onProgress?.({ totalPages: done.totalPages, remainingPages: 0 });
     src.close();
     src = undefined;
-    finishCopy(partial);
+    const fingerprint = finishCopy(partial);
     fsyncFile(partial);
     if (opts.force) renameSync(partial, dest);
     else {
@@ -90,8 +98,10 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
       }
       unlinkSync(partial);
     }
+    if (fingerprint) writeFileSync(dest + KEY_FINGERPRINT_SUFFIX, `${fingerprint}\n`, { mode: 0o600 });
+    else if (existsSync(dest + KEY_FINGERPRINT_SUFFIX)) unlinkSync(dest + KEY_FINGERPRINT_SUFFIX); // a replaced backup's
     fsyncDir(dirname(dest));
-    return { path: dest, pages: done.totalPages, bytes: statSync(dest).size, restarts };
+    return { path: dest, pages: done.totalPages, bytes: statSync(dest).size, restarts, keyFingerprint: fingerprint };
   } catch (err) {
     if (err instanceof StoreError) throw err;
     // e.g. SQLITE_FULL or ENOSPC: the disk filled up; nothing was written under the real name.
@@ -105,13 +115,14 @@ export async function backupDatabase(dataDir: string, destination: string, opts:
   }
 }
 
-/** A self-contained single file (no WAL beside it) that passes SQLite's integrity check. */
-function finishCopy(path: string): void {
+/** A self-contained single file (no WAL beside it) that passes SQLite's integrity check; returns the key fingerprint it records. */
+function finishCopy(path: string): string | null {
   const db = new Database(path, { fileMustExist: true });
   try {
     db.pragma('journal_mode = DELETE');
     const result = db.pragma('integrity_check', { simple: true });
     if (result !== 'ok') throw new StoreError(`the backup failed SQLite's integrity check (${String(result)}); the live database may be damaged`);
+    return storedKeyFingerprint(db);
   } finally {
     db.close();
   }
@@ -119,11 +130,17 @@ function finishCopy(path: string): void {
 
 export interface RestoreOptions {
   env: Record<string, string | undefined>;
+  /** What a backup sealed under a kept previous key is re-sealed through (see hub/catalog.ts). */
+  schema: SealedSchema;
 }
 
 export interface RestoreResult {
   /** Where the database it replaced was kept, if there was one. */
   previous: string | null;
+  /** Fingerprint of the current key, which the restored database is now sealed with. */
+  keyFingerprint: string;
+  /** The kept previous key the backup was sealed with, when it was re-sealed under the current key. */
+  resealedFrom: { path: string; fingerprint: string } | null;
 }
 
 /**
@@ -141,14 +158,10 @@ export async function restoreDatabase(dataDir: string, backupFile: string, opts:
     throw new StoreError(`${previous} is left from an earlier restore; move it away (or delete it) first`);
   }
   const key = keyLocation(dataDir, opts.env);
-  const master = readKeyFile(key.path);
   const sodium = await loadSodium();
-  let sealer: Sealer;
-  try {
-    sealer = new Sealer(sodium, master);
-  } finally {
-    master.fill(0);
-  }
+  const current = sealerOf(sodium, key.path);
+  const sealer = current.sealer;
+  let resealedFrom: RestoreResult['resealedFrom'] = null;
 
   // Checked on a private copy inside the data dir (same file system, so the final step is a rename).
   const staged = join(dataDir, `.${DB_FILE_NAME}.restoring-${process.pid}`);
@@ -168,8 +181,24 @@ export async function restoreDatabase(dataDir: string, backupFile: string, opts:
       const status = keyCheckStatus(db, sealer);
       if (status === 'absent') throw new StoreError('the file is not a hearth database backup (no key check); nothing was replaced');
       if (status === 'mismatch') {
-        throw new StoreError(`the backup was sealed with a different master key than ${key.path}; put the key that was in use when the backup was taken in place first. Nothing was replaced`);
+        // Sealed with a key an earlier rotation replaced: if it is kept, re-seal the copy under the current one.
+        const needed = storedKeyFingerprint(db) ?? fingerprintBeside(backup);
+        const candidates = [...new Set([...retiredKeys(key.path), ...retiredKeys(join(dataDir, basename(key.path)))])];
+        const match = candidates.map((path) => ({ path, ...sealerOf(sodium, path) })).find((c) => keyCheckStatus(db, c.sealer) === 'ok');
+        if (!match) {
+          const which = needed ? `the master key with fingerprint ${needed}` : 'a different master key (the backup predates key fingerprints)';
+          throw new StoreError(
+            `the backup was sealed with ${which}; the current key ${key.path} has fingerprint ${current.fingerprint}` +
+              (candidates.length > 0 ? ` and none of the kept previous keys (${candidates.map((c) => basename(c)).join(', ')}) matches` : '') +
+              `. Put that key beside the current one as ${basename(key.path)}.until-<date> (mode 0600) and restore again (\`hearth key fingerprint --key FILE\` shows a key file's fingerprint). Nothing was replaced`,
+          );
+        }
+        db.transaction(() => {
+          resealDatabase(db, match.sealer, sealer, opts.schema);
+        }).immediate();
+        resealedFrom = { path: match.path, fingerprint: match.fingerprint };
       }
+      setStoredKeyFingerprint(db, current.fingerprint);
       db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {
       db.close();
@@ -186,7 +215,7 @@ export async function restoreDatabase(dataDir: string, backupFile: string, opts:
     }
     renameSync(staged, live);
     fsyncDir(dataDir);
-    return { previous: kept };
+    return { previous: kept, keyFingerprint: current.fingerprint, resealedFrom };
   } catch (err) {
     if (err instanceof StoreError) throw err;
     throw new StoreError(`restore failed: ${(err as Error).message}; nothing was replaced`);
@@ -194,6 +223,25 @@ export async function restoreDatabase(dataDir: string, backupFile: string, opts:
     for (const suffix of SQLITE_SIDE_FILES) {
       if (existsSync(staged + suffix)) unlinkSync(staged + suffix);
     }
+  }
+}
+
+function sealerOf(sodium: Awaited<ReturnType<typeof loadSodium>>, keyPath: string): { sealer: Sealer; fingerprint: string } {
+  const master = readKeyFile(keyPath);
+  try {
+    return { sealer: new Sealer(sodium, master), fingerprint: keyFingerprint(sodium, master) };
+  } finally {
+    master.fill(0);
+  }
+}
+
+/** The fingerprint written beside a backup, if it is there and looks like one. */
+function fingerprintBeside(backup: string): string | null {
+  try {
+    const text = readFileSync(backup + KEY_FINGERPRINT_SUFFIX, 'utf8').trim();
+    return /^[0-9a-f]{8}(-[0-9a-f]{8}){3}$/.test(text) ? text : null;
+  } catch {
+    return null;
   }
 }
 

@@ -127,6 +127,21 @@ export const MIGRATIONS: Migration[] = [
     apply: (db) => replaceTableCheck(db, 'devices', KIND_CHECK_V1, KIND_CHECK_ANY),
   },
   {
+    version: 4,
+    name: 'device_refusals',
+    sql: `
+      -- Each device's last refused input (a publish, or a login with its id): the hub's reason code
+      -- (e.g. event_bad_ts; never payload data), when, and how many refusals in all. Shown to the
+      -- household next to the device; goes with the device.
+      CREATE TABLE device_refusals (
+        device_id  TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        reason     TEXT NOT NULL,
+        at         INTEGER NOT NULL,
+        count      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 10,
     name: 'upstream: consent, privacy budget, report outbox, privacy ledger',
     sql: `

@@ -33,3 +33,28 @@ export const UNSEALED_BLOB_COLUMNS: Record<string, string> = {
   'report_outbox.payload': 'a signed report of noised aggregates, exactly the bytes that will leave the home',
   'privacy_ledger.payload': 'the exact bytes that left the home, kept readable as the household’s proof',
 };
+
+/**
+ * Keyed blind indexes (lookups by a sealed value) are derived from the master key too, so key
+ * rotation recomputes them from the opened values. Each is defined once by the owner of its
+ * table, with the sealed column its value comes from and the same formula its store uses.
+ */
+export interface BlindIndexColumn {
+  /** Rows as { k: row key, sealed: the sealed value the index is derived from }. */
+  select: string;
+  /** Sets the index: parameters (index, row key). */
+  update: string;
+  /** Where the value is sealed (its purpose and associated data; keyed by its first key column). */
+  sealed: SealedColumn;
+  index(plain: string, blindIndex: (purpose: Purpose, value: string) => string): string;
+}
+
+export function blindIndexColumn(column: BlindIndexColumn): BlindIndexColumn {
+  return Object.freeze(column);
+}
+
+/** Everything sealed or keyed by the master key, as key rotation and restore walk it. */
+export interface SealedSchema {
+  columns: readonly SealedColumn[];
+  indexes: readonly BlindIndexColumn[];
+}

@@ -4,13 +4,14 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKeyFile, keyLocation, readKeyFile, KeyError, type KeyLocation } from '../crypto/keys.js';
+import { createKeyFile, keyFingerprint, keyLocation, readKeyFile, KeyError, type KeyLocation } from '../crypto/keys.js';
 import { Sealer, SealError } from '../crypto/sealer.js';
 import { loadSodium, type SodiumApi } from '../crypto/sodium.js';
 import { DB_FILE_NAME, openDatabase, StoreError, type Db } from './database.js';
 import { META_KEYS, MetaStore } from './meta.js';
 import { KEY_CHECK } from './sealed-columns.js';
 import { completePendingRotation, discardStalePendingKey } from './key-rotation.js';
+import { setStoredKeyFingerprint, storedKeyFingerprint } from './key-fingerprint.js';
 
 export interface Vault {
   db: Db;
@@ -18,6 +19,8 @@ export interface Vault {
   sodium: SodiumApi;
   dataDir: string;
   key: KeyLocation;
+  /** The master key's public fingerprint (also stored in the database, so backups carry it). */
+  keyFingerprint: string;
   close(): void;
 }
 
@@ -42,7 +45,7 @@ export async function openVault(dataDir: string, env: Record<string, string | un
     createKeyFile(key.path);
     key = keyLocation(dataDir, env);
   }
-  let sealer = sealerFromFile(sodium, key.path);
+  let { sealer, fingerprint } = sealerFromFile(sodium, key.path);
   const db = openDatabase(dbPath, { mustExist: !opts.create });
   try {
     const status = keyCheckStatus(db, sealer);
@@ -53,21 +56,23 @@ export async function openVault(dataDir: string, env: Record<string, string | un
       if (!completePendingRotation(sodium, key.path, (candidate) => keyCheckStatus(db, candidate) === 'ok')) {
         throw new KeyError('the master key does not match this database (wrong key file or credential); nothing was changed');
       }
-      sealer = sealerFromFile(sodium, key.path);
+      ({ sealer, fingerprint } = sealerFromFile(sodium, key.path));
     } else if (key.source === 'file') {
       discardStalePendingKey(key.path);
     }
+    // Databases from before fingerprints were kept learn theirs here, so their backups carry it.
+    if (storedKeyFingerprint(db) !== fingerprint) setStoredKeyFingerprint(db, fingerprint);
   } catch (err) {
     db.close();
     throw err;
   }
-  return { db, sealer, sodium, dataDir, key, close: () => db.close() };
+  return { db, sealer, sodium, dataDir, key, keyFingerprint: fingerprint, close: () => db.close() };
 }
 
-function sealerFromFile(sodium: SodiumApi, path: string): Sealer {
+function sealerFromFile(sodium: SodiumApi, path: string): { sealer: Sealer; fingerprint: string } {
   const master = readKeyFile(path);
   try {
-    return new Sealer(sodium, master);
+    return { sealer: new Sealer(sodium, master), fingerprint: keyFingerprint(sodium, master) };
   } finally {
     master.fill(0);
   }

@@ -6,8 +6,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { acquirePidLock, AlreadyRunningError } from '../../hub/pid-lock.js';
 import { DB_FILE_NAME } from '../../store/database.js';
-import { backupDatabase, restoreDatabase } from '../../store/backup.js';
+import { backupDatabase, KEY_FINGERPRINT_SUFFIX, restoreDatabase } from '../../store/backup.js';
 import { UsageError, type CommandSpec } from '../command.js';
+import { SEALED_SCHEMA } from '../../hub/catalog.js';
 
 function fileArgument(args: string[], command: string): string {
   if (args.length !== 1 || args[0]!.trim() === '') throw new UsageError(`usage: hearth ${command} <file>`);
@@ -37,6 +38,7 @@ const backup: CommandSpec = {
     if (ctx.flags.json) ctx.out(JSON.stringify(result));
     else {
       ctx.out(`backup written: ${result.path} (${result.pages} pages, ${result.bytes} bytes, integrity ok)`);
+      if (result.keyFingerprint) ctx.out(`  it needs the master key with fingerprint ${result.keyFingerprint} (noted in ${result.path}${KEY_FINGERPRINT_SUFFIX})`);
       ctx.out('Every personal value in it is still sealed and the master key is not in it: keep the key backed up separately;');
       ctx.out('the backup can only be restored with it.');
     }
@@ -63,10 +65,14 @@ const restore: CommandSpec = {
       throw err;
     }
     try {
-      const result = await restoreDatabase(config.dataDir, file, { env: ctx.env });
-      if (ctx.flags.json) ctx.out(JSON.stringify({ restored: true, database: join(config.dataDir, DB_FILE_NAME), previous: result.previous }));
+      const result = await restoreDatabase(config.dataDir, file, { env: ctx.env, schema: SEALED_SCHEMA });
+      if (ctx.flags.json) ctx.out(JSON.stringify({ restored: true, database: join(config.dataDir, DB_FILE_NAME), ...result }));
       else {
         ctx.out(`restored ${join(config.dataDir, DB_FILE_NAME)} from ${file}`);
+        if (result.resealedFrom) {
+          ctx.out(`  the backup was sealed with the previous key ${result.resealedFrom.path} (fingerprint ${result.resealedFrom.fingerprint});`);
+          ctx.out(`  it is now re-sealed under the current key (fingerprint ${result.keyFingerprint})`);
+        }
         if (result.previous) ctx.out(`  the database it replaced is kept as ${result.previous}`);
       }
       return 0;

@@ -10,8 +10,6 @@ import type { DeviceService } from '../../devices/service.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { withServices } from '../services.js';
 
-export { withVault } from '../services.js';
-
 /** `hearth device add <kind> ...`, one per registered kind, from its plugin. */
 function addCommand(kind: DeviceKindPlugin): CommandSpec {
   const args = kind.enrolmentArgs;
@@ -63,7 +61,8 @@ const show: CommandSpec = {
       const device = devices.get(id);
       if (!device) throw new UsageError(`no device with id ${id}`, 1);
       const details = devices.details(device);
-      const out = { ...details.fields, id: device.id, online: details.online, lastSeen: details.lastSeen, eventCounts: details.eventCounts, kind: device.kind, nickname: device.nickname, createdAt: device.createdAt };
+      // The last refused input (reason code, time, count); a running hub writes it within 10 s.
+      const out = { ...details.fields, id: device.id, online: details.online, lastSeen: details.lastSeen, eventCounts: details.eventCounts, lastRefusal: details.lastRefusal, kind: device.kind, nickname: device.nickname, createdAt: device.createdAt };
       if (ctx.flags.json) {
         ctx.out(JSON.stringify(out));
         return 0;
@@ -77,6 +76,10 @@ const show: CommandSpec = {
 /** Times as dates (local time with its offset), objects as JSON, the rest as text. */
 function showValue(key: string, v: unknown): string {
   if (typeof v === 'number' && /(At|Seen)$/.test(key)) return formatTime(v);
+  if (key === 'lastRefusal' && v !== null && typeof v === 'object') {
+    const r = v as { reason: string; at: number; count: number };
+    return `${r.reason} at ${formatTime(r.at)} (${r.count} refused in all)`;
+  }
   if (typeof v === 'object' && v !== null) return JSON.stringify(v);
   return v === null ? '-' : String(v);
 }

@@ -12,6 +12,9 @@ import { HUB_SERVICES } from '../../hub/services.js';
 import { AlreadyRunningError } from '../../hub/pid-lock.js';
 import { createSystemdNotifier } from '../../hw/systemd/notify.js';
 import type { CommandSpec } from '../command.js';
+import { settingNames, type HearthConfig } from '../../config/config.js';
+import { ListenError } from '../../broker/broker.js';
+import { BrokerInternalsError } from '../../broker/internals.js';
 
 const init: CommandSpec = {
   name: 'init',
@@ -50,6 +53,16 @@ const start: CommandSpec = {
       systemd.close();
       if (err instanceof AlreadyRunningError) {
         ctx.err(`hearth: ${err.message}`);
+        return 1;
+      }
+      if (err instanceof BrokerInternalsError) {
+        ctx.err(`hearth: cannot start the MQTT broker: ${err.message}`);
+        return 1;
+      }
+      const listen = listenFailure(err, config);
+      if (listen) {
+        logger.error('could not open a listening port; stopping', { service: listen.service, port: listen.port, code: listen.code });
+        ctx.err(`hearth: ${listenFailureMessage(listen)}`);
         return 1;
       }
       throw err;
@@ -96,5 +109,34 @@ const start: CommandSpec = {
     });
   },
 };
+
+const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
+
+/**
+ * The broker reports its own ListenError; the web server's listen fails with the system error,
+ * recognised by its code and port (the broker listens first, so a later one is the web UI's).
+ */
+function listenFailure(err: unknown, config: HearthConfig): ListenError | undefined {
+  if (err instanceof ListenError) return err;
+  const e = err as NodeJS.ErrnoException & { port?: number };
+  if (typeof e?.code === 'string' && LISTEN_CODES.has(e.code) && (e.port === undefined || e.port === config.http.port)) {
+    return new ListenError('http', config.http.host, config.http.port, e.code);
+  }
+  return undefined;
+}
+
+export function listenFailureMessage(e: ListenError): string {
+  const what = e.service === 'mqtt' ? 'the MQTT broker' : 'the web UI';
+  const why =
+    e.code === 'EADDRINUSE'
+      ? `port ${e.port} on ${e.host} is already in use${e.service === 'mqtt' ? ' (another MQTT broker, e.g. a mosquitto service, or a second hub?)' : ''}`
+      : e.code === 'EACCES'
+        ? `port ${e.port} on ${e.host} is not permitted for this user (ports below 1024 need privileges)`
+        : e.code === 'EADDRNOTAVAIL'
+          ? `the address ${e.host} is not on this machine`
+          : `port ${e.port} on ${e.host} cannot be opened (${e.code})`;
+  const setting = e.code === 'EADDRNOTAVAIL' ? `${e.service}.host` : `${e.service}.port`;
+  return `${what} cannot listen: ${why}. Change ${settingNames(setting)}.`;
+}
 
 export const hubCommands: CommandSpec[] = [init, start];

@@ -22,7 +22,7 @@ export interface CameraStatus {
 
 export interface CameraEvent {
   type: string;
-  /** Device time, Unix milliseconds. */
+  /** Device time, Unix milliseconds (the hub's receive time when the camera sent none, or 0). */
   ts: number;
   /** Free text from the camera (e.g. why a connection failed); sealed at rest. */
   detail?: string;
@@ -104,6 +104,14 @@ function decodeObject(payload: Uint8Array, maxBytes: number): { ok: true; obj: R
 }
 
 type FieldCheck = (v: unknown) => boolean;
+/**
+ * Turns what real firmware sends into the one form stored, before the field's check: `state` in
+ * any letter case ("Online"), `rssi` as a numeric string ("-60"). Anything else is left as it is.
+ */
+const STATUS_NORMALIZE: Record<string, (v: unknown) => unknown> = {
+  state: (v) => (typeof v === 'string' && v.length <= 16 ? v.toLowerCase() : v),
+  rssi: (v) => (typeof v === 'string' && /^-?\d{1,3}$/.test(v) ? Number(v) : v),
+};
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 /** UTF-8 takes at most 3 bytes per UTF-16 unit: short strings need no byte count. */
 const fitsBytes = (v: string, maxBytes: number) => v.length * 3 <= maxBytes || Buffer.byteLength(v) <= maxBytes;
@@ -136,7 +144,8 @@ export function parseStatus(payload: Uint8Array, maxBytes: number): Parsed<Camer
       dropped++;
       continue;
     }
-    const value = obj[key];
+    const normalize = Object.hasOwn(STATUS_NORMALIZE, key) ? STATUS_NORMALIZE[key] : undefined;
+    const value = normalize ? normalize(obj[key]) : obj[key];
     if (!check(value)) return { ok: false, reason: `status_bad_${key}` };
     out[key] = value;
   }
@@ -157,9 +166,10 @@ export function parseEvent(payload: Uint8Array, maxBytes: number, now: number): 
   for (const key in obj) if (key !== 'type' && key !== 'ts' && key !== 'detail') dropped++;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return { ok: false, reason: 'event_bad_type' };
   if (RESERVED_EVENT_TYPES.has(type)) return { ok: false, reason: 'event_reserved_type' };
-  if (typeof ts !== 'number' || !Number.isInteger(ts)) return { ok: false, reason: 'event_bad_ts' };
+  // No time, or 0 (a camera that has no clock from NTP yet): the hub's receive time stands in.
+  if (ts !== undefined && (typeof ts !== 'number' || !Number.isInteger(ts))) return { ok: false, reason: 'event_bad_ts' };
   // Accept seconds or milliseconds; cameras differ. Anything outside a sane range is refused.
-  const tsMs = ts < 1e11 ? ts * 1000 : ts;
+  const tsMs = ts === undefined || ts === 0 ? now : ts < 1e11 ? ts * 1000 : ts;
   if (tsMs < MIN_EVENT_TS || tsMs > now + MAX_CLOCK_SKEW_MS) return { ok: false, reason: 'event_ts_out_of_range' };
   if (detail !== undefined && !EVENT_DETAIL(detail)) return { ok: false, reason: 'event_bad_detail' };
   const value: CameraEvent = { type, ts: tsMs };

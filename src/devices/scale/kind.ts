@@ -5,7 +5,7 @@
 import { EnrolmentError, type DeviceKindPlugin } from '../kind.js';
 import { nicknameProblem } from '../registry.js';
 import { SCALE_KIND, ScaleService } from './service.js';
-import { BODY_METRICS, normalizeBleAddress, SCALE_ADDRESS, ScaleStore } from './store.js';
+import { BODY_METRICS, normalizeBleAddress, SCALE_ADDRESS, SCALE_ADDRESS_INDEX, ScaleStore } from './store.js';
 
 export const scaleKind: DeviceKindPlugin = {
   kind: SCALE_KIND,
@@ -16,6 +16,7 @@ export const scaleKind: DeviceKindPlugin = {
   enrolmentSummary: 'enrol a Bluetooth scale by its address (AA:BB:CC:DD:EE:FF)',
   describeEnrolment: (deviceId) => [`scale enrolled: ${deviceId} (a running hub starts listening for it at once)`],
   sealedColumns: [SCALE_ADDRESS, BODY_METRICS],
+  blindIndexes: [SCALE_ADDRESS_INDEX],
 
   async prepareEnrolment(input, { store }) {
     const address = typeof input.address === 'string' ? normalizeBleAddress(input.address) : undefined;

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
-import { sealedColumn } from '../../store/sealed-columns.js';
+import { blindIndexColumn, sealedColumn } from '../../store/sealed-columns.js';
 import type { Assignment, MemberWeights } from '../../members/assign.js';
 import type { WeighIn } from './dedup.js';
 import type { ScaleMeasurement } from './measurement.js';
@@ -43,6 +43,14 @@ export function normalizeBleAddress(input: string): string | undefined {
 export const SCALE_ADDRESS = sealedColumn({ table: 'scales', column: 'address', keyColumns: ['device_id'], purpose: 'scaleAddress', aad: (r) => `scale:${String(r.device_id)}:address` });
 /** A weigh-in's body values, sealed to the weigh-in. */
 export const BODY_METRICS = sealedColumn({ table: 'measurements', column: 'metrics', keyColumns: ['id'], purpose: 'bodyMetrics', aad: (r) => `measurement:${String(r.id)}:metrics` });
+
+/** The keyed blind index a scale is found by (devices.lookup_tag), from its normalized address. */
+export const SCALE_ADDRESS_INDEX = blindIndexColumn({
+  select: 'SELECT device_id AS k, address AS sealed FROM scales',
+  update: 'UPDATE devices SET lookup_tag = ? WHERE id = ?',
+  sealed: SCALE_ADDRESS,
+  index: (address, blind) => `scale:${blind('deviceIndex', address)}`,
+});
 
 export function scaleAddressAad(deviceId: string): string {
   return SCALE_ADDRESS.aad({ device_id: deviceId });
@@ -180,7 +188,7 @@ export class ScaleStore {
 
   /** The keyed blind index a scale is found by (devices.lookup_tag), never the address itself. */
   lookupTag(normalizedAddress: string): string {
-    return `scale:${this.sealer.blindIndex('deviceIndex', normalizedAddress)}`;
+    return SCALE_ADDRESS_INDEX.index(normalizedAddress, (purpose, value) => this.sealer.blindIndex(purpose, value));
   }
 
   private decode(r: RawMeasurement): StoredMeasurement {

@@ -7,9 +7,8 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import * as S from './schemas.js';
-import { EnrolmentError } from '../../devices/kind.js';
+import { EnrolmentError, type DeviceView } from '../../devices/kind.js';
 import { DEVICE_ID_PATTERN, type DeviceRecord } from '../../devices/registry.js';
-import type { CameraView } from '../../devices/camera/store.js';
 import { MEASUREMENT_ID_PATTERN, ScaleStore, WEIGH_IN_EVENT, type StoredMeasurement } from '../../devices/scale/store.js';
 import { MEMBER_ID_PATTERN, MemberExistsError, memberNameProblem } from '../../members/store.js';
 import type { WebDeps } from '../deps.js';
@@ -61,12 +60,9 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
   // A camera's online/offline markers are not events of the day.
   const eventLog = new EventLog(db, [...RESERVED_EVENT_TYPES]);
 
-  function deviceSummary(d: DeviceRecord, today: Map<string, number>, view?: CameraView) {
-    if (d.kind === 'camera') {
-      const v = view ?? ctx.cameras.view(d.id);
-      return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: v.online, lastSeen: v.lastSeen, eventsToday: today.get(d.id) ?? 0 };
-    }
-    return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: null, lastSeen: totals.lastReceivedAt(d.id), eventsToday: today.get(d.id) ?? 0 };
+  /** A device in lists; its kind says whether it has a presence and when it was last heard from. */
+  function deviceSummary(d: DeviceRecord, today: Map<string, number>, details: DeviceView = ctx.devices.details(d)) {
+    return { id: d.id, kind: d.kind, nickname: d.nickname, createdAt: d.createdAt, online: details.online, lastSeen: details.lastSeen, eventsToday: today.get(d.id) ?? 0 };
   }
 
   function todayCounts(): Map<string, number> {
@@ -119,11 +115,9 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return notFound(reply);
     const events = timeline(d.id, req.query);
-    if (d.kind !== 'camera') return { device: deviceSummary(d, todayCounts()), ...events };
-    // One decryption of the camera's state serves both the summary and the details.
-    const v = ctx.cameras.view(d.id);
-    const summary = deviceSummary(d, todayCounts(), v);
-    return { device: { ...summary, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi, eventCounts: v.eventCounts }, ...events };
+    // One read of the device's details (a camera's state decrypted once) serves the summary too.
+    const details = ctx.devices.details(d);
+    return { device: { ...deviceSummary(d, todayCounts(), details), ...details.fields, eventCounts: details.eventCounts, lastRefusal: details.lastRefusal }, ...events };
   });
 
   app.get('/api/devices/:id/events', { schema: S.DeviceEventsRoute }, async (req, reply) => {

@@ -143,6 +143,8 @@ export const DeviceRoute = {
         ip: Type.Optional(Nullable(Type.String())),
         rssi: Type.Optional(Nullable(Type.Number())),
         eventCounts: Type.Optional(EventCounts),
+        // The last refused input: the hub's reason code, when, how many in all; never payload data.
+        lastRefusal: Type.Optional(Nullable(Type.Object({ reason: Type.String({ pattern: '^[a-z][a-z0-9_]{0,47}$' }), at: Type.Number(), count: Type.Integer() }))),
       }),
       ...Timeline,
     }),

@@ -198,3 +198,49 @@ document.addEventListener('DOMContentLoaded', () => {
   const button = $('logout');
   if (button) button.addEventListener('click', () => void logout());
 });
+
+/** Said next to every number a report carries: it is noised before it may leave the hub. */
+export const NOISE_NOTE = 'Noised on purpose, so this home’s own value stays hidden; negative or unexpectedly large values are normal.';
+
+/** The numbers of a report that are noised (everything under `metrics`), as [name, value] pairs. */
+export function noisedNumbers(report) {
+  const out = [];
+  const walk = (value, path) => {
+    if (typeof value === 'number') out.push([path, value]);
+    else if (value && typeof value === 'object' && !Array.isArray(value)) for (const [k, v] of Object.entries(value)) walk(v, path ? `${path}.${k}` : k);
+  };
+  walk(report && report.metrics, '');
+  return out;
+}
+
+/** A table of a report's noised numbers, each with what it means; null when it has none. */
+export function numbersTable(report) {
+  const rows = noisedNumbers(report);
+  if (!rows.length) return null;
+  const head = ['Number', 'Value', 'What it means'];
+  return el(
+    'div',
+    { class: 'table-wrap' },
+    el(
+      'table',
+      { class: 'numbers stack-sm' },
+      el('thead', {}, el('tr', {}, ...head.map((h) => el('th', { scope: 'col', text: h })))),
+      el(
+        'tbody',
+        {},
+        ...rows.map(([name, value]) =>
+          el('tr', {}, el('td', { 'data-label': head[0] }, el('code', { text: name })), el('td', { 'data-label': head[1], class: 'num', text: String(value) }), el('td', { 'data-label': head[2], class: 'small muted noise-note', text: NOISE_NOTE })),
+        ),
+      ),
+    ),
+  );
+}
+
+/** Parses a report's JSON text; undefined when it is not JSON. */
+export function parseReport(text) {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 // Consent: one switch per category with what it sends, and the exact JSON the next report would
 // carry, refreshed after every change.
-import { $, api, el, fmtTime, showError } from './app.js';
+import { $, api, el, fmtTime, numbersTable, parseReport, showError } from './app.js';
 
 const TITLES = { adoption: 'Device adoption', 'device-health': 'Device health', 'scale-usage': 'Scale usage' };
 
@@ -20,8 +20,17 @@ async function loadPreview() {
     const texts = reports.map((r) => (typeof r === 'string' ? r : typeof r.json === 'string' ? r.json : JSON.stringify(r.report ?? r, null, 2)));
     $('preview').textContent = texts.length ? texts.join('\n\n') : 'Nothing: no category is switched on, so no report would be made.';
     note.textContent = preview.note || (texts.length ? 'Numbers are noised when the report is made, so the values sent will differ from these.' : '');
+    // Each number with what it means, next to it.
+    $('preview-numbers').replaceChildren(
+      ...texts.flatMap((text, i) => {
+        const report = parseReport(text);
+        const table = report && numbersTable(report);
+        return table ? [el('h3', { text: `${report.category ?? reports[i].category ?? 'report'}: the numbers` }), table] : [];
+      }),
+    );
   } catch (err) {
     $('preview').textContent = '';
+    $('preview-numbers').replaceChildren();
     note.textContent = `No preview: ${err.message}`;
   }
 }

@@ -1,6 +1,7 @@
-// One device: its state (camera: nickname, model, firmware, network, signal; scale: nickname) and
-// its event timeline, filtered by type and date. The state follows live events.
-import { $, api, badge, el, fillTable, fmtAgo, fmtTime, liveEvents, showError } from './app.js';
+// One device: its state (camera: nickname, model, firmware, network, signal, last refused message;
+// scale: nickname) and its event timeline, filtered by type and date, with runs of connection
+// changes folded into one row. The state follows live events; a removed device's page says so.
+import { $, ApiError, api, badge, el, fillTable, fmtAgo, fmtTime, liveEvents, showError } from './app.js';
 
 const id = $('main').dataset.deviceId;
 let device = null;
@@ -26,9 +27,61 @@ function renderState() {
       ['Signal', rssiText(d.rssi)],
     );
     if (d.ip) rows.push(['Address', d.ip]);
+    rows.push(['Last refused message', refusalText(d.lastRefusal)]);
   } else rows.push(['Last weigh-in', fmtAgo(d.lastSeen)]);
   rows.push(['Enrolled', fmtTime(d.createdAt)]);
   $('state').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v ?? '—')]));
+}
+
+/** What the hub last refused from this camera (its reason code, never the message), and how often. */
+function refusalText(r) {
+  if (!r) return 'none';
+  const times = r.count === 1 ? 'once' : `${r.count} times in all`;
+  return el('span', {}, el('code', { text: r.reason }), ` · ${fmtAgo(r.at)} · ${times}`, el('br'), el('span', { class: 'muted small', text: REFUSAL_HINT }));
+}
+const REFUSAL_HINT = 'The camera sent something the hub does not accept (see docs/camera-protocol.md for the reason); it was not stored.';
+
+/** Runs of at least this many connection changes in a row are folded into one row. */
+const FOLD_RUN = 3;
+const PRESENCE = new Set(['online', 'offline']);
+
+/** Table rows for the timeline (newest first), each run of online/offline changes folded. */
+function timelineRows(events) {
+  const rows = [];
+  for (let i = 0; i < events.length; ) {
+    let j = i;
+    while (j < events.length && PRESENCE.has(events[j].type)) j++;
+    if (j - i >= FOLD_RUN) {
+      const run = events.slice(i, j);
+      const newest = run[0];
+      const oldest = run[run.length - 1];
+      const list = el('ul', { class: 'small' }, ...run.map((e) => el('li', { text: `${fmtTime(e.at)}: ${e.type}` })));
+      rows.push([
+        `${fmtTime(oldest.at)} – ${fmtTime(newest.at)}`,
+        'online / offline',
+        el('details', { class: 'presence-run' }, el('summary', { text: `${run.length} connection changes; then ${newest.type}` }), list),
+      ]);
+      i = j;
+      continue;
+    }
+    const stop = Math.max(j, i + 1);
+    for (; i < stop; i++) rows.push(eventRow(events[i]));
+  }
+  return rows;
+}
+
+function eventRow(e) {
+  return [fmtTime(e.at), e.type, e.detail === undefined || e.detail === null || e.detail === '' ? '—' : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)];
+}
+
+/** The device is gone (removed here, in another tab or with the CLI): say so instead of an error. */
+function showRemoved() {
+  device = null;
+  document.querySelector('h1').textContent = 'Device removed';
+  document.title = 'Device removed · hearth';
+  $('device-removed').hidden = false;
+  $('state-card').hidden = true;
+  $('events-card').hidden = true;
 }
 
 function dayStart(value) {
@@ -45,7 +98,7 @@ async function loadEvents() {
   if (to !== undefined) params.set('to', String(to + 86_400_000)); // through the end of that day
   const data = await api('GET', `/api/devices/${encodeURIComponent(id)}/events${params.size ? `?${params}` : ''}`);
   const events = Array.isArray(data) ? data : data.events || [];
-  fillTable('events', events.map((e) => [fmtTime(e.at), e.type, e.detail === undefined || e.detail === null || e.detail === '' ? '—' : typeof e.detail === 'string' ? e.detail : JSON.stringify(e.detail)]));
+  fillTable('events', timelineRows(events));
   // Offer every type seen (and those the hub lists), keeping the current choice.
   const types = new Set([...(data.types || []), ...Object.keys(device.eventCounts || {}), ...events.map((e) => e.type)]);
   const select = $('filter-type');
@@ -54,8 +107,15 @@ async function loadEvents() {
 }
 
 async function load() {
-  const data = await api('GET', `/api/devices/${encodeURIComponent(id)}`);
+  let data;
+  try {
+    data = await api('GET', `/api/devices/${encodeURIComponent(id)}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return showRemoved();
+    throw err;
+  }
   device = data.device || data;
+  $('device-removed').hidden = true;
   renderState();
   await loadEvents();
 }
@@ -66,6 +126,7 @@ $('event-filter').addEventListener('submit', (ev) => {
 });
 
 liveEvents((type, data) => {
+  if (type === 'devices' && device) return void load().catch(showError); // enrolled or removed elsewhere
   if (!device || !data || data.deviceId !== id) return;
   if (typeof data.online === 'boolean') device.online = data.online;
   if (data.at) device.lastSeen = data.at;

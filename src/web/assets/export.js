@@ -39,6 +39,8 @@ $('forget-start').addEventListener('click', () => {
   const s = chosen();
   if (!s) return flash('Choose a member or device first.', 'warn');
   $('forget-name').textContent = s.label;
+  // A member is a person: "them", never "it".
+  $('forget-pronoun').textContent = s.kind === 'member' ? 'them' : 'it';
   $('forget-confirm').hidden = false;
   $('forget-sure').focus();
 });
@@ -55,7 +57,7 @@ $('forget-confirm-button').addEventListener('click', async () => {
   $('forget-confirm-button').disabled = true;
   try {
     await api('POST', `/api/forget/${s.kind}/${encodeURIComponent(s.id)}`, { confirm: true });
-    flash(`${s.label} was forgotten: everything stored about it is deleted.`);
+    flash(`${s.label} was forgotten: everything stored about ${s.kind === 'member' ? 'them' : 'it'} is deleted.`);
     await load();
   } catch (err) {
     showError(err);

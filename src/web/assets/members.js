@@ -1,6 +1,6 @@
-// Scales & members: each member's weight history as a chart drawn by the hub, and weigh-ins that
-// matched nobody, to be assigned by hand.
-import { $, api, el, fillTable, flash, fmtTime, liveEvents, showError } from './app.js';
+// Scales & members: the enrolled scales, each member's weight history as a chart drawn by the hub,
+// and weigh-ins that matched nobody, to be assigned by hand.
+import { $, api, el, fillTable, flash, fmtAgo, fmtTime, liveEvents, showError } from './app.js';
 
 let members = [];
 
@@ -43,8 +43,15 @@ function assignCell(measurement) {
   return el('td', {}, el('div', { class: 'actions' }, select, button));
 }
 
+/** The enrolled scales, each leading to its page; refreshed alone when devices change, so a choice being made below is kept. */
+async function loadScales() {
+  const d = await api('GET', '/api/devices');
+  const scales = (Array.isArray(d) ? d : d.devices || []).filter((x) => x.kind === 'scale');
+  fillTable('scale-list', scales.map((x) => [el('a', { href: `/devices/${encodeURIComponent(x.id)}`, text: x.nickname }), fmtAgo(x.lastSeen), fmtTime(x.createdAt)]));
+}
+
 async function load() {
-  const [m, u] = await Promise.all([api('GET', '/api/members'), api('GET', '/api/measurements/unassigned')]);
+  const [m, u] = await Promise.all([api('GET', '/api/members'), api('GET', '/api/measurements/unassigned'), loadScales()]);
   members = Array.isArray(m) ? m : m.members || [];
   const unassigned = Array.isArray(u) ? u : u.measurements || [];
   renderCharts();
@@ -66,6 +73,7 @@ $('member-add').addEventListener('submit', async (ev) => {
 
 liveEvents((type) => {
   if (type === 'measurement') load().catch(showError);
+  else if (type === 'devices') loadScales().catch(showError);
 }, { reload: load });
 
 load().catch(showError);

@@ -67,10 +67,12 @@ ${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`No
     title: 'Device',
     active: 'devices',
     script: 'device.js',
-    body: html`<section class="card" aria-labelledby="h-state"><h2 id="h-state">State</h2>
+    body: html`<section class="card" aria-labelledby="h-state" id="state-card"><h2 id="h-state">State</h2>
   <dl class="state" id="state"></dl>
 </section>
-<section class="card" aria-labelledby="h-events"><h2 id="h-events">Events</h2>
+<p class="banner warn" id="device-removed" role="status" hidden>This device is no longer enrolled: it was removed, and everything the hub stored about it was deleted.
+  <a href="/devices">All cameras &amp; scales</a></p>
+<section class="card" aria-labelledby="h-events" id="events-card"><h2 id="h-events">Events</h2>
   <form class="row" id="event-filter">
     <label>Type <select name="type" id="filter-type"><option value="">All types</option></select></label>
     <label>From <input type="date" name="from" id="filter-from"></label>
@@ -87,6 +89,9 @@ ${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`No
     body: html`<section class="card" aria-labelledby="h-unassigned"><h2 id="h-unassigned">Weigh-ins to assign</h2>
   <p class="muted small">Weigh-ins that matched nobody's recent weights closely enough. Say whose they are.</p>
   ${table('unassigned', ['Time', 'Scale', 'Weight', 'Member'], 'Nothing waiting.')}
+</section>
+<section class="card" aria-labelledby="h-scale-list"><h2 id="h-scale-list">Scales</h2>
+  ${table('scale-list', ['Scale', 'Last weigh-in', 'Enrolled'], html`No scale enrolled yet. <a href="/enrol">Enrol one</a> (or <code>hearth device add scale &lt;address&gt; &lt;nickname&gt;</code>).`)}
 </section>
 <div id="member-charts"></div>
 <p class="muted" id="no-members" hidden>No household members yet. Add one below (or with <code>hearth member add &lt;name&gt;</code>).</p>
@@ -108,6 +113,7 @@ field for field (its noise is drawn afresh when it is sent); the privacy ledger 
 <div id="categories"></div>
 <section class="card" aria-labelledby="h-preview"><h2 id="h-preview">Next report (preview)</h2>
   <p class="muted small" id="preview-note"></p>
+  <div id="preview-numbers"></div>
   <pre id="preview" aria-live="polite">…</pre>
 </section>`,
   },
@@ -115,14 +121,17 @@ field for field (its noise is drawn afresh when it is sent); the privacy ledger 
     title: 'Privacy ledger',
     active: 'ledger',
     script: 'ledger.js',
-    body: html`<p>Every message that ever left this hub, with the time it left and its exact bytes.</p>
+    body: html`<p id="ledger-about">Every message that ever left this hub, with the time it left and its exact bytes. Each number in a report was
+noised on the hub before it left, so your home's own value stays hidden on purpose: negative or unexpectedly large values are normal.</p>
 <form class="row" id="ledger-search" role="search">
   <label>Search <input type="search" name="q" id="ledger-q" maxlength="200" placeholder="topic, report id, text in the message"></label>
   <button type="submit" class="secondary">Search</button>
   <a href="/api/ledger/export" id="ledger-download" download="hearth-ledger.json">Download all as JSON</a>
 </form>
 <p class="muted small" id="ledger-count"></p>
-<section class="card" id="ledger-entries" aria-live="polite"></section>`,
+<section class="card" id="ledger-entries" aria-live="polite">
+${table('ledger', ['Time', 'Category', 'Size', 'Message'], 'Nothing has ever left this hub.')}
+</section>`,
   },
   enrol: {
     title: 'Enrol a device',
@@ -171,7 +180,7 @@ its rows are deleted and the database is compacted so the bytes are gone from th
     </div>
   </form>
   <div id="forget-confirm" class="banner error" hidden>
-    <p>Forget <strong id="forget-name"></strong> and everything stored about it? This cannot be undone. Download a copy first if you may need it.</p>
+    <p>Forget <strong id="forget-name"></strong> and everything stored about <span id="forget-pronoun">it</span>? This cannot be undone. Download a copy first if you may need it.</p>
     <label class="inline"><input type="checkbox" id="forget-sure"> I understand this is irrevocable</label>
     <div class="actions">
       <button type="button" class="danger" id="forget-confirm-button" disabled>Forget irrevocably</button>
