@@ -26,7 +26,12 @@ else
   echo "hearth: no master key in $ETC; run the installer (scripts/install.sh) or restore the key from your backup" >&2
   exit 1
 fi
-chmod 0400 "$creds/hearth.key"
+# Keys replaced by `hearth key rotate`, kept beside the key: `hearth restore` re-seals an older
+# backup with the one it was sealed with.
+for retired in "$ETC"/hearth.key.until-*; do
+  if [ -f "$retired" ]; then cp "$retired" "$creds/"; fi
+done
+chmod 0400 "$creds"/hearth.key*
 # Read-only for the service user: `hearth key rotate` refuses to write its new key here.
 chmod 0500 "$creds"
 chown -R "$SERVICE_USER:$SERVICE_USER" "$creds"

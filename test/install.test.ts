@@ -7,7 +7,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { baseEnv, ROOT, tempDir } from './helpers/hub.js';
@@ -282,6 +282,52 @@ describe.skipIf(!isRoot)('scripts/install.sh into a throwaway root', () => {
     expect(statSync(join(root, 'var/lib/hearth/hearth.db')).uid).toBe(Number(user[2]));
     dbHash = sha(join(root, 'var/lib/hearth/hearth.db'));
     expect(sha('/etc/passwd')).toBe(hostPasswd);
+  });
+
+  it('the admin command restores a backup sealed with a key an earlier rotation kept in /etc/hearth', async () => {
+    // Another hub's backup stands in for one taken before a rotation; its key is the kept one.
+    const user = account(root, 'passwd', 'hearth')!;
+    const older = join(tmp.path, 'older-hub');
+    expect(installedCli(root, ['init', '--data-dir', older]).code).toBe(0);
+    expect(installedCli(root, ['device', 'add', 'camera', 'Attic', '--data-dir', older]).code).toBe(0);
+    const backup = join(root, 'var/backups/hearth/older.db');
+    expect(installedCli(root, ['backup', backup, '--data-dir', older]).code).toBe(0);
+    for (const f of [backup, `${backup}.key-fingerprint`]) chownSync(f, Number(user[2]), Number(user[3]));
+    writeFileSync(join(root, 'etc/hearth/hearth.key.until-20250101T000000Z'), readFileSync(join(older, 'hearth.key')), { mode: 0o600 });
+    // The last restore's set-aside database is in the way of the next one, as documented.
+    for (const f of readdirSync(join(root, 'var/lib/hearth'))) if (f.startsWith('hearth.db.before-restore')) rmSync(join(root, 'var/lib/hearth', f));
+    const work = join(tmp.path, 'overlay-work-2');
+    mkdirSync(work);
+    const script = [
+      'set -e',
+      'mount -t overlay hearth-etc -o "lowerdir=$R/etc:/etc" /etc',
+      'mount -t overlay hearth-opt -o "lowerdir=$R/opt:/opt" /opt',
+      'mount -t overlay hearth-var -o "lowerdir=/var/lib,upperdir=$R/var/lib,workdir=$W" /var/lib',
+      'mount -t tmpfs hearth-run /run',
+      'mount --bind "$R/var/backups" /var/backups',
+      '"$R/usr/local/bin/hearth" restore /var/backups/hearth/older.db --json',
+      '"$R/usr/local/bin/hearth" device list --json',
+      'echo "key copies left: $(ls -d /run/hearth-cli.* 2>/dev/null | wc -l)"',
+    ].join('\n');
+    const res = await new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+      const child = spawn('unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script], {
+        env: { ...baseEnv(), R: root, W: work, HEARTH_NODE: process.execPath },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+      child.once('exit', (code) => resolve({ code, out, err }));
+    });
+    expect(res.code, res.err).toBe(0);
+    const lines = res.out.trim().split('\n');
+    const restored = JSON.parse(lines[0]!) as { resealedFrom: { path: string } | null };
+    expect(restored.resealedFrom?.path).toMatch(/\/hearth\.key\.until-20250101T000000Z$/);
+    expect((JSON.parse(lines[1]!) as { nickname: string }[]).map((d) => d.nickname)).toEqual(['Attic']);
+    expect(lines[2]).toBe('key copies left: 0');
+    expect(statSync(join(root, 'var/lib/hearth/hearth.db')).uid).toBe(Number(user[2]));
+    dbHash = sha(join(root, 'var/lib/hearth/hearth.db'));
   });
 
   it('uninstall keeps data, key and user; --purge removes them', async () => {

@@ -109,7 +109,8 @@ type FieldCheck = (v: unknown) => boolean;
  * any letter case ("Online"), `rssi` as a numeric string ("-60"). Anything else is left as it is.
  */
 const STATUS_NORMALIZE: Record<string, (v: unknown) => unknown> = {
-  state: (v) => (typeof v === 'string' && v.length <= 16 ? v.toLowerCase() : v),
+  // The usual lower-case form passes as it is (no new string per message).
+  state: (v) => (v === 'online' || v === 'offline' || typeof v !== 'string' || v.length > 16 ? v : v.toLowerCase()),
   rssi: (v) => (typeof v === 'string' && /^-?\d{1,3}$/.test(v) ? Number(v) : v),
 };
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
