@@ -8,7 +8,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { storedDeviceRefusal } from '../src/store/counters.js';
-import { cli } from './helpers/hub.js';
+import { addCameraWithPassword, cli } from './helpers/hub.js';
 import { logIn, startWebHub, type WebHub, type WebSession } from './helpers/web.js';
 
 describe('last refusal per device', () => {
@@ -29,7 +29,7 @@ describe('last refusal per device', () => {
   function enrol(nickname: string) {
     const hub = web.hub;
     const password = generateDevicePassword();
-    const d = hub.ctx.registry.add('camera', nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    const d = addCameraWithPassword(hub, nickname, password);
     return { id: d.id, password };
   }
 
@@ -65,8 +65,8 @@ describe('last refusal per device', () => {
     await closed;
     expect(await apiDevice(cam.id)).toMatchObject({ lastRefusal: { reason: 'payload_not_json', count: 3 } });
     // ...and once written, another process (the CLI) reads the same.
-    web.hub.ctx.counters.flush();
-    expect(storedDeviceRefusal(web.hub.ctx.vault.db, cam.id)).toMatchObject({ reason: 'payload_not_json', count: 3 });
+    web.hub.internals.counters.flush();
+    expect(storedDeviceRefusal(web.hub.internals.vault.db, cam.id)).toMatchObject({ reason: 'payload_not_json', count: 3 });
     const res = cli(['device', 'show', cam.id, '--json', '--data-dir', web.dataDir]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ id: cam.id, lastRefusal: { reason: 'payload_not_json', count: 3, at: expect.any(Number) } });
@@ -86,10 +86,10 @@ describe('last refusal per device', () => {
     const cam = enrol('Leaving');
     const c5 = await connect(cam.id, cam.password, 5);
     await c5.publishAsync(`hearth/cam/${cam.id}/event`, '{}', { qos: 1 }).catch(() => undefined);
-    web.hub.ctx.counters.flush();
-    expect(storedDeviceRefusal(web.hub.ctx.vault.db, cam.id)).toMatchObject({ reason: 'event_bad_type' });
-    expect(web.hub.ctx.registry.remove(cam.id)).toBe(true);
-    expect(storedDeviceRefusal(web.hub.ctx.vault.db, cam.id)).toBeNull();
-    expect(web.hub.ctx.vault.db.prepare('SELECT COUNT(*) FROM device_refusals WHERE device_id = ?').pluck().get(cam.id)).toBe(0);
+    web.hub.internals.counters.flush();
+    expect(storedDeviceRefusal(web.hub.internals.vault.db, cam.id)).toMatchObject({ reason: 'event_bad_type' });
+    expect(web.hub.internals.registry.remove(cam.id)).toBe(true);
+    expect(storedDeviceRefusal(web.hub.internals.vault.db, cam.id)).toBeNull();
+    expect(web.hub.internals.vault.db.prepare('SELECT COUNT(*) FROM device_refusals WHERE device_id = ?').pluck().get(cam.id)).toBe(0);
   });
 });

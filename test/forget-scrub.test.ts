@@ -84,12 +84,18 @@ describe('forgetting a camera', () => {
     const other = await cameraWithHistory('Attic');
     const sealed = sealedBytes(cam.id);
     const keep = sealedBytes(other.cam.id);
+    // A refused login is counted under the device's id: that count goes with the device too.
+    await expect(mqtt.connectAsync(`mqtt://127.0.0.1:${web.hub.mqttPort}`, { username: cam.username, password: 'not-the-password', reconnectPeriod: 0 })).rejects.toThrow();
+    web.hub.internals.counters.flush();
+    const authCounter = web.hub.internals.vault.db.prepare('SELECT COUNT(*) FROM counters WHERE name = ?').pluck();
+    expect(authCounter.get(`device.auth_failed:${cam.id}`)).toBe(1);
     const gone = closed(client);
     const res = cli(['device', 'remove', cam.id, '--data-dir', web.dataDir]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/removed/);
     await gone; // the daemon's watcher saw the removal on the bus and disconnected it
     expect(rowsOf(cam.id)).toBe(0);
+    expect(authCounter.get(`device.auth_failed:${cam.id}`)).toBe(0);
     expect(foundOnDisk(sealed)).toBe(0);
     // Another camera's data is untouched and it keeps publishing.
     expect(sealedBytes(other.cam.id)).toHaveLength(keep.length);

@@ -13,7 +13,7 @@ import { VerifiedSecretCache } from '../crypto/password.js';
 import { PasswordWorkerBusyError } from '../crypto/password-worker.js';
 import type { Logger } from '../log/logger.js';
 import { LogThrottle } from '../log/throttle.js';
-import type { Counters } from '../store/counters.js';
+import { deviceAuthFailedCounter, type Counters } from '../store/counters.js';
 import type { Done } from '../store/group-commit.js';
 import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, parseStatus } from '../devices/camera/protocol.js';
 import type { CameraRecord } from '../devices/camera/store.js';
@@ -280,7 +280,7 @@ export class HubBroker {
     this.deps.verifySecret(hash, secret).then(
       (ok) => {
         if (!ok) {
-          this.deps.counters.increment(`device.auth_failed:${username}`);
+          this.deps.counters.increment(deviceAuthFailedCounter(username));
           this.deps.counters.noteRefusal(username, 'wrong_secret', this.now());
           return refuse('wrong_secret');
         }

@@ -11,7 +11,7 @@ import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
 import { truncateWalBlocking, truncateWalSoon } from '../store/scrub.js';
 import { EnrolmentError, type DeviceDetails, type DeviceKindPlugin, type DeviceView, type EnrolmentInput } from './kind.js';
-import { storedDeviceRefusal, type DeviceRefusal } from '../store/counters.js';
+import { deleteDeviceCounters, storedDeviceRefusal, type DeviceRefusal } from '../store/counters.js';
 import { DEVICE_KINDS } from './kinds.js';
 import { DeviceRegistry, newDeviceId, type DeviceRecord } from './registry.js';
 
@@ -81,7 +81,10 @@ export class DeviceService {
     const kind = db
       .transaction(() => {
         const k = this.registry.kindOf(deviceId);
-        if (k !== undefined) this.registry.remove(deviceId);
+        if (k !== undefined) {
+          this.registry.remove(deviceId); // its rows in every table go with it (foreign keys)
+          deleteDeviceCounters(db, deviceId);
+        }
         return k;
       })
       .immediate();

@@ -3,14 +3,15 @@
  * types and receive times in a window, camera presence at the window's start, and the broker's
  * refused-login counters. Nothing sealed is read or opened here.
  */
+import { DEVICE_AUTH_FAILED_PREFIX } from '../store/counters.js';
 import type { Db } from '../store/database.js';
 import type { AggregationInput, DeviceRow, EventRow, TimeWindow } from './aggregate.js';
 
 /** Only these event types are ever read for upstream aggregation. */
 export const AGGREGATED_EVENT_TYPES = ['activation', 'connect_failed', 'reboot', 'online', 'offline', 'weigh_in'] as const;
 
-/** The broker counts refused logins of enrolled devices as device.auth_failed:<deviceId>. */
-const AUTH_FAILED_PREFIX = 'device.auth_failed:';
+/** The broker counts refused logins of enrolled devices under this prefix and the device id. */
+const AUTH_FAILED_PREFIX = DEVICE_AUTH_FAILED_PREFIX;
 
 export class MetricsSource {
   private readonly stmts;

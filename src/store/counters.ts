@@ -12,6 +12,18 @@ export interface DeviceRefusal {
   count: number;
 }
 
+/** Refused logins of an enrolled device: the broker counts them, the metrics read them. */
+export const DEVICE_AUTH_FAILED_PREFIX = 'device.auth_failed:';
+
+export function deviceAuthFailedCounter(deviceId: string): string {
+  return `${DEVICE_AUTH_FAILED_PREFIX}${deviceId}`;
+}
+
+/** Removes the counters kept under a device's id (its forget transaction calls this). */
+export function deleteDeviceCounters(db: Db, deviceId: string): void {
+  db.prepare('DELETE FROM counters WHERE name = ?').run(deviceAuthFailedCounter(deviceId));
+}
+
 export class Counters {
   private readonly deltas = new Map<string, number>();
   /** Refusals per device since the last write: the latest reason and time, and how many. */

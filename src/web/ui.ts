@@ -50,6 +50,8 @@ export const webUiPlugin: FastifyPluginAsync<WebUiPluginOptions> = async (app, {
 };
 (webUiPlugin as unknown as Record<symbol, boolean>)[Symbol.for('skip-override')] = true;
 
+let registrations = 0;
+
 export async function registerWebUi(app: FastifyInstance, hub: HubContext): Promise<WebUi> {
   const ctx = webDepsFromHub(hub);
   const db = ctx.vault.db;
@@ -71,7 +73,9 @@ export async function registerWebUi(app: FastifyInstance, hub: HubContext): Prom
   const sessions = new SessionStore({ idleMs: ctx.config.http.sessionIdleMinutes * 60_000, absoluteMs: ctx.config.http.sessionMaxHours * 3600_000 });
   // A new admin password (`hearth admin set-password`, another process) ends every session: whoever
   // logged in with the old one, perhaps the reason it was changed, is out within a watcher tick.
-  ctx.bus.on('store.external-change', 'web-sessions', () => {
+  // One owner per web UI registered, so closing one server leaves another's listener alone.
+  const owner = `web-sessions-${++registrations}`;
+  ctx.bus.on('store.external-change', owner, () => {
     const now = readAdminHash(db);
     if (now === adminHash) return;
     adminHash = now;
@@ -79,7 +83,7 @@ export async function registerWebUi(app: FastifyInstance, hub: HubContext): Prom
     ctx.logger.info('admin password changed; web sessions ended', { sessions: 'all' });
   });
   app.addHook('onClose', async () => {
-    ctx.bus.removeOwner('web-sessions');
+    ctx.bus.removeOwner(owner);
   });
   await app.register(webUiPlugin, { deps: ctx, sessions });
   return { firstAdminPassword, sessions };

@@ -4,7 +4,7 @@
  */
 import { decodeCapture } from '../../devices/scale/decoders/index.js';
 import { isScaleFormat, parseHex, SCALE_FORMATS, type DecodeResult } from '../../devices/scale/measurement.js';
-import { ScaleStore, type StoredMeasurement } from '../../devices/scale/store.js';
+import { MEASUREMENT_ID_PATTERN, ScaleStore, type StoredMeasurement } from '../../devices/scale/store.js';
 import { MemberExistsError, memberNameProblem, MemberStore } from '../../members/store.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { withServices, withVault } from '../services.js';
@@ -126,7 +126,7 @@ const assign: CommandSpec = {
   booleanFlags: ['none'],
   async run(ctx) {
     const [id, ...nameWords] = ctx.args;
-    if (!id || !/^wi-[0-9a-f]{16}$/.test(id)) throw new UsageError('give a measurement id (wi-...) first');
+    if (!id || !MEASUREMENT_ID_PATTERN.test(id)) throw new UsageError('give a measurement id (wi-...) first');
     const name = nameWords.join(' ');
     if (ctx.flags.none !== true && memberNameProblem(name)) throw new UsageError('give the member name, or --none');
     return withServices(ctx, ({ members }) => {
