@@ -44,7 +44,7 @@ beforeAll(async () => {
       id === 'mem-0123456789ab'
         ? { name: 'Anna <A>', points: [{ at: t0, value: 70.2 }, { at: t0 + 86_400_000, value: 69.9 }] }
         : undefined,
-    mqttEndpoint: () => ({ port: 18830 }),
+    mqttEndpoint: (requestHost) => ({ host: requestHost, port: 18830 }),
   });
   await app.ready();
 });
@@ -168,8 +168,11 @@ describe('pages wired to a hub store', () => {
       expect(deps.weightHistory(memberId)).toEqual({ name: 'Björn <b>', points: [{ at, value: 81.25 }, { at: at + 2 * 86_400_000, value: 80.5 }] });
       expect(deps.weightHistory('mem-000000000000')).toBeUndefined();
       // Bound to every interface, the QR code uses the host the browser used; a fixed host otherwise.
-      expect(deps.mqttEndpoint()).toEqual({ port: 1883 });
-      expect(pagesDepsFromHub({ ...hub, members, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint()).toEqual({ host: '192.168.1.9', port: 1884 });
+      expect(deps.mqttEndpoint('192.168.1.40')).toEqual({ host: '192.168.1.40', port: 1883 });
+      expect(deps.mqttEndpoint('hearth.local')).toEqual({ host: 'hearth.local', port: 1883 });
+      // A page opened on the hub itself (localhost) names an address a camera can reach instead.
+      for (const local of ['localhost', '127.0.0.1', '[::1]']) expect(deps.mqttEndpoint(local).host).not.toMatch(/^(localhost|127\.|\[::1\])/);
+      expect(pagesDepsFromHub({ ...hub, members, mqttPort: 1884, config: { ...hub.config, mqtt: { ...hub.config.mqtt, host: '192.168.1.9' } } }).mqttEndpoint('localhost')).toEqual({ host: '192.168.1.9', port: 1884 });
 
       const page = Fastify();
       page.setValidatorCompiler(webValidatorCompiler);

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger.js';
 import { isLanAddress } from './security/lan.js';
 import { isAllowedHost } from './security/host.js';
 import { SECURITY_HEADERS } from './security/headers.js';
+import { notFoundPage } from './pages/shells.js';
 
 export interface WebDeps {
   logger: Logger;
@@ -116,8 +117,12 @@ export function createWebServer(deps: WebDeps): FastifyInstance {
     return { status: 'ok' };
   });
 
-  app.setNotFoundHandler((_req, reply) => {
-    reply.code(404).send({ error: 'not found' });
+  // A browser asking for a page the UI does not have gets the UI's own page; the API answers JSON.
+  app.setNotFoundHandler((req, reply) => {
+    if (req.method === 'GET' && !req.url.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html')) {
+      return reply.code(404).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(notFoundPage());
+    }
+    return reply.code(404).send({ error: 'not found' });
   });
 
   app.setErrorHandler((err: { statusCode?: number; code?: string }, req, reply) => {

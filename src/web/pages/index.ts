@@ -20,8 +20,8 @@ import { loginPage, shellPage } from './shells.js';
 export interface PagesDeps {
   /** One member's weigh-ins (kg, oldest first), or undefined when there is no such member. */
   weightHistory(memberId: string): { name: string; points: ChartPoint[] } | undefined;
-  /** Where cameras reach the MQTT broker. host undefined: the host name the browser used. */
-  mqttEndpoint(): { host?: string; port: number };
+  /** Where cameras reach the MQTT broker, given the host name the browser used for the page. */
+  mqttEndpoint(requestHost: string): { host: string; port: number };
 }
 
 /** Host names and IP literals; anything else in a Host header is not put into a QR code. */
@@ -56,8 +56,8 @@ export function registerPages(server: FastifyInstance, deps: PagesDeps): void {
   for (const [url, name] of simple) app.get(url, { schema: PageRoute }, async (_req, reply) => sendHtml(reply, shellPage(name)));
   // The enrol page names the broker next to the credentials it will show.
   app.get('/enrol', { schema: PageRoute }, async (req, reply) => {
-    const { host, port } = deps.mqttEndpoint();
-    return sendHtml(reply, shellPage('enrol', { 'mqtt-host': host ?? req.hostname, 'mqtt-port': String(port) }));
+    const { host, port } = deps.mqttEndpoint(req.hostname);
+    return sendHtml(reply, shellPage('enrol', { 'mqtt-host': host, 'mqtt-port': String(port) }));
   });
 
   app.get('/devices/:id', { schema: DevicePageRoute }, async (req, reply) => {
@@ -85,8 +85,8 @@ export function registerPages(server: FastifyInstance, deps: PagesDeps): void {
   app.post('/enrol/qr', { schema: EnrolQrRoute }, async (req, reply) => {
     // Short, without control characters: checked by the route's schema.
     const body = req.body;
-    const endpoint = deps.mqttEndpoint();
-    const host = endpoint.host ?? req.hostname;
+    const endpoint = deps.mqttEndpoint(req.hostname);
+    const host = endpoint.host;
     if (!HOST_NAME.test(host)) return reply.code(400).send({ error: 'the host name this page was loaded from cannot be put in a QR code' });
     const uri = credentialsUri({ host: host.replace(/^\[|\]$/g, ''), port: endpoint.port, username: body.username, password: body.password });
     return reply.header('cache-control', 'no-store').type('image/svg+xml').send(qrSvg(uri, { title: 'Camera MQTT credentials' }));

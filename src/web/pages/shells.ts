@@ -18,6 +18,19 @@ const table = (id: string, headings: string[], empty: SafeHtml | string) => html
 </div>
 <p class="muted" id="${id}-empty" hidden>${empty}</p>`;
 
+/** The UI's own answer to an address it does not have (a mistyped or outdated link). */
+export function notFoundPage(): string {
+  return renderPage({
+    title: 'Not found',
+    signedIn: true,
+    body: html`<section class="card stack">
+  <h1>Nothing here</h1>
+  <p>This hub has no page at this address. It may have been a link to something since removed.</p>
+  <p><a href="/">Back to the dashboard</a></p>
+</section>`,
+  });
+}
+
 export function loginPage(): string {
   return renderPage({
     title: 'Log in',
