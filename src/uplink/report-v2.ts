@@ -19,8 +19,8 @@ import { canonicalBytes } from './canonical.js';
 export const REPORT_V2 = 2;
 /** The schema file lives at the repository root (two levels up from src/uplink and dist/uplink). */
 export const REPORT_V2_SCHEMA_URL = new URL('../../schemas/report.v2.schema.json', import.meta.url);
-/** Largest ε one answer may carry (the daily cap is validated by the hub's config, far below). */
-export const MAX_ANSWER_EPSILON = 10;
+/** Largest ε one answer may carry (a dBitFlip vector: twice the largest daily cap the config allows). */
+export const MAX_ANSWER_EPSILON = 40;
 
 export interface ReportV2 {
   v: typeof REPORT_V2;

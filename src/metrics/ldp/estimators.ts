@@ -131,7 +131,7 @@ export const STATISTICS: readonly StatisticSpec[] = QUESTIONS.flatMap(statistics
 
 /** Does an answer have the shape its question's mechanism produces? (Schema validation comes first.) */
 export function answerFits(q: QuestionSpec, a: Answer): boolean {
-  if (!(a.epsilon > 0 && a.epsilon <= 20)) return false;
+  if (!(a.epsilon > 0 && a.epsilon <= 40)) return false;
   switch (q.kind) {
     case 'yes-no':
       return a.mechanism === 'randomized-response' && (a.bit === 0 || a.bit === 1);

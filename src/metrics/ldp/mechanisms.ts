@@ -18,7 +18,7 @@ export function bernoulliReal(random: RandomSource, p: number): boolean {
 }
 
 function checkEpsilon(epsilon: number): void {
-  if (!(epsilon > 0 && epsilon <= 20)) throw new RangeError('epsilon must be in (0, 20]');
+  if (!(epsilon > 0 && epsilon <= 40)) throw new RangeError('epsilon must be in (0, 40]');
 }
 
 /** Randomized response: P(answer = truth) = e^ε / (1 + e^ε). */
