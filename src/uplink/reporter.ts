@@ -58,12 +58,10 @@ export interface ReporterOptions {
   db: Db;
   sealer: Sealer;
   sodium: SodiumApi;
-  config: Pick<HearthConfig['uplink'], 'windowSeconds' | 'epsilonPerReport' | 'dailyEpsilonBudget'>;
+  config: Pick<HearthConfig['uplink'], 'windowSeconds' | 'dailyEpsilonBudget'> & Partial<Pick<HearthConfig['uplink'], 'questionsPerDay'>>;
   logger: Logger;
   /** Noise randomness; libsodium's CSPRNG unless a test passes a seeded source. */
   random?: RandomSource;
-  /** Fresh questions per day, each with an equal share of the daily cap (default 1). */
-  questionsPerDay?: number;
 }
 
 type Built = Exclude<CategoryOutcome, { status: 'queued' }> | { category: Category; report: ReportV2 };
@@ -213,7 +211,7 @@ export class Reporter {
     // does not borrow from today, and `report now` run repeatedly cannot exceed it.
     const remaining = this.budget.remaining(end);
     const day = answerDay(
-      { values, remaining, dailyEpsilon: this.budget.dailyEpsilon, questionsPerDay: this.opts.questionsPerDay ?? DEFAULT_QUESTIONS_PER_DAY },
+      { values, remaining, dailyEpsilon: this.budget.dailyEpsilon, questionsPerDay: this.opts.config.questionsPerDay ?? DEFAULT_QUESTIONS_PER_DAY },
       memos,
       this.random,
     );

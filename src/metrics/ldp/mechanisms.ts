@@ -4,7 +4,7 @@
  * dBitFlip, and α-point rounding for memoization. Pure functions of their inputs and a RandomSource
  * (libsodium's CSPRNG in the hub; seeded sources only in tests and the benchmark's simulation).
  */
-import { uniformBelow, type RandomSource } from '../dp.js';
+import type { RandomSource } from '../dp.js';
 
 const TWO_POW_53 = 2 ** 53;
 
@@ -14,7 +14,8 @@ const TWO_POW_53 = 2 ** 53;
  */
 export function bernoulliReal(random: RandomSource, p: number): boolean {
   if (!(p >= 0 && p <= 1)) throw new RangeError('probability must be in [0, 1]');
-  return uniformBelow(random, TWO_POW_53) < Math.floor(p * TWO_POW_53);
+  const u = random.uniform(2 ** 26) * 2 ** 27 + random.uniform(2 ** 27); // uniform in [0, 2^53)
+  return u < Math.floor(p * TWO_POW_53);
 }
 
 function checkEpsilon(epsilon: number): void {
