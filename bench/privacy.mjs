@@ -67,7 +67,13 @@ export async function main(argv) {
     console.log(USAGE);
     return 0;
   }
-  const fileHomes = o.truth ? homesFromFile(o.truth) : undefined;
+  let fileHomes;
+  try {
+    fileHomes = o.truth ? homesFromFile(o.truth) : undefined;
+  } catch (e) {
+    console.error(e.code === 'ENOENT' ? `${o.truth}: no such file` : e.message);
+    return 2;
+  }
   const homes = o.homes ?? (fileHomes ? fileHomes.length : 100_000);
   const makeHome = fileHomes ? (h) => fileHomes[h % fileHomes.length] : (_h, rng) => syntheticHome(rng);
   const warmup = o.warmup ?? warmupDays(o.perDay);
