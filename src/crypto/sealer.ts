@@ -35,7 +35,9 @@ export const PURPOSES = {
   memberIndex: 8, // blind index key
   scaleAddress: 9,
   reportSigningSeed: 10,
-  // 11 and 12 were reserved for secrets that are kept as Argon2id hashes instead; never reuse them.
+  /** The memos of stable local-DP answers (bits, rounding offsets): see uplink/memo-store.ts. */
+  ldpMemo: 11,
+  // 12 was reserved for a secret that is kept as an Argon2id hash instead; never reuse it.
 } as const;
 export type Purpose = keyof typeof PURPOSES;
 
