@@ -1,0 +1,92 @@
+/**
+ * A real, throwaway PostgreSQL cluster for tests and benchmarks: initdb into a temp dir, pg_ctl on a
+ * free loopback port, trust authentication for the one user `hearth`. PostgreSQL refuses to run as
+ * root, so as root the cluster runs as `nobody` (the temp dir is handed to it).
+ */
+import { execFileSync } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const PG_BIN = process.env.HEARTH_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
+const RUN_AS = 'nobody';
+
+export interface TestPostgres {
+  port: number;
+  /** Connection URL of a database (default: the maintenance database `postgres`). */
+  url(database?: string): string;
+  /** Creates a fresh empty database and returns its URL. */
+  createDatabase(name: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function asClusterUser(cmd: string, args: string[]): string {
+  const asRoot = process.getuid?.() === 0;
+  const [file, argv] = asRoot ? ['runuser', ['-u', RUN_AS, '--', cmd, ...args]] : [cmd, args];
+  return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
+}
+
+function nobodyIds(): { uid: number; gid: number } {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${RUN_AS}:`));
+  if (!line) throw new Error(`no ${RUN_AS} user to run PostgreSQL as`);
+  const f = line.split(':');
+  return { uid: Number(f[2]), gid: Number(f[3]) };
+}
+
+export interface PostgresOptions {
+  /** Extra `-c name=value` server settings. Tests turn fsync off for speed; the benchmark keeps it on. */
+  settings?: Record<string, string>;
+}
+
+export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
+  if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL not found in ${PG_BIN} (Debian package postgresql)`);
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-pg-'));
+  if (process.getuid?.() === 0) {
+    const { uid, gid } = nobodyIds();
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  asClusterUser(join(PG_BIN, 'initdb'), ['-D', data, '-U', 'hearth', '--auth=trust', '-E', 'UTF8', '--no-sync', '--no-instructions']);
+  const port = await freePort();
+  const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, max_connections: '100', ...opts.settings };
+  const serverOpts = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
+  asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', serverOpts, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
+  const url = (database = 'postgres') => `postgres://hearth@127.0.0.1:${port}/${database}`;
+  let stopped = false;
+  return {
+    port,
+    url,
+    async createDatabase(name) {
+      const client = new pg.Client({ connectionString: url() });
+      await client.connect();
+      try {
+        await client.query(`CREATE DATABASE "${name.replace(/[^a-z0-9_]/gi, '_')}"`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
