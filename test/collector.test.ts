@@ -12,7 +12,7 @@ import { loadSodium, type SodiumApi } from '../src/crypto/sodium.js';
 import type { Report } from '../src/uplink/report.js';
 import { collectorCli, fakeHub, reportBytes, signedReport, startCollectorProcess, type CollectorProcess } from './helpers/collector.js';
 import { cli, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.js';
+import { startPostgres, type TestPostgres } from './helpers/postgres.mjs';
 import { Mosquitto } from './uplink-helpers.js';
 
 describe('hearth-collector with real hubs, Mosquitto and PostgreSQL', () => {

@@ -89,7 +89,7 @@ export const COLLECTOR_DEFAULTS: Omit<CollectorConfig, 'brokerUrl' | 'databaseUr
   databasePasswordFile: null,
   group: 'hearth-collectors',
   instance: hostname(),
-  connections: 16,
+  connections: 64,
   httpHost: '127.0.0.1',
   httpPort: 8090,
   keyMode: 'pin',

@@ -34,7 +34,7 @@ interface Batch {
 }
 
 const SESSION_EXPIRY_SECONDS = 7 * 86_400;
-const MAX_CONCURRENT_COMMITS = 3;
+const MAX_CONCURRENT_COMMITS = 2;
 
 export interface Backoff {
   initialMs: number;
@@ -52,8 +52,10 @@ export class Intake {
   private batch: Batch | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly commits = new Set<Promise<void>>();
-  private readonly waitingForSlot: Batch[] = [];
+  private flushWhenFree = false;
   private stopping = false;
+  /** Reports in batches being committed (or waiting for a commit slot). */
+  private committing = 0;
   private readonly throttle = new LogThrottle(1000);
   private readonly connected = new Set<MqttClient>();
   private readonly subscribed = new Set<MqttClient>();
@@ -152,7 +154,10 @@ export class Intake {
       b.refusedIds.push(res.id);
       b.refusedAcks.push(ack);
     }
-    if (b.items.length + b.refused.length >= config.batchMaxReports) this.flush();
+    const batched = b.items.length + b.refused.length;
+    // Each connection hands over one message at a time: once every connection is waiting on us,
+    // nothing more can arrive, so waiting for the timer would only add latency.
+    if (batched >= config.batchMaxReports || batched + this.committing >= this.connected.size) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), config.batchMaxDelayMs);
   }
 
@@ -160,20 +165,24 @@ export class Intake {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const b = this.batch;
-    this.batch = undefined;
     if (!b) return;
     if (this.commits.size >= MAX_CONCURRENT_COMMITS) {
-      this.waitingForSlot.push(b);
+      // Every commit slot is busy: keep filling this batch, it goes when a slot frees.
+      this.flushWhenFree = true;
       return;
     }
-    this.run(b);
-  }
-
-  private run(b: Batch): void {
+    this.batch = undefined;
+    this.deps.logger.debug('batch', { count: b.items.length + b.refused.length, committing: this.committing, connections: this.connected.size });
+    const size = b.items.length + b.refused.length;
+    this.committing += size;
     const p = this.commitWithRetry(b).finally(() => {
+      this.committing -= size;
       this.commits.delete(p);
-      const next = this.waitingForSlot.shift();
-      if (next) this.run(next);
+      const waiting = this.batch ? this.batch.items.length + this.batch.refused.length : 0;
+      if (this.flushWhenFree || (waiting && waiting + this.committing >= this.connected.size)) {
+        this.flushWhenFree = false;
+        this.flush();
+      }
     });
     this.commits.add(p);
   }
@@ -237,7 +246,9 @@ export class Intake {
     this.stopping = true;
     this.flush();
     const until = Date.now() + deadlineMs;
-    while ((this.commits.size || this.waitingForSlot.length) && Date.now() < until) await Promise.race([...this.commits, new Promise((r) => setTimeout(r, 50))]);
+    while ((this.commits.size || this.batch) && Date.now() < until) {
+      if (this.batch && this.commits.size < MAX_CONCURRENT_COMMITS) this.flush(); await Promise.race([...this.commits, new Promise((r) => setTimeout(r, 50))]);
+    }
     // Give the last PUBACKs a moment to be written before the sockets close.
     await Promise.all(this.clients.map((c) => new Promise<void>((resolve) => c.end(false, {}, () => resolve()))).map((p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000))])));
     this.connected.clear();

@@ -2,6 +2,8 @@
  * A real, throwaway PostgreSQL cluster for tests and benchmarks: initdb into a temp dir, pg_ctl on a
  * free loopback port, trust authentication for the one user `hearth`. PostgreSQL refuses to run as
  * root, so as root the cluster runs as `nobody` (the temp dir is handed to it).
+ *
+ * Plain JavaScript so that the collector benchmark (bench/collector.mjs) uses the same cluster.
  */
 import { execFileSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -10,48 +12,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 
+
 const PG_BIN = process.env.HEARTH_TEST_PG_BIN ?? '/usr/lib/postgresql/15/bin';
 const RUN_AS = 'nobody';
 
-export interface TestPostgres {
-  port: number;
-  /** Connection URL of a database (default: the maintenance database `postgres`). */
-  url(database?: string): string;
-  /** Creates a fresh empty database and returns its URL. */
-  createDatabase(name: string): Promise<string>;
-  stop(): Promise<void>;
-}
+/**
+ * @typedef {object} TestPostgres
+ * @property {number} port
+ * @property {(database?: string) => string} url  connection URL of a database (default: the maintenance database `postgres`)
+ * @property {(name: string) => Promise<string>} createDatabase  creates a fresh empty database and returns its URL
+ * @property {string} dataDir  the cluster's data directory
+ * @property {() => Promise<void>} stop
+ */
 
-function freePort(): Promise<number> {
+/** @returns {Promise<number>} */
+function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
+      const port = /** @type {import('node:net').AddressInfo} */ (srv.address()).port;
       srv.close(() => resolve(port));
     });
   });
 }
 
-function asClusterUser(cmd: string, args: string[]): string {
+/** @param {string} cmd @param {string[]} args */
+export function asClusterUser(cmd, args) {
   const asRoot = process.getuid?.() === 0;
   const [file, argv] = asRoot ? ['runuser', ['-u', RUN_AS, '--', cmd, ...args]] : [cmd, args];
   return execFileSync(file, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 60_000 });
 }
 
-function nobodyIds(): { uid: number; gid: number } {
+function nobodyIds() {
   const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${RUN_AS}:`));
   if (!line) throw new Error(`no ${RUN_AS} user to run PostgreSQL as`);
   const f = line.split(':');
   return { uid: Number(f[2]), gid: Number(f[3]) };
 }
 
-export interface PostgresOptions {
-  /** Extra `-c name=value` server settings. Tests turn fsync off for speed; the benchmark keeps it on. */
-  settings?: Record<string, string>;
-}
 
-export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPostgres> {
+/**
+ * @param {{ settings?: Record<string, string> }} [opts]  extra `-c name=value` server settings; tests
+ *   turn fsync off for speed, the benchmark keeps it on
+ * @returns {Promise<TestPostgres>}
+ */
+export async function startPostgres(opts = {}) {
   if (!existsSync(join(PG_BIN, 'initdb'))) throw new Error(`PostgreSQL not found in ${PG_BIN} (Debian package postgresql)`);
   const dir = mkdtempSync(join(tmpdir(), 'hearth-pg-'));
   if (process.getuid?.() === 0) {
@@ -64,12 +70,13 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<TestPos
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, max_connections: '100', ...opts.settings };
   const serverOpts = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
   asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', serverOpts, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
-  const url = (database = 'postgres') => `postgres://hearth@127.0.0.1:${port}/${database}`;
+  const url = (/** @type {string} */ database = 'postgres') => `postgres://hearth@127.0.0.1:${port}/${database}`;
   let stopped = false;
   return {
     port,
     url,
-    async createDatabase(name) {
+    dataDir: data,
+    async createDatabase(/** @type {string} */ name) {
       const client = new pg.Client({ connectionString: url() });
       await client.connect();
       try {
