@@ -19,6 +19,13 @@ export interface Stats {
   statistics: Record<string, StatisticOut>;
 }
 
+/** Reports per category, from the count rows (empty metric name) of the sums. */
+export function reportCounts(rows: DaySums[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of [...rows].sort((a, b) => (a.category < b.category ? -1 : 1))) if (r.metric === '') out[r.category] = (out[r.category] ?? 0) + r.n;
+  return out;
+}
+
 /** Pools sums over days and turns each (category, metric) into its statistic. */
 export function estimatesFromSums(rows: DaySums[]): Record<string, StatisticOut> {
   const pooled = new Map<string, { category: string; metric: string; sums: MeanSums }>();
@@ -37,8 +44,8 @@ export function estimatesFromSums(rows: DaySums[]): Record<string, StatisticOut>
 
 export async function computeStats(store: CollectorStore, day: string, days: number): Promise<Stats> {
   const from = addDays(day, -(days - 1));
-  const [sums, reports, refused] = await Promise.all([store.sums(from, day), store.reportCounts(from, day), store.refusalCounts(from, day)]);
-  return { day, days, from, reports, refused, statistics: estimatesFromSums(sums) };
+  const [sums, refused] = await Promise.all([store.sums(from, day), store.refusalCounts(from, day)]);
+  return { day, days, from, reports: reportCounts(sums), refused, statistics: estimatesFromSums(sums) };
 }
 
 /** One estimate per day for a statistic, for the chart. */
@@ -54,13 +61,12 @@ export async function dailySeries(store: CollectorStore, statistic: string, to: 
 
 /** Recomputes and keeps a day's sums and estimates; `final` once no report can arrive for it any more. */
 export async function saveDayEstimates(store: CollectorStore, day: string, final: boolean): Promise<void> {
-  const [sums, counts] = await Promise.all([store.sums(day, day), store.reportCounts(day, day)]);
+  const sums = await store.sums(day, day);
   const statistics = estimatesFromSums(sums);
-  const countRows: DaySums[] = Object.entries(counts).map(([category, n]) => ({ day, category, metric: '', n, sum: 0, sumSquares: 0 }));
   await store.saveDay(
     day,
     final,
     Object.entries(statistics).map(([statistic, e]) => ({ statistic, ...e })),
-    [...sums, ...countRows],
+    sums,
   );
 }

@@ -6,6 +6,7 @@
 import pg from 'pg';
 import type { Report } from '../uplink/report.js';
 import type { RefusalReason } from './checks.js';
+import { METRICS } from '../metrics/categories.js';
 import { MIGRATIONS } from './migrations.js';
 import type { MeanSums } from './estimate.js';
 
@@ -30,6 +31,13 @@ export interface DaySums extends MeanSums {
   day: string;
   category: string;
   metric: string;
+}
+
+/** Every metric name of the allow-list (names are [a-z_] only, so they are safe inside SQL text). */
+function allMetricNames(): string[] {
+  const names = [...new Set(Object.values(METRICS).flatMap((specs) => specs.map((m) => m.name)))];
+  for (const n of names) if (!/^[a-z_]+$/.test(n)) throw new Error('unexpected metric name');
+  return names.sort();
 }
 
 export function dayOf(ms: number): string {
@@ -245,33 +253,38 @@ export class CollectorStore {
     return res.rowCount ?? 0;
   }
 
-  /** Sums per day, category and metric for [from, to]: from raw reports, or from the kept sums of days already final. */
+  /**
+   * Sums per day, category and metric for [from, to]: from raw reports, or from the kept sums of
+   * days already final. The row with the empty metric name holds the number of reports.
+   */
   async sums(from: string, to: string): Promise<DaySums[]> {
-    const res = await this.pool.query<{ day: string; category: string; metric: string; n: number; sum: number; sum_squares: number }>(
-      `SELECT day, category, metric, n, sum, sum_squares FROM daily_sums WHERE final AND metric <> '' AND day BETWEEN $1 AND $2
-       UNION ALL
-       SELECT r.day, r.category, m.key, count(*), sum(m.value::float8), sum(m.value::float8 * m.value::float8)
-         FROM reports r CROSS JOIN LATERAL jsonb_each_text(r.metrics) m
-        WHERE r.day BETWEEN $1 AND $2
-          AND r.day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2)
-        GROUP BY r.day, r.category, m.key`,
+    const kept = await this.pool.query<{ day: string; category: string; metric: string; n: number; sum: number; sum_squares: number }>(
+      `SELECT day, category, metric, n, sum, sum_squares FROM daily_sums WHERE final AND day BETWEEN $1 AND $2`,
       [from, to],
     );
-    return res.rows.map((r) => ({ day: r.day, category: r.category, metric: r.metric, n: r.n, sum: r.sum, sumSquares: r.sum_squares }));
-  }
-
-  /** Reports stored per category for [from, to] (kept per day as the sums row with the empty metric name). */
-  async reportCounts(from: string, to: string): Promise<Record<string, number>> {
-    const res = await this.pool.query<{ category: string; n: number }>(
-      `SELECT category, sum(n)::int8 AS n FROM (
-         SELECT category, n FROM daily_sums WHERE final AND metric = '' AND day BETWEEN $1 AND $2
-         UNION ALL
-         SELECT category, count(*) FROM reports WHERE day BETWEEN $1 AND $2
-           AND day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2) GROUP BY category
-       ) t GROUP BY category ORDER BY category`,
+    const out: DaySums[] = kept.rows.map((r) => ({ day: r.day, category: r.category, metric: r.metric, n: r.n, sum: r.sum, sumSquares: r.sum_squares }));
+    // One scan over the raw days not final yet, one aggregate per allow-listed metric (a metric a
+    // report does not carry reads as NULL and is not counted). Each value is read from the jsonb
+    // once (OFFSET 0 keeps the planner from copying the expression into every aggregate).
+    const names = allMetricNames();
+    const values = names.map((m, i) => `(r.metrics->'${m}')::float8 AS v${i}`).join(', ');
+    const aggregates = names.map((_, i) => `count(v${i}) AS n${i}, sum(v${i}) AS s${i}, sum(v${i} * v${i}) AS q${i}`).join(', ');
+    const raw = await this.pool.query<Record<string, number | string | null>>(
+      `SELECT day, category, count(*) AS reports, ${aggregates}
+         FROM (SELECT r.day, r.category, ${values} FROM reports r
+                WHERE r.day BETWEEN $1 AND $2 AND r.day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2)
+               OFFSET 0) x
+        GROUP BY day, category`,
       [from, to],
     );
-    return Object.fromEntries(res.rows.map((r) => [r.category, r.n]));
+    for (const r of raw.rows) {
+      out.push({ day: String(r.day), category: String(r.category), metric: '', n: Number(r.reports), sum: 0, sumSquares: 0 });
+      names.forEach((metric, i) => {
+        const n = Number(r[`n${i}`]);
+        if (n > 0) out.push({ day: String(r.day), category: String(r.category), metric, n, sum: Number(r[`s${i}`]), sumSquares: Number(r[`q${i}`]) });
+      });
+    }
+    return out;
   }
 
   async refusalCounts(from: string, to: string): Promise<Record<string, number>> {
