@@ -37,7 +37,7 @@ describe('two collector processes on one shared subscription', () => {
   });
 
   const start = async (instance: string) => {
-    const c = await startCollectorProcess({ broker: mosquitto.url, database, instance, });
+    const c = await startCollectorProcess({ broker: mosquitto.url, database, instance });
     running.add(c);
     return c;
   };
