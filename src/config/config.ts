@@ -67,10 +67,12 @@ export interface HearthConfig {
     keyFile: string | null;
     /** Length of a report window. */
     windowSeconds: number;
-    /** Differential-privacy epsilon spent by one report of one category. */
+    /** Format 1 reports only (discrete Laplace per report); format 2 reports spend dailyEpsilonBudget. */
     epsilonPerReport: number;
-    /** Most epsilon one category may spend per UTC day; once spent, nothing more is sent that day. */
+    /** Most epsilon the home spends per UTC day, over all categories; once spent, only memoized answers are sent that day. */
     dailyEpsilonBudget: number;
+    /** Fresh questions asked per day, each with an equal share of dailyEpsilonBudget. */
+    questionsPerDay: number;
   };
   ble: {
     /** Read Bluetooth scales (harmless without BlueZ: the reader says why and retries). */
@@ -144,8 +146,9 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'uplink.certFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_CERT_FILE', help: 'client certificate for the upstream broker (relative to the data dir)' },
   { path: 'uplink.keyFile', type: { kind: 'nullable-string', maxLength: 4096 }, default: null, env: 'HEARTH_UPLINK_KEY_FILE', help: 'private key of the client certificate (relative to the data dir)' },
   { path: 'uplink.windowSeconds', type: { kind: 'int', min: 60, max: 7 * 86400 }, default: 86400, env: 'HEARTH_UPLINK_WINDOW_SECONDS', help: 'length of a report window' },
-  { path: 'uplink.epsilonPerReport', type: { kind: 'number', min: 0.01, max: 5 }, default: 0.5, env: 'HEARTH_UPLINK_EPSILON', help: 'differential-privacy epsilon per report and category' },
-  { path: 'uplink.dailyEpsilonBudget', type: { kind: 'number', min: 0.01, max: 20 }, default: 1, env: 'HEARTH_UPLINK_DAILY_EPSILON', help: 'most epsilon per category and UTC day' },
+  { path: 'uplink.epsilonPerReport', type: { kind: 'number', min: 0.01, max: 5 }, default: 0.5, env: 'HEARTH_UPLINK_EPSILON', help: 'epsilon per report of format 1 (no longer made; format 2 spends the daily epsilon)' },
+  { path: 'uplink.dailyEpsilonBudget', type: { kind: 'number', min: 0.01, max: 20 }, default: 1, env: 'HEARTH_UPLINK_DAILY_EPSILON', help: 'most epsilon the home spends per UTC day, over all categories' },
+  { path: 'uplink.questionsPerDay', type: { kind: 'int', min: 1, max: 20 }, default: 1, env: 'HEARTH_UPLINK_QUESTIONS_PER_DAY', help: 'fresh questions per day, each with an equal share of the daily epsilon' },
   { path: 'ingest.batchMaxDelayMs', type: { kind: 'int', min: 0, max: 1000 }, default: 4, env: 'HEARTH_BATCH_MAX_DELAY_MS', help: 'group commit: longest wait before committing' },
   { path: 'gpio.enabled', type: { kind: 'bool' }, default: true, env: 'HEARTH_GPIO_ENABLED', help: 'use the privacy switch and LED when the board has GPIO' },
   { path: 'gpio.switchPin', type: { kind: 'int', min: -1, max: 511 }, default: 17, env: 'HEARTH_GPIO_SWITCH_PIN', help: 'privacy switch pin (BCM number on a Pi; -1 for none)' },

@@ -1,9 +1,9 @@
 /**
- * The hard daily epsilon budget per category, persisted so a restart (or `hearth report now` run
- * over and over) cannot spend more. Days are UTC calendar days of the hub's clock.
+ * The hard daily epsilon budget, persisted so a restart (or `hearth report now` run over and over)
+ * cannot spend more. Days are UTC calendar days of the hub's clock. (Format 1 kept a budget per
+ * category in `privacy_budget`; that table stays for old databases and is no longer written.)
  */
 import type { Db } from '../store/database.js';
-import type { Category } from './categories.js';
 
 /** Floating-point slack so that e.g. two reports of 0.5 fit a budget of 1.0. */
 const EPSILON_SLACK = 1e-9;
@@ -12,36 +12,37 @@ export function utcDay(at: number): string {
   return new Date(at).toISOString().slice(0, 10);
 }
 
-export class PrivacyBudget {
+/**
+ * One daily epsilon budget for the whole home, over all categories (format 2 reports): what a day's
+ * answers charged, kept per UTC day of the data (the window's end), persisted across restarts.
+ */
+export class HomeBudget {
   private readonly readSpent;
   private readonly addSpent;
 
   constructor(
     db: Db,
-    private readonly dailyBudget: number,
+    readonly dailyEpsilon: number,
   ) {
-    this.readSpent = db.prepare('SELECT epsilon_spent FROM privacy_budget WHERE day = ? AND category = ?').pluck();
+    this.readSpent = db.prepare('SELECT epsilon_spent FROM privacy_budget_home WHERE day = ?').pluck();
     this.addSpent = db.prepare(
-      `INSERT INTO privacy_budget (day, category, epsilon_spent) VALUES (?, ?, ?)
-       ON CONFLICT(day, category) DO UPDATE SET epsilon_spent = epsilon_spent + excluded.epsilon_spent`,
+      `INSERT INTO privacy_budget_home (day, epsilon_spent) VALUES (?, ?)
+       ON CONFLICT(day) DO UPDATE SET epsilon_spent = epsilon_spent + excluded.epsilon_spent`,
     );
   }
 
-  spent(category: Category, at: number): number {
-    return (this.readSpent.get(utcDay(at), category) as number | undefined) ?? 0;
+  spent(at: number): number {
+    return (this.readSpent.get(utcDay(at)) as number | undefined) ?? 0;
   }
 
-  remaining(category: Category, at: number): number {
-    return Math.max(0, this.dailyBudget - this.spent(category, at));
+  remaining(at: number): number {
+    return Math.max(0, this.dailyEpsilon - this.spent(at));
   }
 
-  canSpend(category: Category, epsilon: number, at: number): boolean {
-    return this.spent(category, at) + epsilon <= this.dailyBudget + EPSILON_SLACK;
-  }
-
-  /** Records a spend; call in the same transaction that queues the report it paid for. */
-  spend(category: Category, epsilon: number, at: number): void {
-    if (!this.canSpend(category, epsilon, at)) throw new Error(`daily epsilon budget of ${category} is spent`);
-    this.addSpent.run(utcDay(at), category, epsilon);
+  /** Records a spend; call in the same transaction that queues the reports it paid for. */
+  spend(epsilon: number, at: number): void {
+    if (epsilon <= 0) return;
+    if (this.spent(at) + epsilon > this.dailyEpsilon + EPSILON_SLACK) throw new Error('the daily epsilon budget of the home is spent');
+    this.addSpent.run(utcDay(at), epsilon);
   }
 }

@@ -139,6 +139,24 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 11,
+    name: 'upstream, format 2: one daily epsilon budget for the home, sealed memos of stable answers',
+    sql: `
+      -- Epsilon spent per UTC day by the whole home, over all categories (format 2 reports).
+      CREATE TABLE privacy_budget_home (
+        day            TEXT PRIMARY KEY,
+        epsilon_spent  REAL NOT NULL
+      ) STRICT;
+
+      -- Per question: the memoized answers of a stable value and its secret rounding offset or bucket
+      -- order (sealed JSON). Without it a repeated value would be randomized afresh every day.
+      CREATE TABLE ldp_memos (
+        question  TEXT PRIMARY KEY,
+        state     BLOB NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 20,
     name: 'scales and household members: sealed scale addresses, members, sealed measurements',
     sql: `

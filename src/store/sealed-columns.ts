@@ -23,6 +23,7 @@ export const SEALED_COLUMNS: SealedColumn[] = [
   { table: 'events', column: 'detail', keyColumns: ['id'], purpose: 'eventDetail', aad: (r) => `event:${String(r.id)}:detail` },
   { table: 'members', column: 'name', keyColumns: ['id'], purpose: 'memberName', aad: (r) => `member:${String(r.id)}:name` },
   { table: 'scales', column: 'address', keyColumns: ['device_id'], purpose: 'scaleAddress', aad: (r) => `scale:${String(r.device_id)}:address` },
+  { table: 'ldp_memos', column: 'state', keyColumns: ['question'], purpose: 'uplinkSecret', aad: (r) => `ldp_memo:${String(r.question)}` },
   { table: 'measurements', column: 'metrics', keyColumns: ['id'], purpose: 'bodyMetrics', aad: (r) => `measurement:${String(r.id)}:metrics` },
 ];
 

@@ -1,7 +1,8 @@
 /**
  * The upstream report: building, signing (Ed25519 over the canonical JSON without the signature),
- * verifying, and validating against the JSON Schema in schemas/report.schema.json, which is the
- * allow-list of everything that may leave the hub.
+ * verifying, and validating against the allow-list JSON Schemas: schemas/report.v2.schema.json for
+ * the reports the hub makes now (src/uplink/report-v2.ts), schemas/report.schema.json for format 1
+ * (discrete Laplace per metric), which stays readable and verifiable for old outboxes and ledgers.
  */
 import { readFileSync } from 'node:fs';
 import { Ajv, type ValidateFunction } from 'ajv';
@@ -10,12 +11,14 @@ import type { Category, MetricValues } from '../metrics/categories.js';
 import type { PrivateRelease } from '../metrics/dp.js';
 import { canonicalBytes } from './canonical.js';
 import { publicKeyBase64, type SigningKeys } from './identity.js';
+import { loadReportV2Schema, verifySignedReport, type ReportV2 } from './report-v2.js';
 
 export const REPORT_VERSION = 1;
 /** The schema file lives at the repository root (two levels up from src/uplink and dist/uplink). */
 export const REPORT_SCHEMA_URL = new URL('../../schemas/report.schema.json', import.meta.url);
 
-export interface Report {
+/** A format 1 report: every metric of a category, each with discrete Laplace noise. */
+export interface ReportV1 {
   v: typeof REPORT_VERSION;
   id: string;
   hub: string;
@@ -28,7 +31,10 @@ export interface Report {
   signature: string;
 }
 
-export type UnsignedReport = Omit<Report, 'signature'>;
+/** Any report the hub may hold or have sent. */
+export type Report = ReportV1 | ReportV2;
+
+export type UnsignedReport = Omit<ReportV1, 'signature'>;
 
 export function newReportId(sodium: SodiumApi): string {
   const b = Buffer.from(sodium.randombytes_buf(16));
@@ -47,7 +53,7 @@ export interface ReportInput {
   release: PrivateRelease;
 }
 
-export function signReport(sodium: SodiumApi, keys: SigningKeys, input: ReportInput): Report {
+export function signReport(sodium: SodiumApi, keys: SigningKeys, input: ReportInput): ReportV1 {
   const unsigned: UnsignedReport = {
     v: REPORT_VERSION,
     id: input.id,
@@ -72,28 +78,28 @@ export function reportBytes(report: Report): Buffer {
  * the key in the report is used (trust on first use by the collector).
  */
 export function verifyReport(sodium: SodiumApi, report: Report, publicKey?: Uint8Array): boolean {
-  const { signature, ...unsigned } = report;
-  const key = publicKey ?? Buffer.from(unsigned.key, 'base64');
-  if (publicKey && Buffer.compare(Buffer.from(publicKey), Buffer.from(unsigned.key, 'base64')) !== 0) return false;
-  try {
-    return sodium.crypto_sign_verify_detached(Buffer.from(signature, 'base64'), canonicalBytes(unsigned), key);
-  } catch {
-    return false;
-  }
+  return verifySignedReport(sodium, report, publicKey);
 }
 
+/** Validates a report of either format against its schema (chosen by `v`; any other `v` is refused). */
 export class ReportValidator {
-  private readonly check: ValidateFunction;
+  private readonly checks: Map<number, ValidateFunction>;
 
-  constructor(schema: object = loadReportSchema()) {
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    this.check = ajv.compile(schema);
+  constructor(schemas: { v1?: object; v2?: object } = {}) {
+    const compile = (schema: object) => new Ajv({ allErrors: true, strict: true }).compile(schema);
+    this.checks = new Map([
+      [1, compile(schemas.v1 ?? loadReportSchema())],
+      [2, compile(schemas.v2 ?? loadReportV2Schema())],
+    ]);
   }
 
   /** undefined when valid; otherwise a short reason naming the offending paths (never values). */
   problem(doc: unknown): string | undefined {
-    if (this.check(doc)) return undefined;
-    return (this.check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`).slice(0, 5).join('; ');
+    const v = typeof doc === 'object' && doc !== null ? (doc as { v?: unknown }).v : undefined;
+    const check = typeof v === 'number' ? this.checks.get(v) : undefined;
+    if (!check) return '/v must be a known report version (1 or 2)';
+    if (check(doc)) return undefined;
+    return (check.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? 'invalid'}`).slice(0, 5).join('; ');
   }
 }
 

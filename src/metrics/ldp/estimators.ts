@@ -1,0 +1,211 @@
+/**
+ * Estimators for version 2 reports: from N answers, an unbiased estimate of each population
+ * statistic and a 95 % confidence interval. Pure functions and plain accumulators, with no I/O and
+ * no hub code, so the collector, the benchmark and the tests use exactly the same arithmetic.
+ *
+ * Each answer is first turned into an unbiased value of the home's true value (`unbiasedValue`):
+ *   randomized response  y = (bit − (1 − p)) / (2p − 1),            p = e^ε / (1 + e^ε)
+ *   1BitMean             y = bound · (bit·(e^ε + 1) − 1) / (e^ε − 1)
+ *   dBitFlip bucket bit  y = (bit·(e^(ε/2) + 1) − 1) / (e^(ε/2) − 1)
+ * so E[y] is the true indicator or clamped value whatever it is. The estimate is the mean of the y
+ * (weighted by the inverse of each mechanism's worst-case variance when answers were made with
+ * different ε), and the interval is estimate ± 1.96 · its standard error, estimated from the spread
+ * of the y themselves (which includes both the noise and the spread of the true values).
+ *
+ * Stable (memoized) answers are the same day after day: they are counted once per home (the latest
+ * one received), changing answers once per report.
+ */
+import type { Answer, HistogramAnswer, MeanAnswer, YesNoAnswer } from './answers.js';
+import { bucketLabel, QUESTIONS, type QuestionSpec } from './questions.js';
+
+/** The 97.5 % quantile of the standard normal distribution. */
+export const Z95 = 1.959963984540054;
+
+export interface Estimate {
+  estimate: number;
+  ciLow: number;
+  ciHigh: number;
+  halfWidth: number;
+  /** Width of the statistic's possible range (a metric's bound, 1 for shares). */
+  range: number;
+  /** Number of answers it rests on. */
+  n: number;
+}
+
+/** Unbiased value of a yes/no (0/1) or mean answer: E[y] = the true value. */
+export function unbiasedValue(answer: YesNoAnswer | MeanAnswer): number {
+  const e = Math.exp(answer.epsilon);
+  if (answer.mechanism === 'randomized-response') {
+    const p = e / (1 + e);
+    return (answer.bit - (1 - p)) / (2 * p - 1);
+  }
+  return (answer.bound * (answer.bit * (e + 1) - 1)) / (e - 1);
+}
+
+/** Unbiased value of the indicator "the value is in this bucket" from one dBitFlip bit. */
+export function unbiasedBucketBit(bit: 0 | 1, epsilon: number): number {
+  const h = Math.exp(epsilon / 2);
+  return (bit * (h + 1) - 1) / (h - 1);
+}
+
+/** The largest variance an answer's unbiased value can have (bit probability 1/2), for weights. */
+export function worstCaseVariance(answer: Answer): number {
+  const ratio = (eps: number) => ((Math.exp(eps) + 1) / (Math.exp(eps) - 1)) ** 2 / 4;
+  switch (answer.mechanism) {
+    case 'randomized-response':
+      return ratio(answer.epsilon);
+    case '1bitmean':
+      return answer.bound ** 2 * ratio(answer.epsilon);
+    case 'dbitflip':
+      return ratio(answer.epsilon / 2);
+  }
+}
+
+/** A weighted mean with a sandwich (heteroscedasticity-robust) variance; streaming. */
+export class MeanAccumulator {
+  private n = 0;
+  private sw = 0;
+  private swy = 0;
+  private sw2 = 0;
+  private sw2y = 0;
+  private sw2y2 = 0;
+
+  add(y: number, weight = 1): void {
+    if (!Number.isFinite(y) || !(weight > 0)) throw new RangeError('value and weight must be finite, weight positive');
+    this.n++;
+    this.sw += weight;
+    this.swy += weight * y;
+    this.sw2 += weight * weight;
+    this.sw2y += weight * weight * y;
+    this.sw2y2 += weight * weight * y * y;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+
+  /** Estimate and 95 % interval; undefined with fewer than two answers. */
+  result(range: number, z = Z95): Estimate | undefined {
+    if (this.n < 2) return undefined;
+    const mean = this.swy / this.sw;
+    // Σ w²(y − mean)² = Σw²y² − 2·mean·Σw²y + mean²·Σw², with the n/(n−1) small-sample correction.
+    const ss = Math.max(0, this.sw2y2 - 2 * mean * this.sw2y + mean * mean * this.sw2);
+    const variance = (ss / (this.sw * this.sw)) * (this.n / (this.n - 1));
+    const halfWidth = z * Math.sqrt(variance);
+    return { estimate: mean, ciLow: mean - halfWidth, ciHigh: mean + halfWidth, halfWidth, range, n: this.n };
+  }
+}
+
+/** The statistics published from the questions: name, question, what it measures, its range. */
+export interface StatisticSpec {
+  name: string;
+  question: string;
+  /** For histogram questions: the bucket index. */
+  bucket?: number;
+  range: number;
+  help: string;
+}
+
+/**
+ * `<question>_mean` for means (e.g. connect_failures_mean: the population mean of the value clamped
+ * to its bound), `<question>_share` for yes/no questions, `<question>_<bucket>_share` per bucket.
+ */
+export function statisticsOf(q: QuestionSpec): StatisticSpec[] {
+  switch (q.kind) {
+    case 'mean':
+      return [{ name: `${q.name}_mean`, question: q.name, range: q.bound!, help: `mean of ${q.help}, clamped to ${q.bound}` }];
+    case 'yes-no':
+      return [{ name: `${q.name}_share`, question: q.name, range: 1, help: `share of homes (or home-days): ${q.help}` }];
+    case 'histogram':
+      return q.buckets!.map((_, i) => ({
+        name: `${q.name}_${bucketLabel(q.buckets!, i)}_share`,
+        question: q.name,
+        bucket: i,
+        range: 1,
+        help: `share of homes with ${q.metric} in bucket ${bucketLabel(q.buckets!, i).replace('_plus', '+').replace('_', '–')}`,
+      }));
+  }
+}
+
+export const STATISTICS: readonly StatisticSpec[] = QUESTIONS.flatMap(statisticsOf);
+
+/** Does an answer have the shape its question's mechanism produces? (Schema validation comes first.) */
+export function answerFits(q: QuestionSpec, a: Answer): boolean {
+  if (!(a.epsilon > 0 && a.epsilon <= 40)) return false;
+  switch (q.kind) {
+    case 'yes-no':
+      return a.mechanism === 'randomized-response' && (a.bit === 0 || a.bit === 1);
+    case 'mean':
+      return a.mechanism === '1bitmean' && a.bound === q.bound && (a.bit === 0 || a.bit === 1);
+    case 'histogram':
+      return (
+        a.mechanism === 'dbitflip' &&
+        a.buckets === q.buckets!.length &&
+        Object.entries(a.bits).every(([k, b]) => /^\d+$/.test(k) && Number(k) < q.buckets!.length && (b === 0 || b === 1))
+      );
+  }
+}
+
+/**
+ * Pools the answers of many reports (e.g. a week of them) and estimates every statistic. Changing
+ * answers count once each; a home's memoized answer to a question counts once, the latest wins.
+ */
+export class StatisticsPool {
+  private readonly fresh = new Map<string, MeanAccumulator>();
+  private readonly memos = new Map<string, { at: number; answer: Answer }>();
+  /** Answers that did not fit their question (wrong mechanism, bound or bucket count). */
+  rejected = 0;
+
+  /** `home`: the report's hub pseudonym; `at`: when the report was made (its window end). */
+  add(home: string, at: number, answers: Readonly<Record<string, Answer>>): void {
+    for (const [name, answer] of Object.entries(answers)) {
+      const q = QUESTIONS.find((x) => x.name === name);
+      if (!q || !answerFits(q, answer)) {
+        this.rejected++;
+        continue;
+      }
+      if (answer.memo) {
+        const key = `${home}\u0000${name}`;
+        const held = this.memos.get(key);
+        if (!held || held.at <= at) this.memos.set(key, { at, answer });
+      } else {
+        addAnswer(this.fresh, q, answer);
+      }
+    }
+  }
+
+  estimates(): Record<string, Estimate> {
+    const accs = new Map<string, MeanAccumulator>();
+    for (const [k, a] of this.fresh) accs.set(k, copy(a));
+    for (const [key, { answer }] of this.memos) {
+      const q = QUESTIONS.find((x) => x.name === key.slice(key.indexOf('\u0000') + 1))!;
+      addAnswer(accs, q, answer);
+    }
+    const out: Record<string, Estimate> = {};
+    for (const s of STATISTICS) {
+      const r = accs.get(s.name)?.result(s.range);
+      if (r) out[s.name] = r;
+    }
+    return out;
+  }
+}
+
+function addAnswer(accs: Map<string, MeanAccumulator>, q: QuestionSpec, answer: Answer): void {
+  const acc = (name: string) => {
+    let a = accs.get(name);
+    if (!a) accs.set(name, (a = new MeanAccumulator()));
+    return a;
+  };
+  const weight = 1 / worstCaseVariance(answer);
+  if (answer.mechanism === 'dbitflip') {
+    for (const [k, bit] of Object.entries(answer.bits)) {
+      acc(`${q.name}_${bucketLabel(q.buckets!, Number(k))}_share`).add(unbiasedBucketBit(bit, answer.epsilon), weight);
+    }
+  } else {
+    acc(q.kind === 'mean' ? `${q.name}_mean` : `${q.name}_share`).add(unbiasedValue(answer), weight);
+  }
+}
+
+function copy(a: MeanAccumulator): MeanAccumulator {
+  return Object.assign(Object.create(MeanAccumulator.prototype) as MeanAccumulator, a);
+}
