@@ -42,3 +42,21 @@ export function meanEstimate(s: MeanSums): Estimate {
 export function meanStatistic(metric: string): string {
   return `${metric}_mean`;
 }
+
+/**
+ * Two independent unbiased estimates of one statistic (e.g. from format 1 and format 2 reports)
+ * joined by inverse-variance weighting; the variances are read back from the 95 % intervals. An
+ * estimate without an interval gives way to one with.
+ */
+export function combineEstimates(a: Estimate, b: Estimate): Estimate {
+  const variance = (e: Estimate) => (e.ci_low === null || e.ci_high === null || e.estimate === null ? null : ((e.ci_high - e.ci_low) / (2 * Z95)) ** 2);
+  const va = variance(a);
+  const vb = variance(b);
+  if (va === null) return vb === null ? (a.n >= b.n ? a : b) : b;
+  if (vb === null) return a;
+  if (va === 0 || vb === 0) return va <= vb ? a : b;
+  const w = 1 / va + 1 / vb;
+  const estimate = (a.estimate! / va + b.estimate! / vb) / w;
+  const half = Z95 * Math.sqrt(1 / w);
+  return { estimate, ci_low: estimate - half, ci_high: estimate + half, n: a.n + b.n };
+}

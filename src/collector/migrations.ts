@@ -76,4 +76,14 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: 'daily estimates per report format',
+    sql: `
+      -- Format 2 reports (local-DP answers) are estimated apart from format 1 and kept apart.
+      ALTER TABLE daily_estimates ADD COLUMN format smallint NOT NULL DEFAULT 1;
+      ALTER TABLE daily_estimates DROP CONSTRAINT daily_estimates_pkey;
+      ALTER TABLE daily_estimates ADD PRIMARY KEY (day, format, category, statistic);
+    `,
+  },
 ];

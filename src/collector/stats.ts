@@ -3,7 +3,10 @@
  * category, the refusals per reason, and per statistic the estimate with its 95 % interval, made
  * by the shared estimators from the stored sums.
  */
-import { addSums, meanEstimate, meanStatistic, type Estimate, type MeanSums } from './estimate.js';
+import type { Answer } from '../metrics/ldp/answers.js';
+import { STATISTICS, StatisticsPool } from '../metrics/ldp/estimators.js';
+import { questionByName } from '../metrics/ldp/questions.js';
+import { addSums, combineEstimates, meanEstimate, meanStatistic, type Estimate, type MeanSums } from './estimate.js';
 import { addDays, type CollectorStore, type DaySums } from './store.js';
 
 export interface StatisticOut extends Estimate {
@@ -44,29 +47,56 @@ export function estimatesFromSums(rows: DaySums[]): Record<string, StatisticOut>
 
 export async function computeStats(store: CollectorStore, day: string, days: number): Promise<Stats> {
   const from = addDays(day, -(days - 1));
-  const [sums, refused] = await Promise.all([store.sums(from, day), store.refusalCounts(from, day)]);
-  return { day, days, from, reports: reportCounts(sums), refused, statistics: estimatesFromSums(sums) };
+  const [sums, refused, v2] = await Promise.all([store.sums(from, day), store.refusalCounts(from, day), formatTwoEstimates(store, from, day)]);
+  const statistics = estimatesFromSums(sums);
+  for (const [name, e] of Object.entries(v2)) statistics[name] = statistics[name] ? { ...combineEstimates(statistics[name]!, e), category: e.category } : e;
+  return { day, days, from, reports: reportCounts(sums), refused, statistics: sortByName(statistics) };
 }
 
-/** One estimate per day for a statistic, for the chart. */
-export async function dailySeries(store: CollectorStore, statistic: string, to: string, days: number): Promise<{ day: string; estimate: StatisticOut | null }[]> {
-  const from = addDays(to, -(days - 1));
-  const rows = await store.sums(from, to);
-  const out: { day: string; estimate: StatisticOut | null }[] = [];
-  for (let d = from; d <= to; d = addDays(d, 1)) {
-    out.push({ day: d, estimate: estimatesFromSums(rows.filter((r) => r.day === d))[statistic] ?? null });
+function sortByName<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * Format 2 (local-DP answers) through the shared estimators: the raw reports of [from, to] pooled by
+ * StatisticsPool (a home's memoized answer counted once, the latest), and for days whose raw
+ * reports are gone (past retention) their kept per-day estimates, joined by inverse variance.
+ */
+export async function formatTwoEstimates(store: CollectorStore, from: string, to: string): Promise<Record<string, StatisticOut>> {
+  const pool = new StatisticsPool();
+  for (const r of await store.answersV2(from, to)) pool.add(r.hub, r.window_end * 1000, r.answers as Record<string, Answer>);
+  const out: Record<string, StatisticOut> = {};
+  for (const [name, e] of Object.entries(pool.estimates())) {
+    out[name] = { estimate: e.estimate, ci_low: e.ciLow, ci_high: e.ciHigh, n: e.n, category: categoryOf(name) };
+  }
+  const raw = new Set(await store.partitionDays());
+  const gone: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) if (!raw.has(d)) gone.push(d);
+  for (const k of await store.keptEstimatesV2(gone)) {
+    const e: StatisticOut = { estimate: k.estimate, ci_low: k.ci_low, ci_high: k.ci_high, n: k.n, category: k.category };
+    out[k.statistic] = out[k.statistic] ? { ...combineEstimates(out[k.statistic]!, e), category: k.category } : e;
   }
   return out;
 }
 
-/** Recomputes and keeps a day's sums and estimates; `final` once no report can arrive for it any more. */
+function categoryOf(statistic: string): string {
+  const spec = STATISTICS.find((s) => s.name === statistic);
+  return (spec && questionByName(spec.question)?.category) ?? 'unknown';
+}
+
+/** One estimate per day for a statistic, for the chart. */
+export async function dailySeries(store: CollectorStore, statistic: string, to: string, days: number): Promise<{ day: string; estimate: StatisticOut | null }[]> {
+  const out: { day: string; estimate: StatisticOut | null }[] = [];
+  for (let d = addDays(to, -(days - 1)); d <= to; d = addDays(d, 1)) {
+    out.push({ day: d, estimate: (await computeStats(store, d, 1)).statistics[statistic] ?? null });
+  }
+  return out;
+}
+
+/** Recomputes and keeps a day's sums and estimates (both formats); `final` once no report can arrive for it any more. */
 export async function saveDayEstimates(store: CollectorStore, day: string, final: boolean): Promise<void> {
   const sums = await store.sums(day, day);
-  const statistics = estimatesFromSums(sums);
-  await store.saveDay(
-    day,
-    final,
-    Object.entries(statistics).map(([statistic, e]) => ({ statistic, ...e })),
-    sums,
-  );
+  const v1 = Object.entries(estimatesFromSums(sums)).map(([statistic, e]) => ({ format: 1 as const, statistic, ...e }));
+  const v2 = Object.entries(await formatTwoEstimates(store, day, day)).map(([statistic, e]) => ({ format: 2 as const, statistic, ...e }));
+  await store.saveDay(day, final, [...v1, ...v2], sums);
 }

@@ -170,7 +170,7 @@ export class CollectorStore {
             col((it) => it.report.v),
             col((it) => it.report.window.start),
             col((it) => it.report.window.end),
-            col((it) => JSON.stringify(it.report.metrics)),
+            col((it) => JSON.stringify(it.report.v === 1 ? it.report.metrics : it.report.answers)),
             col((it) => JSON.stringify(it.report.privacy)),
           ],
         );
@@ -267,7 +267,8 @@ export class CollectorStore {
     // report does not carry reads as NULL and is not counted). Each value is read from the jsonb
     // once (OFFSET 0 keeps the planner from copying the expression into every aggregate).
     const names = allMetricNames();
-    const values = names.map((m, i) => `(r.metrics->'${m}')::float8 AS v${i}`).join(', ');
+    // Format 1 metrics only (format 2 answers are estimated by the shared StatisticsPool); every format counts as a report.
+    const values = names.map((m, i) => `(CASE WHEN r.v = 1 THEN r.metrics END -> '${m}')::float8 AS v${i}`).join(', ');
     const aggregates = names.map((_, i) => `count(v${i}) AS n${i}, sum(v${i}) AS s${i}, sum(v${i} * v${i}) AS q${i}`).join(', ');
     const raw = await this.pool.query<Record<string, number | string | null>>(
       `SELECT day, category, count(*) AS reports, ${aggregates}
@@ -287,13 +288,29 @@ export class CollectorStore {
     return out;
   }
 
+  /** Format 2 reports of the raw days in [from, to]: pseudonym, window end (epoch s) and answers. */
+  async answersV2(from: string, to: string): Promise<{ hub: string; window_end: number; answers: Record<string, unknown> }[]> {
+    const res = await this.pool.query<{ hub: string; window_end: number; answers: Record<string, unknown> }>(
+      'SELECT hub, window_end, metrics AS answers FROM reports WHERE v = 2 AND day BETWEEN $1 AND $2',
+      [from, to],
+    );
+    return res.rows;
+  }
+
+  /** Kept per-day estimates of format 2 reports for the given days (days whose raw reports are gone). */
+  async keptEstimatesV2(days: string[]): Promise<{ day: string; category: string; statistic: string; n: number; estimate: number | null; ci_low: number | null; ci_high: number | null }[]> {
+    if (days.length === 0) return [];
+    const res = await this.pool.query('SELECT day, category, statistic, n, estimate, ci_low, ci_high FROM daily_estimates WHERE format = 2 AND day = ANY($1::date[])', [days]);
+    return res.rows;
+  }
+
   async refusalCounts(from: string, to: string): Promise<Record<string, number>> {
     const res = await this.pool.query<{ reason: string; n: number }>('SELECT reason, sum(count)::int8 AS n FROM refusals WHERE day BETWEEN $1 AND $2 GROUP BY reason ORDER BY reason', [from, to]);
     return Object.fromEntries(res.rows.map((r) => [r.reason, r.n]));
   }
 
   /** Writes a day's sums (final: it can take no more reports) and its estimates, from its raw reports. */
-  async saveDay(day: string, final: boolean, estimates: { category: string; statistic: string; n: number; estimate: number | null; ci_low: number | null; ci_high: number | null }[], sums: DaySums[]): Promise<void> {
+  async saveDay(day: string, final: boolean, estimates: { format: 1 | 2; category: string; statistic: string; n: number; estimate: number | null; ci_low: number | null; ci_high: number | null }[], sums: DaySums[]): Promise<void> {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
@@ -308,9 +325,9 @@ export class CollectorStore {
       }
       for (const e of estimates) {
         await client.query(
-          `INSERT INTO daily_estimates (day, category, statistic, n, estimate, ci_low, ci_high) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (day, category, statistic) DO UPDATE SET n = excluded.n, estimate = excluded.estimate, ci_low = excluded.ci_low, ci_high = excluded.ci_high, computed_at = now()`,
-          [day, e.category, e.statistic, e.n, e.estimate, e.ci_low, e.ci_high],
+          `INSERT INTO daily_estimates (day, format, category, statistic, n, estimate, ci_low, ci_high) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+           ON CONFLICT (day, format, category, statistic) DO UPDATE SET n = excluded.n, estimate = excluded.estimate, ci_low = excluded.ci_low, ci_high = excluded.ci_high, computed_at = now()`,
+          [day, e.format, e.category, e.statistic, e.n, e.estimate, e.ci_low, e.ci_high],
         );
       }
       await client.query('COMMIT');
