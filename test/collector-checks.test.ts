@@ -130,3 +130,12 @@ describe('the v1 estimator over the hub’s discrete Laplace releases', () => {
     expect(meanEstimate({ n: 1, sum: 5, sumSquares: 25 })).toEqual({ estimate: 5, ci_low: null, ci_high: null, n: 1 });
   });
 });
+
+describe('the collector’s documentation', () => {
+  it('names every setting with its flag and environment variable', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { COLLECTOR_FIELDS } = await import('../src/collector/config.js');
+    const doc = readFileSync(new URL('../docs/collector.md', import.meta.url), 'utf8');
+    expect(COLLECTOR_FIELDS.filter((f) => !doc.includes(`\`--${f.flag}\``) || !doc.includes(`\`${f.env}\``)).map((f) => f.flag)).toEqual([]);
+  });
+});
