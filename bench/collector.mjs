@@ -89,7 +89,9 @@ async function startMosquitto(dir) {
 async function startCollector({ broker, database, group, instance, connections }) {
   const args = [COLLECTOR, 'start', '--broker', broker, '--database', database, '--group', group, '--instance', instance, '--http-port', '0', '--log-level', process.env.BENCH_LOG ?? 'warn'];
   if (connections) args.push('--connections', String(connections));
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // BENCH_CPU_PROF=<dir>: each collector process writes a .cpuprofile there (for looking into where its time goes).
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  const proc = spawn(process.execPath, [...prof, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout.on('data', (d) => (out += d));
   proc.stderr.on('data', (d) => (out += d));

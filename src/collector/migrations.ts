@@ -86,4 +86,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE daily_estimates ADD PRIMARY KEY (day, format, category, statistic);
     `,
   },
+  {
+    version: 3,
+    name: 'format 2 reports found without a scan',
+    sql: `
+      -- The format 2 estimator reads only format 2 rows; while most hubs still send format 1 this
+      -- keeps it from reading the whole day.
+      CREATE INDEX reports_v2_by_day ON reports (day) WHERE v = 2;
+    `,
+  },
 ];
