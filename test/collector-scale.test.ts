@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSodium } from '../src/crypto/sodium.js';
 import { fakeHub, reportBytes, signedReport, startCollectorProcess, type CollectorProcess } from './helpers/collector.js';
 import { tempDir } from './helpers/hub.js';
-import { startPostgres, type TestPostgres } from './helpers/postgres.mjs';
+import { startPostgres } from './helpers/postgres.mjs';
 import { Mosquitto } from './uplink-helpers.js';
 
 describe('two collector processes on one shared subscription', () => {
   const mq = tempDir('hearth-mosquitto-');
-  let postgres: TestPostgres;
+  let postgres: Awaited<ReturnType<typeof startPostgres>>;
   let database: string;
   let mosquitto: Mosquitto;
   const running = new Set<CollectorProcess>();
@@ -36,8 +36,8 @@ describe('two collector processes on one shared subscription', () => {
     mq.cleanup();
   });
 
-  const start = async (instance: string) => {
-    const c = await startCollectorProcess({ broker: mosquitto.url, database, instance });
+  const start = async (instance: string, group = 'test') => {
+    const c = await startCollectorProcess({ broker: mosquitto.url, database, instance, group });
     running.add(c);
     return c;
   };
@@ -88,6 +88,44 @@ describe('two collector processes on one shared subscription', () => {
     await new Promise((r) => setTimeout(r, 300));
     expect(Number(await stored())).toBe(N);
     await db.end();
+    for (const c of running) await c.stop();
+    running.clear();
+  });
+
+  it('rides out PostgreSQL and the broker going away: nothing acknowledged meanwhile, nothing lost', async () => {
+    const sodium = await loadSodium();
+    const c = await start('outage', 'outage'); // a group of its own: the first test's sessions still hold a share of 'test'
+    const db = new pg.Client({ connectionString: database });
+    await db.connect();
+    const before = Number((await db.query<{ n: string }>('SELECT count(*) AS n FROM reports')).rows[0]!.n);
+    await db.end();
+    const hubs = Array.from({ length: 40 }, () => fakeHub(sodium));
+    const batch = (k: number) => hubs.map((h) => ({ topic: h.topic, payload: reportBytes(signedReport(sodium, h, { windowEndMs: Date.now() - 60_000 - (20 + k) * 3_600_000, windowMs: 3_600_000 })) }));
+    const publisher = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5, reconnectPeriod: 0 });
+
+    await postgres.pause();
+    await Promise.all(batch(0).map((m) => publisher.publishAsync(m.topic, m.payload, { qos: 1 })));
+    await until(async () => (await fetch(`http://127.0.0.1:${c.httpPort}/readyz`)).status === 503, 'not ready while the database is down');
+    const down = await c.metrics();
+    expect(down['hearth_collector_stored_total']).toBe(0);
+    expect(down['hearth_collector_batch_failures_total']).toBeGreaterThan(0);
+    await postgres.resume();
+    await until(async () => (await c.metrics())['hearth_collector_stored_total'] === 40, 'stored once the database is back', 40_000);
+
+    publisher.end(true);
+    await mosquitto.stop();
+    await until(async () => (await c.metrics())['hearth_collector_broker_connections'] === 0, 'broker gone');
+    await mosquitto.resume();
+    await until(async () => (await fetch(`http://127.0.0.1:${c.httpPort}/readyz`)).status === 200, 'ready again after the broker returns', 40_000);
+    const again = await mqtt.connectAsync(mosquitto.url, { protocolVersion: 5, reconnectPeriod: 0 });
+    await Promise.all(batch(1).map((m) => again.publishAsync(m.topic, m.payload, { qos: 1 })));
+    again.end(true);
+    await until(async () => (await c.metrics())['hearth_collector_stored_total'] === 80, 'stored after the broker returns', 20_000);
+    const check = new pg.Client({ connectionString: database });
+    await check.connect();
+    expect(Number((await check.query<{ n: string }>('SELECT count(*) AS n FROM reports')).rows[0]!.n)).toBe(before + 80);
+    await check.end();
+    expect(c.proc.exitCode).toBeNull();
   });
 });
 

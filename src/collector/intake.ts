@@ -96,7 +96,7 @@ export class Intake {
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       keepalive: 30,
-      resubscribe: true,
+      resubscribe: false, // done on every connect below
       customHandleAcks: (topic, message, _packet, done) => this.onMessage(topic, message, () => done(0)),
     };
     if (config.brokerUsername) base.username = config.brokerUsername;
@@ -114,13 +114,13 @@ export class Intake {
         client.options.reconnectPeriod = backoff.initialMs;
         this.connected.add(client);
         this.deps.metrics.brokerConnections = this.connected.size;
-        if (connack.sessionPresent) this.subscribed.add(client);
-        else {
-          client.subscribe(`$share/${config.group}/${REPORT_TOPIC_FILTER}`, { qos: 1 }, (err, granted) => {
-            if (err || !granted?.every((g) => g.qos === 1)) this.deps.logger.warn('subscribe failed', { clientId, code: err?.message ?? 'not granted' });
-            else if (this.connected.has(client)) this.subscribed.add(client);
-          });
-        }
+        // Subscribed again on every connect, even when the broker kept the session: subscribing is
+        // idempotent, and a broker restored from persistence may have lost shared subscriptions
+        // (Mosquitto 2.0.11 does) while still reporting the session present.
+        client.subscribe(`$share/${config.group}/${REPORT_TOPIC_FILTER}`, { qos: 1 }, (err, granted) => {
+          if (err || !granted?.every((g) => g.qos === 1)) this.deps.logger.warn('subscribe failed', { clientId, code: err?.message ?? 'not granted' });
+          else if (this.connected.has(client)) this.subscribed.add(client);
+        });
         if (k === 0) this.deps.logger.info('connected to the broker', { url: redactUrl(config.brokerUrl), count: config.connections });
       });
       client.on('close', () => {

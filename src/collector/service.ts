@@ -19,6 +19,8 @@ export interface RunningCollector {
 }
 
 const HOUSEKEEPING_MS = 60_000;
+/** Kept estimates of the open days are refreshed every this many housekeeping runs (they are a full read of those days). */
+const REFRESH_EVERY = 15;
 
 export async function startCollector(config: CollectorConfig, logger: Logger, now: () => number = Date.now): Promise<RunningCollector> {
   const password = config.databasePasswordFile ? readSecretFile(config.databasePasswordFile) : null;
@@ -44,9 +46,9 @@ export async function startCollector(config: CollectorConfig, logger: Logger, no
   intake.start();
 
   let housekeepingRunning: Promise<void> = Promise.resolve();
-  const housekeeping = async () => {
+  const housekeeping = async (refresh: boolean) => {
     try {
-      await runHousekeeping(store, config, now());
+      await runHousekeeping(store, config, now(), { refresh });
       await store.ping();
       metrics.databaseUp = true;
     } catch (e) {
@@ -54,7 +56,10 @@ export async function startCollector(config: CollectorConfig, logger: Logger, no
       logger.warn('housekeeping failed; will retry', { code: (e as { code?: string }).code ?? 'error' });
     }
   };
-  const timer = setInterval(() => (housekeepingRunning = housekeeping()), HOUSEKEEPING_MS);
+  let runs = 0;
+  const tick = () => (housekeepingRunning = housekeeping(runs++ % REFRESH_EVERY === 0));
+  tick();
+  const timer = setInterval(tick, HOUSEKEEPING_MS);
   timer.unref();
 
   let http: HttpServer | undefined;
@@ -86,17 +91,20 @@ export async function startCollector(config: CollectorConfig, logger: Logger, no
 }
 
 /**
- * Partitions for the days reports may arrive for; the estimates of those days refreshed; days that
- * can take no more reports made final (their sums kept); raw days past retention dropped.
+ * Partitions for the days reports may arrive for; days that can take no more reports made final
+ * once (their sums and estimates kept for good); raw days past retention dropped; with `refresh`,
+ * the kept estimates of the days still open recomputed (the stats themselves always read live).
  */
-export async function runHousekeeping(store: CollectorStore, config: CollectorConfig, nowMs: number): Promise<void> {
+export async function runHousekeeping(store: CollectorStore, config: CollectorConfig, nowMs: number, opts: { refresh?: boolean } = { refresh: true }): Promise<void> {
   const { from, to } = acceptedDays(nowMs, config.maxWindowAgeDays, config.maxFutureSeconds);
   await store.ensurePartitions(from, addDays(to, 1));
   const today = dayOf(nowMs);
   const oldestKept = addDays(today, -config.retentionDays);
+  const final = new Set(await store.finalDays());
   for (const day of await store.partitionDays()) {
-    if (day < from) await saveDayEstimates(store, day, true);
-    else if (day <= today) await saveDayEstimates(store, day, false);
+    if (day < from) {
+      if (!final.has(day)) await saveDayEstimates(store, day, true);
+    } else if (opts.refresh && day <= today) await saveDayEstimates(store, day, false);
     if (day < oldestKept) await store.dropPartition(day);
   }
 }

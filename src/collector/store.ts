@@ -63,8 +63,10 @@ export class CollectorStore {
 
   static connect(url: string, password: string | null, max = 4): CollectorStore & { pool: pg.Pool } {
     const pool = new pg.Pool({ connectionString: url, max, ...(password !== null ? { password } : {}), connectionTimeoutMillis: 5000 });
-    // A dropped idle connection must not crash the process; the next query gets a new one.
+    // A connection the server drops (restart, failover) must not crash the process: idle ones are
+    // reported on the pool, checked-out ones on the client; the query in flight fails and is retried.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return new CollectorStore(pool, { keyMode: 'pin' }) as CollectorStore & { pool: pg.Pool };
   }
 
@@ -337,6 +339,11 @@ export class CollectorStore {
     } finally {
       client.release();
     }
+  }
+
+  /** Days whose sums are final (kept for good). */
+  async finalDays(): Promise<string[]> {
+    return (await this.pool.query<{ day: string }>('SELECT DISTINCT day FROM daily_sums WHERE final ORDER BY day')).rows.map((r) => r.day);
   }
 
   async dropPartition(day: string): Promise<void> {

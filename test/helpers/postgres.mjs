@@ -22,6 +22,8 @@ const RUN_AS = 'nobody';
  * @property {(database?: string) => string} url  connection URL of a database (default: the maintenance database `postgres`)
  * @property {(name: string) => Promise<string>} createDatabase  creates a fresh empty database and returns its URL
  * @property {string} dataDir  the cluster's data directory
+ * @property {() => Promise<void>} pause  stops the server (fast shutdown), keeping its data
+ * @property {() => Promise<void>} resume  starts it again on the same port
  * @property {() => Promise<void>} stop
  */
 
@@ -69,7 +71,8 @@ export async function startPostgres(opts = {}) {
   const port = await freePort();
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: dir, max_connections: '100', ...opts.settings };
   const serverOpts = [`-p ${port}`, ...Object.entries(settings).map(([k, v]) => `-c ${k}=${v}`)].join(' ');
-  asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', serverOpts, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
+  const startServer = () => asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-o', serverOpts, '-l', join(dir, 'server.log'), '-w', '-t', '30', 'start']);
+  startServer();
   const url = (/** @type {string} */ database = 'postgres') => `postgres://hearth@127.0.0.1:${port}/${database}`;
   let stopped = false;
   return {
@@ -86,11 +89,17 @@ export async function startPostgres(opts = {}) {
       }
       return url(name);
     },
+    async pause() {
+      asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    async resume() {
+      startServer();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
       try {
-        asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+        if (existsSync(join(data, 'postmaster.pid'))) asClusterUser(join(PG_BIN, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }
