@@ -91,6 +91,7 @@ describe('collector configuration', () => {
     expect(() => loadCollectorConfig({ ...base, required: [...base.required], flags: { ...base.flags, broker: 'mqtt://u:secret@h:1883' } })).toThrow(/password in a file/);
     expect(() => loadCollectorConfig({ ...base, required: [...base.required], flags: { ...base.flags, database: 'postgres://u:secret@h/db' } })).toThrow(/password in a file/);
     expect(() => loadCollectorConfig({ ...base, required: [...base.required], flags: { ...base.flags, group: 'a/#' } })).toThrow(/group/);
+    expect(() => loadCollectorConfig({ ...base, required: [...base.required], flags: { ...base.flags, broker: 'mqtt://broker.example:1883', 'broker-username': 'c', 'broker-password-file': '/x' } })).toThrow(/mqtts/);
     expect(() => loadCollectorConfig({ ...base, required: [...base.required], flags: { ...base.flags, 'retention-days': '7' } })).toThrow(/retention/);
     expect(() => loadCollectorConfig({ flags: {}, env: {}, required: ['brokerUrl'] })).toThrow(/broker: required/);
   });

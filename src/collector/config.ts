@@ -128,6 +128,9 @@ export function loadCollectorConfig(opts: { flags: Record<string, string | undef
     const u = safeUrl(config.brokerUrl);
     if (!u || !['mqtt:', 'mqtts:'].includes(u.protocol)) problems.push('broker: expected an mqtt:// or mqtts:// URL');
     else if (u.password) problems.push('broker: put the password in a file (--broker-password-file), not in the URL');
+    else if (u.protocol === 'mqtt:' && (config.brokerPasswordFile || config.brokerUsername) && !['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname)) {
+      problems.push('broker: credentials only over mqtts:// (plain mqtt:// only to loopback)');
+    }
   }
   if (config.databaseUrl) {
     const u = safeUrl(config.databaseUrl);

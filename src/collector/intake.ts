@@ -109,7 +109,7 @@ export class Intake {
       const clientId = `hearth-collector-${config.group}-${config.instance}-${k}`;
       const client = mqtt.connect(config.brokerUrl, { ...base, clientId });
       let attempt = 0;
-      client.on('connect', (connack) => {
+      client.on('connect', () => {
         attempt = 0;
         client.options.reconnectPeriod = backoff.initialMs;
         this.connected.add(client);
