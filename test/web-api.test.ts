@@ -173,12 +173,12 @@ describe('web API', () => {
     expect((await authed('PUT', '/api/privacy', { paused: true })).json()).toEqual({ paused: true });
     expect((await authed('GET', '/api/status')).json().upstream.state).toBe('paused');
     await authed('PUT', '/api/privacy', { paused: false });
-    const badSettings = await authed('PUT', '/api/settings', { uplink: { url: 'http://nope', epsilonPerReport: 99 } });
+    const badSettings = await authed('PUT', '/api/settings', { uplink: { url: 'http://nope', questionsPerDay: 99 } });
     expect(badSettings.statusCode).toBe(400);
     expect(existsSync(join(dir.path, 'hearth.json'))).toBe(false);
-    const ok = await authed('PUT', '/api/settings', { uplink: { url: 'mqtts://collector.example:8883', epsilonPerReport: 0.25 } });
+    const ok = await authed('PUT', '/api/settings', { uplink: { url: 'mqtts://collector.example:8883', questionsPerDay: 2 } });
     expect(ok.statusCode).toBe(200);
-    expect(JSON.parse(readFileSync(join(dir.path, 'hearth.json'), 'utf8'))).toEqual({ uplink: { url: 'mqtts://collector.example:8883', epsilonPerReport: 0.25 } });
+    expect(JSON.parse(readFileSync(join(dir.path, 'hearth.json'), 'utf8'))).toEqual({ uplink: { url: 'mqtts://collector.example:8883', questionsPerDay: 2 } });
     expect((await authed('GET', '/api/settings')).json().note).toMatch(/restart/);
   });
 

@@ -354,7 +354,7 @@ describe.sequential('web UI in Chromium', () => {
 
   it('settings explain epsilon and save a new report interval to the data folder', async () => {
     await page.goto(`${origin}/settings`);
-    await expect.poll(() => page.locator('#epsilon-report').inputValue()).not.toBe('');
+    await expect.poll(() => page.locator('#epsilon-daily').inputValue()).not.toBe('');
     expect(await page.locator('#uplink-url').inputValue()).toBe(upstream.url);
     expect(await page.locator('#h-epsilon + p').textContent()).toContain('noise');
     await shot(page, 'settings');
@@ -367,11 +367,11 @@ describe.sequential('web UI in Chromium', () => {
     await expect.poll(() => page.locator('#settings-note').textContent()).toContain('restart');
     expect(await page.locator('#window-hours').inputValue()).toBe('12');
     // An invalid value is refused with the hub's reason, and nothing is written.
-    await page.fill('#epsilon-report', '0');
-    await page.locator('#epsilon-report').evaluate((input: HTMLInputElement) => input.removeAttribute('min'));
+    await page.fill('#questions-per-day', '0');
+    await page.locator('#questions-per-day').evaluate((input: HTMLInputElement) => input.removeAttribute('min'));
     await page.click('#settings-form button[type=submit]');
     await expect.poll(() => page.locator('#flash.error').count()).toBe(1);
-    expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink.epsilonPerReport).not.toBe(0);
+    expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink.questionsPerDay).not.toBe(0);
   });
 
   it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {

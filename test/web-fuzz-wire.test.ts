@@ -94,7 +94,7 @@ function hostileValue(rand: () => number, depth = 0): unknown {
   if (r < 0.55) return pick([true, false, null]);
   if (r < 0.7 && depth < 4) return Array.from({ length: Math.floor(rand() * 4) }, () => hostileValue(rand, depth + 1));
   if (depth < 4) {
-    const keys = ['nickname', 'address', 'name', 'memberId', 'enabled', 'paused', 'confirm', 'uplink', 'url', 'windowSeconds', 'epsilonPerReport', 'dailyEpsilonBudget', 'username', '__proto__', 'constructor', 'password'];
+    const keys = ['nickname', 'address', 'name', 'memberId', 'enabled', 'paused', 'confirm', 'uplink', 'url', 'windowSeconds', 'questionsPerDay', 'dailyEpsilonBudget', 'username', '__proto__', 'constructor', 'password'];
     const o: Record<string, unknown> = {};
     for (let k = Math.floor(rand() * 4); k >= 0; k--) o[pick(keys)] = hostileValue(rand, depth + 1);
     return o;

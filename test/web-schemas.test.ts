@@ -146,11 +146,11 @@ describe('web route schemas', () => {
 
   it('answers a settings change with the editable settings only, not the rest of hearth.json', async () => {
     writeFileSync(join(web.dataDir, 'hearth.json'), JSON.stringify({ uplink: { username: 'collector-user-canary', passwordFile: 'secret.txt' } }));
-    const res = await session.request('PUT', '/api/settings', { uplink: { epsilonPerReport: 0.3 } });
+    const res = await session.request('PUT', '/api/settings', { uplink: { dailyEpsilonBudget: 0.3 } });
     expect(res.statusCode).toBe(200);
-    expect(res.json().saved).toEqual({ epsilonPerReport: 0.3 });
+    expect(res.json().saved).toEqual({ dailyEpsilonBudget: 0.3 });
     expect(res.body).not.toContain('collector-user-canary');
-    expect(JSON.parse(readFileSync(join(web.dataDir, 'hearth.json'), 'utf8')).uplink).toEqual({ username: 'collector-user-canary', passwordFile: 'secret.txt', epsilonPerReport: 0.3 });
+    expect(JSON.parse(readFileSync(join(web.dataDir, 'hearth.json'), 'utf8')).uplink).toEqual({ username: 'collector-user-canary', passwordFile: 'secret.txt', dailyEpsilonBudget: 0.3 });
     expect((await session.request('GET', '/api/settings')).body).not.toContain('collector-user-canary');
   });
 
@@ -170,7 +170,7 @@ describe('web route schemas', () => {
       { method: 'POST', url: '/api/members', payload: { name: 'Valid Name', [ECHO]: true }, status: 400, error: 'the body takes only name' },
       { method: 'POST', url: '/api/members', payload: [ECHO], status: 400, error: 'name is required' },
       { method: 'POST', url: '/api/devices/camera', payload: { nickname: { x: ECHO } }, status: 400, error: 'send the enrolment fields as a JSON object of short texts' },
-      { method: 'PUT', url: '/api/settings', payload: { uplink: { url: 'mqtt://h:1', [ECHO]: 1 } }, status: 400, error: 'uplink takes only url, windowSeconds, epsilonPerReport, dailyEpsilonBudget' },
+      { method: 'PUT', url: '/api/settings', payload: { uplink: { url: 'mqtt://h:1', [ECHO]: 1 } }, status: 400, error: 'uplink takes only url, windowSeconds, questionsPerDay, dailyEpsilonBudget' },
       { method: 'POST', url: `/api/forget/member/${memberId}`, payload: { confirm: 'true' }, status: 400, error: 'send { "confirm": true } to delete for good' },
       { method: 'POST', url: '/api/logout', payload: { [ECHO]: 1 }, status: 400, error: 'this request takes no body' },
       // URL parameters: an id that cannot exist names nothing.

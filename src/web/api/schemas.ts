@@ -278,7 +278,7 @@ export const PrivacyRoute = {
 const UplinkSettings = {
   url: Nullable(Type.String()),
   windowSeconds: Type.Number(),
-  epsilonPerReport: Type.Number(),
+  questionsPerDay: Type.Number(),
   dailyEpsilonBudget: Type.Number(),
 };
 const SavedSettings = Type.Partial(Type.Object(UplinkSettings));
@@ -293,7 +293,7 @@ const SettingValue = Type.Union([Type.String({ maxLength: 2048 }), Type.Number()
 export const SetSettingsRoute = {
   querystring: NoQuery,
   body: Type.Object(
-    { uplink: Type.Object({ url: Type.Optional(SettingValue), windowSeconds: Type.Optional(SettingValue), epsilonPerReport: Type.Optional(SettingValue), dailyEpsilonBudget: Type.Optional(SettingValue) }, { additionalProperties: false, refusal: 'send { "uplink": { ... } }' }) },
+    { uplink: Type.Object({ url: Type.Optional(SettingValue), windowSeconds: Type.Optional(SettingValue), questionsPerDay: Type.Optional(SettingValue), dailyEpsilonBudget: Type.Optional(SettingValue) }, { additionalProperties: false, refusal: 'send { "uplink": { ... } }' }) },
     { additionalProperties: false, refusal: 'send { "uplink": { ... } }' },
   ),
   response: { 200: Type.Object({ saved: SavedSettings, note: Type.String() }), ...REFUSALS },

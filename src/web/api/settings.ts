@@ -1,5 +1,6 @@
 /**
- * The settings page: the uplink URL, the report window and the epsilon budget. Changes are
+ * The settings page: the uplink URL, the report window, the daily epsilon budget and how many
+ * questions share it. Changes are
  * validated by the same rules as the config file and written to <data dir>/hearth.json
  * (atomically, mode 0600); the running hub keeps its current values until it restarts, and an
  * environment variable or flag for the same setting still wins — the response says so.
@@ -8,13 +9,13 @@ import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkSetting, CONFIG_FIELDS, CONFIG_FILE_NAME, readConfigFileOf, type HearthConfig } from '../../config/config.js';
 
-const EDITABLE = ['url', 'windowSeconds', 'epsilonPerReport', 'dailyEpsilonBudget'] as const;
+const EDITABLE = ['url', 'windowSeconds', 'questionsPerDay', 'dailyEpsilonBudget'] as const;
 
 /** The editable settings saved in hearth.json; a value the config rules refuse is left out. */
 export interface SavedUplink {
   url?: string | null;
   windowSeconds?: number;
-  epsilonPerReport?: number;
+  questionsPerDay?: number;
   dailyEpsilonBudget?: number;
 }
 
@@ -33,9 +34,9 @@ export function readSettings(config: HearthConfig) {
   const saved = savedEditable((file.uplink ?? {}) as Record<string, unknown>);
   const pending = EDITABLE.some((k) => saved[k] !== undefined && saved[k] !== config.uplink[k]);
   return {
-    uplink: { url: config.uplink.url, windowSeconds: config.uplink.windowSeconds, epsilonPerReport: config.uplink.epsilonPerReport, dailyEpsilonBudget: config.uplink.dailyEpsilonBudget },
+    uplink: { url: config.uplink.url, windowSeconds: config.uplink.windowSeconds, questionsPerDay: config.uplink.questionsPerDay, dailyEpsilonBudget: config.uplink.dailyEpsilonBudget },
     saved,
-    note: pending ? 'Saved changes apply when the hub restarts.' : 'Epsilon is how much one report may reveal about this home: smaller means more noise and more privacy. The daily budget caps the total per category and day; once spent, nothing more is sent that day.',
+    note: pending ? 'Saved changes apply when the hub restarts.' : 'Epsilon is how much the reports of one day may reveal about this home: smaller means more randomness and more privacy. The daily budget is shared by every consented category; it is split over the questions answered each day (one by default, which gives the maker the most accurate figures).',
   };
 }
 

@@ -1,4 +1,4 @@
-// Settings: the uplink, the report interval and the epsilon budget; the privacy pause.
+// Settings: the uplink, the report interval, the home's daily epsilon and its questions; the privacy pause.
 import { $, api, flash, showError } from './app.js';
 
 let paused = false;
@@ -24,8 +24,8 @@ async function load() {
   $('uplink-url').value = s.url ?? s.uplinkUrl ?? '';
   const windowSeconds = s.windowSeconds ?? 86400;
   $('window-hours').value = String(Math.round(windowSeconds / 3600));
-  $('epsilon-report').value = String(s.epsilonPerReport ?? '');
   $('epsilon-daily').value = String(s.dailyEpsilonBudget ?? '');
+  $('questions-per-day').value = String(s.questionsPerDay ?? '');
   $('settings-note').textContent = settings.note || '';
   renderPrivacy(status);
 }
@@ -37,8 +37,8 @@ $('settings-form').addEventListener('submit', async (ev) => {
     uplink: {
       url: url || null,
       windowSeconds: Math.round(Number($('window-hours').value) * 3600),
-      epsilonPerReport: Number($('epsilon-report').value),
       dailyEpsilonBudget: Number($('epsilon-daily').value),
+      questionsPerDay: Number($('questions-per-day').value),
     },
   };
   try {

@@ -215,20 +215,23 @@ its rows are deleted and the database is compacted so the bytes are gone from th
     <label>Uplink URL <input type="url" name="uplinkUrl" id="uplink-url" maxlength="512" placeholder="mqtts://metrics.example.com:8883"></label>
     <p class="muted small">Where consented reports go. Empty: nothing is ever sent.</p>
     <label>Report interval (hours) <input type="number" name="windowHours" id="window-hours" min="1" max="744" step="1"></label>
-    <label>Privacy per report (epsilon) <input type="number" name="epsilonPerReport" id="epsilon-report" min="0.01" max="10" step="0.01"></label>
-    <label>Daily privacy budget (epsilon per day) <input type="number" name="dailyEpsilonBudget" id="epsilon-daily" min="0.01" max="10" step="0.01"></label>
+    <label>Daily privacy budget (epsilon per day, for the whole home) <input type="number" name="dailyEpsilonBudget" id="epsilon-daily" min="0.01" max="10" step="0.01"></label>
+    <label>Questions answered per day (they share the budget) <input type="number" name="questionsPerDay" id="questions-per-day" min="1" max="20" step="1"></label>
     <div class="actions"><button type="submit">Save</button></div>
     <p class="muted small" id="settings-note"></p>
   </form>
 </section>
 <section class="card" aria-labelledby="h-epsilon"><h2 id="h-epsilon">What epsilon means</h2>
-  <p>Before any number leaves the hub, random noise is added to it. <strong>Epsilon</strong> says how little noise: the
-  smaller it is, the more noise, and the less anyone receiving the report could learn about your household in particular.</p>
-  <p>With epsilon 0.5, a report looks almost the same (at most about 1.65 times more or less likely) whether or not any
-  one of your devices was in it. The maker can still see trends across many homes, because the noise averages out over
-  many households, but not reliably what happens in yours.</p>
-  <p>The <strong>daily budget</strong> caps the total epsilon spent per category per day: once it is used up, that category sends
-  nothing more until the next day, so repeated reports cannot be combined to remove the noise.</p>
+  <p>No number leaves the hub as it is. Each answer is a single bit or a few, drawn at random with odds that depend
+  on your home's true value: this is local differential privacy, and the noise is what protects you.
+  <strong>Epsilon</strong> says how much the randomness may lean towards the truth: the smaller it is, the less anyone
+  receiving the answers could learn about your household in particular.</p>
+  <p>With epsilon 1, any answer is at most about 2.7 times more or less likely whatever your home's value is. The maker
+  still learns its figures across many homes, because the randomness averages out over thousands of households, but
+  not what happens in yours.</p>
+  <p>The <strong>daily budget</strong> is for the whole home, shared by every consented category: once spent, nothing
+  more is sent that day. Answers about things that rarely change (how many cameras you have) are drawn once and
+  repeated, so repeating them day after day reveals nothing new.</p>
 </section>`,
   },
 };
