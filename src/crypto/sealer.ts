@@ -35,6 +35,7 @@ export const PURPOSES = {
   memberIndex: 8, // blind index key
   scaleAddress: 9,
   reportSigningSeed: 10,
+  cameraTopic: 13, // a camera's firmware topic root (may name the camera's host or MAC)
   // 11 and 12 were reserved for secrets that are kept as Argon2id hashes instead; never reuse them.
 } as const;
 export type Purpose = keyof typeof PURPOSES;
