@@ -28,6 +28,7 @@ describe('camera firmware profiles, end to end', () => {
   let daemon: DaemonHandle;
   const clients: MqttClient[] = [];
   const cams: Record<string, Enrolled> = {};
+  let frigateChild = '';
 
   const enrol = (nickname: string, profile: string, topic: string) => cli(['device', 'add', 'camera', nickname, '--profile', profile, '--topic', topic, '--json', '--data-dir', dir.path]);
   const show = (id: string) => {
@@ -107,12 +108,23 @@ describe('camera firmware profiles, end to end', () => {
     await publishAcked(again, 'frigate/stats', JSON.stringify({ service: { version: '0.14.1-f4f3cfa', uptime: 5 } }));
     const s = show(cam.id);
     expect(s).toMatchObject({ profile: 'frigate', online: true, model: 'Frigate', firmware: '0.14.1-f4f3cfa' });
-    expect(s.eventCounts).toMatchObject({ motion: 1, motion_end: 1, object: 1 });
+    // Each camera Frigate names is a camera device of its own, the NVR its parent.
+    const list = JSON.parse(cli(['device', 'list', '--json', '--data-dir', dir.path]).stdout) as { id: string; kind: string; nickname: string; online: boolean }[];
+    const child = list.find((d) => d.nickname === 'front_door');
+    expect(child).toMatchObject({ kind: 'camera', online: true });
+    const cs = show(child!.id);
+    expect(cs).toMatchObject({ parent: cam.id, profile: 'frigate' });
+    // (The takeover publishes the old session's will, so the NVR and its cameras may have flapped offline and back.)
+    expect(cs.eventCounts).toMatchObject({ motion: 1, motion_end: 1, object: 1 });
+    expect(cs.online).toBe(true);
+    frigateChild = child!.id;
     // A topic outside its prefix: refused (3.1.1 closes the connection), named in lastRefusal.
     const closed = new Promise((r) => again.once('close', r));
     again.publish('tele/garage_cam/STATE', '{}', { qos: 1 });
     await closed;
     await expect.poll(() => (show(cam.id).lastRefusal as { reason?: string } | null)?.reason, { timeout: 15_000 }).toBe('topic_not_own');
+    // The NVR gone (no other connection): its cameras go offline with it.
+    await expect.poll(() => show(frigateChild).online, { timeout: 15_000 }).toBe(false);
   }, 30_000);
 
   it('Dafang: mosquitto_pub per message over MQTT 3.1, status at $TOPIC, motion/detection is a setting', async () => {
@@ -178,11 +190,17 @@ describe('camera firmware profiles, end to end', () => {
     // Let the daemon write and checkpoint what it has.
     await new Promise((r) => setTimeout(r, 300));
     const files = readdirSync(dir.path).filter((f) => f.startsWith('hearth.db'));
-    const canaries = ['CanaryNet', 'Jane Canary', 'CANARY1', 'driveway', 'a0b1c2d3e4f5', 'myhome/dafang'];
+    const canaries = ['front_door', 'CanaryNet', 'Jane Canary', 'CANARY1', 'driveway', 'a0b1c2d3e4f5', 'myhome/dafang'];
     for (const f of files) {
       const bytes = readFileSync(join(dir.path, f));
       for (const canary of canaries) expect(bytes.includes(Buffer.from(canary)), `${canary} in ${f}`).toBe(false);
     }
     for (const canary of canaries) expect(daemon.output()).not.toContain(canary);
+  });
+
+  it('removing the NVR removes the cameras it reported', () => {
+    expect(cli(['device', 'remove', cams.frigate!.id, '--data-dir', dir.path]).code).toBe(0);
+    const list = JSON.parse(cli(['device', 'list', '--json', '--data-dir', dir.path]).stdout) as { id: string }[];
+    expect(list.map((d) => d.id)).not.toContain(frigateChild);
   });
 });

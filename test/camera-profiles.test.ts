@@ -51,7 +51,7 @@ describe('frigate', () => {
     expect(interpretPublish(fr, 'frigate/available', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
     expect(interpretPublish(fr, 'frigate/available', b('offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
     // mqtt.py _set_initial_topics: publish(f"{camera_name}/motion", "OFF").
-    expect(interpretPublish(fr, 'frigate/front_door/motion', b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', detail: 'front_door' }] });
+    expect(interpretPublish(fr, 'frigate/front_door/motion', b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', source: 'front_door' }] });
     expect(interpretPublish(fr, 'frigate/front_door/motion', b('OFF'))).toMatchObject({ ok: true, items: [{ type: 'motion_end' }] });
     // docs/docs/integrations/mqtt.md, frigate/events (abridged to the fields read).
     const event = {
@@ -60,7 +60,7 @@ describe('frigate', () => {
       after: { id: '1607123955.475377-mxklsc', camera: 'front_door', frame_time: 1607123961.837752, label: 'person', sub_label: ['Jane Canary', 0.92], top_score: 0.958984375, current_zones: ['driveway'], entered_zones: ['yard', 'driveway'], recognized_license_plate: 'CANARY1', has_snapshot: false },
     };
     const r = interpretPublish(fr, 'frigate/events', b(event));
-    expect(r.ok && r.items[0]).toMatchObject({ kind: 'event', type: 'object' });
+    expect(r.ok && r.items[0]).toMatchObject({ kind: 'event', type: 'object', source: 'front_door' });
     const detail = JSON.parse((r as { items: { detail: string }[] }).items[0]!.detail);
     expect(detail).toEqual({ camera: 'front_door', label: 'person', zones: ['driveway'], sub_label: 'Jane Canary', plate: 'CANARY1' });
     expect(interpretPublish(fr, 'frigate/events', b({ ...event, type: 'update' }))).toMatchObject({ ok: true, items: [] });

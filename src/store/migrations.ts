@@ -222,7 +222,7 @@ export const MIGRATIONS: Migration[] = [
   },
   {
     version: 60,
-    name: 'camera_profiles',
+    name: 'camera_profiles and the cameras an NVR reports',
     sql: `
       -- A camera that speaks its own firmware's MQTT layout: the profile (plain, not personal) and
       -- the topic root typed into the camera (sealed: a hostname or MAC often names the household's
@@ -232,6 +232,17 @@ export const MIGRATIONS: Migration[] = [
         profile    TEXT NOT NULL,
         topic      BLOB NOT NULL
       ) STRICT;
+
+      -- The cameras an NVR (Frigate) reports, each a camera device of its own (its nickname, the
+      -- NVR's name for it, sealed as every nickname is). They go when the NVR goes.
+      CREATE TABLE camera_children (
+        device_id  TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        parent_id  TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE
+      ) STRICT;
+      CREATE INDEX camera_children_by_parent ON camera_children(parent_id);
+      CREATE TRIGGER camera_parent_removed AFTER DELETE ON camera_children BEGIN
+        DELETE FROM devices WHERE id = OLD.device_id;
+      END;
     `,
   },
 ];

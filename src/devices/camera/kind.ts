@@ -6,6 +6,7 @@
 import { generateDevicePassword } from '../../crypto/password.js';
 import { EnrolmentError, type DeviceKindPlugin } from '../kind.js';
 import { nicknameProblem } from '../registry.js';
+import { ChildCameras } from './children.js';
 import { CameraProfileStore, CAMERA_TOPIC } from './profile-store.js';
 import { bindingProblem, bindingsOverlap, FIRMWARE_PROFILES, isProfileName, PROFILE_NAMES, rulesOf, type CameraBinding } from './profiles/index.js';
 import { cameraTopics } from './protocol.js';
@@ -79,7 +80,8 @@ export const cameraKind: DeviceKindPlugin = {
   details(store, deviceId) {
     const v = new CameraStore(store.db, store.sealer).view(deviceId);
     const binding = new CameraProfileStore(store.db, store.sealer).bindingOf(deviceId);
-    return { online: v.online, lastSeen: v.lastSeen, eventCounts: v.eventCounts, fields: { profile: binding?.profile ?? 'hearth', model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi } };
+    const parent = new ChildCameras(store.db, store.sealer, 'cam', CAMERA_KIND).parentOf(deviceId) ?? null;
+    return { online: v.online, lastSeen: v.lastSeen, eventCounts: v.eventCounts, fields: { profile: binding?.profile ?? (parent ? 'frigate' : 'hearth'), parent, model: v.model, firmware: v.firmware, ssid: v.ssid, ip: v.ip, rssi: v.rssi } };
   },
 
   setup(ctx) {

@@ -12,6 +12,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Sealer } from '../../crypto/sealer.js';
 import { DeviceRegistry } from '../registry.js';
 import type { KindRuntime, MqttDeviceSink, PublishVerdict } from '../kind.js';
+import { ChildCameras } from './children.js';
 import { CameraProfileStore } from './profile-store.js';
 import { FIRMWARE_PROFILES, interpretPublish, maySubscribe, PRESENCE_GRACE, type CameraBinding, type ProfileItem } from './profiles/index.js';
 import { CameraStore, type CameraRecord } from './store.js';
@@ -50,11 +51,14 @@ export class CameraService implements KindRuntime {
   private readonly heard = new Map<string, { at: number; gone: boolean }>();
   private presenceTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
+  /** The cameras an NVR reports, each a device of its own. */
+  readonly children: ChildCameras;
 
   constructor(private readonly opts: CameraServiceOptions) {
     const { db, sealer, bus, counters, storage } = opts;
     this.now = opts.now ?? Date.now;
     this.profiles = new CameraProfileStore(db, sealer);
+    this.children = new ChildCameras(db, sealer, 'cam', CAMERA_KIND);
     const cameras = new CameraStore(db, sealer);
     this.store = cameras;
     const closedStale = cameras.closeStalePresence(Date.now());
@@ -82,7 +86,13 @@ export class CameraService implements KindRuntime {
     const secretHash = new DeviceRegistry(db, sealer).secretHashOf(CAMERA_KIND);
     this.mqtt = {
       secretHash,
-      ingest: (record: CameraRecord, done?: Done) => this.committer.add(cameras.stage(record), done),
+      ingest: (record: CameraRecord, done?: Done) => {
+        // An NVR's presence is its cameras' presence too.
+        if (record.kind === 'presence' && this.binding(record.deviceId)?.profile === 'frigate') {
+          for (const child of this.children.childrenOf(record.deviceId)) this.committer.add({ ...record, deviceId: child });
+        }
+        this.committer.add(cameras.stage(record), done);
+      },
       setNotStored: (make) => {
         this.notStored = make;
       },
@@ -100,6 +110,7 @@ export class CameraService implements KindRuntime {
     bus.on('device.removed', OWNER, (e) => {
       if (e.kind !== CAMERA_KIND) return;
       cameras.forget(e.deviceId);
+      this.children.forget(e.deviceId);
       this.bindings.delete(e.deviceId);
       this.heard.delete(e.deviceId);
     });
@@ -147,7 +158,26 @@ export class CameraService implements KindRuntime {
     if (!verdict.ok) return verdict;
     if (verdict.dropped) this.opts.counters.increment(`mqtt.profile_dropped.${verdict.dropped}`);
     if (FIRMWARE_PROFILES[binding.profile].presence === 'timer') this.heard.set(deviceId, { at, gone: false });
-    return { ok: true, records: verdict.items.map((item) => toRecord(deviceId, item, at)) };
+    const records: CameraRecord[] = [];
+    for (const item of verdict.items) {
+      const target = item.kind === 'event' && item.source !== undefined ? this.childFor(deviceId, item.source, at, records) : deviceId;
+      records.push(toRecord(target, item, at));
+    }
+    return { ok: true, records };
+  }
+
+  /** The device an NVR's camera is, created (and announced, and online) on first sight; the NVR itself past the limit. */
+  private childFor(parentId: string, name: string, at: number, records: CameraRecord[]): string {
+    const child = this.children.resolve(parentId, name);
+    if (!child) {
+      this.opts.counters.increment('mqtt.profile_children_refused');
+      return parentId;
+    }
+    if (child.created) {
+      this.opts.bus.emit('device.enrolled', { deviceId: child.id, kind: CAMERA_KIND, origin: 'local' });
+      records.push({ kind: 'presence', deviceId: child.id, online: true, at });
+    }
+    return child.id;
   }
 
   unload(): void {

@@ -138,6 +138,8 @@ export const DeviceRoute = {
         ...DeviceSummary,
         // A camera's decrypted state; a scale has none of these.
         profile: Type.Optional(Type.String()),
+        // The NVR that reports this camera (a Frigate camera), or null.
+        parent: Type.Optional(Nullable(Type.String())),
         model: Type.Optional(Nullable(Type.String())),
         firmware: Type.Optional(Nullable(Type.String())),
         ssid: Type.Optional(Nullable(Type.String())),

@@ -4,7 +4,8 @@
  * it subscribes to `<prefix>/#`. Kept: `<camera>/motion` ON/OFF, `events` of type `new` (a new
  * tracked object: its camera, label, zones, sub_label (a face) and plate go into the sealed
  * detail only), the version from `stats`. Snapshots (`<camera>/<label>/snapshot`, retained JPEG)
- * are counted and dropped; the many state topics are not kept.
+ * are counted and dropped; the many state topics are not kept. Events name the Frigate camera they
+ * happened on (`source`): each becomes a camera device of its own, the NVR its parent.
  */
 import { ACCEPTED_NOTHING, IMAGE_DROPPED, accept, availability, detailText, isImage, jsonObject, levelsUnder, onOff, refuse, statusItem, text, type FirmwareProfile } from './profile.js';
 
@@ -31,8 +32,7 @@ export const frigateProfile: FirmwareProfile = {
     if (levels.length === 2 && levels[1] === 'motion') {
       const on = onOff(text(payload));
       if (on === undefined) return refuse('frigate_bad_motion');
-      const detail = detailText(levels[0]!);
-      return accept({ kind: 'event', type: on ? 'motion' : 'motion_end', ...(detail ? { detail } : {}) });
+      return accept({ kind: 'event', type: on ? 'motion' : 'motion_end', source: levels[0]! });
     }
     if (levels[levels.length - 1] === 'snapshot' || isImage(payload)) return IMAGE_DROPPED;
     return ACCEPTED_NOTHING;
@@ -57,5 +57,5 @@ function newObject(payload: Uint8Array) {
   if (typeof sub === 'string') parts.sub_label = sub;
   if (typeof plate === 'string') parts.plate = plate;
   const detail = detailText(JSON.stringify(parts));
-  return accept({ kind: 'event', type: 'object', ...(detail ? { detail } : {}) });
+  return accept({ kind: 'event', type: 'object', source: a.camera, ...(detail ? { detail } : {}) });
 }

@@ -12,7 +12,8 @@ export type ProfileName = (typeof PROFILE_NAMES)[number];
 /** What a message becomes. `status` never carries `state`; presence is its own item. */
 export type ProfileItem =
   | { kind: 'status'; status: Omit<CameraStatus, 'state'> }
-  | { kind: 'event'; type: string; detail?: string }
+  /** `source`: which of an NVR's cameras it happened on (each becomes a camera device of its own). */
+  | { kind: 'event'; type: string; detail?: string; source?: string }
   | { kind: 'presence'; online: boolean };
 
 export type Interpretation =
