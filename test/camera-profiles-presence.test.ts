@@ -10,6 +10,8 @@ import { createLogger } from '../src/log/logger.js';
 import { Counters } from '../src/store/counters.js';
 import { StorageHealth } from '../src/store/health.js';
 import { openVault } from '../src/store/vault.js';
+import { adoptionMetrics, deviceHealthMetrics } from '../src/metrics/aggregate.js';
+import { MetricsSource } from '../src/metrics/source.js';
 import { deviceService } from './helpers/enrol.js';
 import { tempDir } from './helpers/hub.js';
 
@@ -41,7 +43,7 @@ async function rig() {
       for (const r of verdict.records) service.mqtt.ingest(r, (err) => (err ? reject(err) : --waiting === 0 && resolve()));
     });
   const view = (id: string) => service.store.view(id);
-  return { service, enrol, publish, view, advance: (ms: number) => (clock += ms), now: () => clock };
+  return { service, enrol, publish, view, vault, advance: (ms: number) => (clock += ms), now: () => clock };
 }
 
 describe('presence by timer', () => {
@@ -73,5 +75,24 @@ describe('presence by timer', () => {
     r.advance(3_600_000);
     expect(r.service.checkPresence(r.now())).toBe(0);
     expect(r.view(id).online).toBe(true);
+  });
+});
+
+describe('aggregates over profiled cameras', () => {
+  it('count a Dafang, a Frigate NVR and each camera it reports, from the same records as hearth cameras', async () => {
+    const r = await rig();
+    const start = r.now() - 1;
+    await r.enrol('dafang', 'myhome/dafang');
+    const nvr = await r.enrol('frigate', 'frigate');
+    await r.publish(nvr, 'frigate/available', 'online');
+    await r.publish(nvr, 'frigate/front_door/motion', 'ON');
+    await r.publish(nvr, 'frigate/garden/motion', 'ON');
+    r.advance(60_000);
+    const input = new MetricsSource(r.vault.db).input({ start, end: r.now() + 1 });
+    // The created_at of devices is wall-clock time; the window here is the test clock's.
+    for (const d of input.devices) d.createdAt = start;
+    expect(adoptionMetrics(input).cameras).toBe(4);
+    // NVR and both of its cameras online the whole window, the Dafang never heard: 3 of 4.
+    expect(deviceHealthMetrics(input).online_percent).toBe(75);
   });
 });
