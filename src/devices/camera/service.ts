@@ -168,7 +168,14 @@ export class CameraService implements KindRuntime {
 
   /** The device an NVR's camera is, created (and announced, and online) on first sight; the NVR itself past the limit. */
   private childFor(parentId: string, name: string, at: number, records: CameraRecord[]): string {
-    const child = this.children.resolve(parentId, name);
+    let child: ReturnType<ChildCameras['resolve']>;
+    try {
+      child = this.children.resolve(parentId, name);
+    } catch (err) {
+      // The device could not be written (the database busy or failing): kept on the NVR this time.
+      this.opts.logger.warn('could not add a camera reported by an NVR', { deviceId: parentId, error: (err as Error).name });
+      child = undefined;
+    }
     if (!child) {
       this.opts.counters.increment('mqtt.profile_children_refused');
       return parentId;
