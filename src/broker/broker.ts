@@ -17,6 +17,7 @@ import { deviceAuthFailedCounter, type Counters } from '../store/counters.js';
 import type { Done } from '../store/group-commit.js';
 import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, parseStatus } from '../devices/camera/protocol.js';
 import type { CameraRecord } from '../devices/camera/store.js';
+import type { MqttDeviceSink, PublishVerdict } from '../devices/kind.js';
 import { AEDES_OPTIONS } from './aedes-options.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { BrokerError, brokerErrorCode, type BrokerErrorCode } from './errors.js';
@@ -34,6 +35,8 @@ export interface BrokerDeps {
    * error publishNotStored() made for that batch.
    */
   ingest(record: CameraRecord, done?: Done): void;
+  /** Devices that speak their own firmware's topics (camera profiles): their rules and interpreter. */
+  firmware?: Pick<MqttDeviceSink<CameraRecord>, 'interpretPublish' | 'authorizeSubscribe' | 'tracksConnection' | 'acceptsImages'>;
   now?: () => number;
 }
 
@@ -91,6 +94,12 @@ const MAX_TOPIC_BYTES = 256;
 export function mqttPacketLimit(maxPayloadBytes: number): number {
   return maxPayloadBytes + MAX_TOPIC_BYTES + 64;
 }
+/**
+ * Firmware that publishes snapshots (Frigate's retained JPEG per camera and label, Dafang's motion
+ * JPEG) would be disconnected by the payload cap; for such devices a packet up to this size is read,
+ * counted and dropped instead (at QoS 0 a 3.1.1 client has no other way to learn of a refusal).
+ */
+const IMAGE_PACKET_BYTES = 2 * 1024 * 1024;
 /** A camera needs one connection; a few allow for a reconnect overlapping the old socket's close. */
 const MAX_CONNECTIONS_PER_DEVICE = 4;
 
@@ -233,9 +242,10 @@ export class HubBroker {
     const parser = (client as unknown as { _parser: ParserInternals })._parser;
     const limit = mqttPacketLimit(this.opts.maxPayloadBytes);
     const parseLength = parser._parseLength;
+    const firmware = this.deps.firmware;
     parser._parseLength = function (this: ParserInternals) {
       const ok = parseLength.call(this);
-      if (ok && this.packet.length > limit) {
+      if (ok && this.packet.length > limit && !(this.packet.length <= IMAGE_PACKET_BYTES && acceptsImages(client as HubClient, firmware))) {
         this._emitError(new BrokerError('packet_too_large'));
         return false;
       }
@@ -303,6 +313,8 @@ export class HubBroker {
       this.deps.counters.increment('mqtt.publish_refused.orphan_will');
       return cb(new BrokerError('not_authorized'));
     }
+    const profiled = this.deps.firmware?.interpretPublish?.(deviceId, packet.topic, packet.payload as Buffer, this.now());
+    if (profiled) return this.acceptProfiled(client!, packet, profiled, cb);
     const topic = parsePublishTopic(packet.topic, deviceId);
     if (!topic.ok) return this.refusePublish(client!, packet, topic.reason, cb);
     const at = this.now();
@@ -332,6 +344,30 @@ export class HubBroker {
     this.deps.ingest(record, cb);
   }
 
+  /** A publish its firmware profile interpreted: refused, or zero or more records to store. */
+  private acceptProfiled(client: HubClient, packet: AedesPublishPacket, verdict: PublishVerdict<CameraRecord>, cb: (err?: Error | null) => void): void {
+    if (!verdict.ok) return this.refusePublish(client, packet, verdict.reason, cb);
+    packet.payload = NO_PAYLOAD;
+    packet.retain = false; // no retained copy (a snapshot, a state) stays in broker memory
+    const records = verdict.records;
+    if (packet.qos === 0 || records.length === 0) {
+      for (const r of records) this.deps.ingest(r);
+      return cb(null);
+    }
+    // Acknowledged once every record it became is committed (or with the first failure).
+    let waiting = records.length;
+    let failed = false;
+    const done: Done = (err) => {
+      if (failed) return;
+      if (err) {
+        failed = true;
+        return cb(err);
+      }
+      if (--waiting === 0) cb(null);
+    };
+    for (const r of records) this.deps.ingest(r, done);
+  }
+
   private refusePublish(client: HubClient, packet: AedesPublishPacket, reason: string, cb: (err?: Error | null) => void): void {
     this.refuse(`publish_refused.${reason}`, 'publish refused', { deviceId: client.deviceId, reason });
     this.deps.counters.noteRefusal(client.deviceId!, reason, this.now());
@@ -342,7 +378,9 @@ export class HubBroker {
 
   private authorizeSubscribe(client: HubClient, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
     const deviceId = client.deviceId;
-    if (deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId)) return cb(null, sub);
+    const profiled = deviceId && sub.topic.length <= MAX_TOPIC_BYTES ? this.deps.firmware?.authorizeSubscribe?.(deviceId, sub.topic) : undefined;
+    if (profiled === true) return cb(null, sub);
+    if (profiled === undefined && deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId)) return cb(null, sub);
     this.refuse('subscribe_refused', 'subscription refused', { deviceId });
     cb(null, null); // SUBACK "failure" for this filter; the connection stays up
   }
@@ -359,7 +397,7 @@ export class HubBroker {
     if (!set) this.connections.set(deviceId, (set = new Set()));
     const wasOffline = set.size === 0;
     set.add(client);
-    if (wasOffline) this.deps.ingest({ kind: 'presence', deviceId, online: true, at: this.now() });
+    if (wasOffline && this.tracksConnection(deviceId)) this.deps.ingest({ kind: 'presence', deviceId, online: true, at: this.now() });
     this.log.debug('device connected', { deviceId });
   }
 
@@ -370,9 +408,14 @@ export class HubBroker {
     if (!set?.delete(client)) return;
     if (set.size === 0) {
       this.connections.delete(deviceId);
-      this.deps.ingest({ kind: 'presence', deviceId, online: false, at: this.now() });
+      if (this.tracksConnection(deviceId)) this.deps.ingest({ kind: 'presence', deviceId, online: false, at: this.now() });
     }
     this.log.debug('device disconnected', { deviceId });
+  }
+
+  /** False for firmware that connects once per message: its presence is timed by the camera runtime. */
+  private tracksConnection(deviceId: string): boolean {
+    return this.deps.firmware?.tracksConnection?.(deviceId) ?? true;
   }
 
   private onClientError(client: HubClient | undefined, err: Error): void {
@@ -434,6 +477,10 @@ interface ParserInternals {
   packet: { length: number };
   _parseLength(): boolean;
   _emitError(err: Error): void;
+}
+
+function acceptsImages(client: HubClient, firmware: BrokerDeps['firmware']): boolean {
+  return client.deviceId !== undefined && firmware?.acceptsImages?.(client.deviceId) === true;
 }
 
 function remoteAddress(client: Client): string {

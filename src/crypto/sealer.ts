@@ -38,6 +38,7 @@ export const PURPOSES = {
   /** The memos of stable local-DP answers (bits, rounding offsets): see uplink/memo-store.ts. */
   ldpMemo: 11,
   // 12 was reserved for a secret that is kept as an Argon2id hash instead; never reuse it.
+  cameraTopic: 13, // a camera's firmware topic root (may name the camera's host or MAC)
 } as const;
 export type Purpose = keyof typeof PURPOSES;
 

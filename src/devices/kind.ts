@@ -94,6 +94,8 @@ export interface DeviceKindPlugin {
   readonly enrolmentFields: Readonly<Record<string, string>>;
   /** The enrolment fields as the CLI takes them, in order; the last one takes the remaining words. */
   readonly enrolmentArgs: readonly string[];
+  /** Optional enrolment fields the CLI takes as `--<name> <value>` (name → what it is, for help). */
+  readonly enrolmentOptions?: Readonly<Record<string, string>>;
   /** One line for help: what enrolling one does. */
   readonly enrolmentSummary: string;
   /** What the CLI prints after an enrolment (from what is shown once). */
@@ -118,4 +120,18 @@ export interface MqttDeviceSink<R> {
   ingest(record: R, done?: (err: Error | null) => void): void;
   /** The broker says what a publish that could not be stored is told. */
   setNotStored(make: (waiting: number) => Error): void;
+  /**
+   * For devices that speak another firmware's topics: what a publish means (records to store, none,
+   * or a refusal reason). Undefined when the device speaks the hub's own protocol.
+   */
+  interpretPublish?(deviceId: string, topic: string, payload: Buffer, at: number): PublishVerdict<R> | undefined;
+  /** Whether such a device may subscribe to `filter`; undefined for the hub's own protocol. */
+  authorizeSubscribe?(deviceId: string, filter: string): boolean | undefined;
+  /** False for devices that connect once per message: their presence is not their connection. */
+  tracksConnection?(deviceId: string): boolean;
+  /** True for devices whose firmware publishes snapshots: larger packets are read (and dropped), not refused. */
+  acceptsImages?(deviceId: string): boolean;
 }
+
+/** What a kind makes of a device's publish under its firmware's rules. */
+export type PublishVerdict<R> = { ok: true; records: R[] } | { ok: false; reason: string };

@@ -102,6 +102,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         counters,
         cameraSecretHash: (id) => cameraSink.secretHash(id),
         ingest: (record, done) => cameraSink.ingest(record, done),
+        firmware: cameraSink,
       },
       {
         host: config.mqtt.host,

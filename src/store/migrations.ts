@@ -1,7 +1,7 @@
 /**
  * Versioned schema migrations. Each concern owns a block of version numbers so work on different
  * concerns never collides: 1–9 foundation, 10–19 metrics/uplink, 20–29 scales and members,
- * 30–39 web UI, 40–49 hardware/ops, 50–59 reliability. Applied versions are recorded one by one,
+ * 30–39 web UI, 40–49 hardware/ops, 50–59 reliability, 60–69 camera firmware profiles. Applied versions are recorded one by one,
  * so a migration is applied exactly once whatever order the blocks were added in.
  * Never edit a migration that has shipped; add a new one.
  */
@@ -236,6 +236,31 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT;
       CREATE INDEX measurements_by_member ON measurements(member_id, measured_at);
       CREATE INDEX measurements_by_time ON measurements(measured_at);
+    `,
+  },
+  {
+    version: 5,
+    name: 'camera_profiles and the cameras an NVR reports',
+    sql: `
+      -- A camera that speaks its own firmware's MQTT layout: the profile (plain, not personal) and
+      -- the topic root typed into the camera (sealed: a hostname or MAC often names the household's
+      -- devices). A camera without a row speaks hearth's own protocol.
+      CREATE TABLE camera_profiles (
+        device_id  TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        profile    TEXT NOT NULL,
+        topic      BLOB NOT NULL
+      ) STRICT;
+
+      -- The cameras an NVR (Frigate) reports, each a camera device of its own (its nickname, the
+      -- NVR's name for it, sealed as every nickname is). They go when the NVR goes.
+      CREATE TABLE camera_children (
+        device_id  TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE,
+        parent_id  TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE
+      ) STRICT;
+      CREATE INDEX camera_children_by_parent ON camera_children(parent_id);
+      CREATE TRIGGER camera_parent_removed AFTER DELETE ON camera_children BEGIN
+        DELETE FROM devices WHERE id = OLD.device_id;
+      END;
     `,
   },
 ];

@@ -13,14 +13,16 @@ import { withServices } from '../services.js';
 /** `hearth device add <kind> ...`, one per registered kind, from its plugin. */
 function addCommand(kind: DeviceKindPlugin): CommandSpec {
   const args = kind.enrolmentArgs;
+  const options = Object.keys(kind.enrolmentOptions ?? {});
   return {
     name: `device add ${kind.kind}`,
-    usage: `${args.map((a) => `<${a}>`).join(' ')} [--json]`,
+    usage: `${args.map((a) => `<${a}>`).join(' ')}${options.map((o) => ` [--${o} <${o}>]`).join('')} [--json]`,
     summary: kind.enrolmentSummary,
     async run(ctx) {
       if (ctx.args.length < args.length) throw new UsageError(`give ${args.map((a) => `the ${a}`).join(', then ')}`);
       // The last field takes the remaining words (a nickname may have spaces).
       const input: Record<string, unknown> = Object.fromEntries(args.map((a, i) => [a, i === args.length - 1 ? ctx.args.slice(i).join(' ') : ctx.args[i]]));
+      for (const o of options) if (typeof ctx.flags[o] === 'string') input[o] = ctx.flags[o];
       return withServices(ctx, async ({ devices }) => {
         try {
           const { device, shownOnce } = await devices.enrol(kind.kind, input);

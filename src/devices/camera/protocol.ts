@@ -132,6 +132,12 @@ const STATUS_FIELDS: Record<string, FieldCheck> = {
   rssi: (v) => typeof v === 'number' && Number.isInteger(v) && v >= -127 && v <= 0,
 };
 
+/** hearth's rule for one status field (not `state`), as firmware profiles use it: a reason, or undefined. */
+export function statusFieldProblem(key: string, value: unknown): string | undefined {
+  const check = key !== 'state' && Object.hasOwn(STATUS_FIELDS, key) ? STATUS_FIELDS[key] : undefined;
+  return check?.(value) ? undefined : `status_bad_${key}`;
+}
+
 export function parseStatus(payload: Uint8Array, maxBytes: number): Parsed<CameraStatus> {
   const decoded = decodeObject(payload, maxBytes);
   if (!decoded.ok) return decoded;

@@ -137,6 +137,9 @@ export const DeviceRoute = {
       device: Type.Object({
         ...DeviceSummary,
         // A camera's decrypted state; a scale has none of these.
+        profile: Type.Optional(Type.String()),
+        // The NVR that reports this camera (a Frigate camera), or null.
+        parent: Type.Optional(Nullable(Type.String())),
         model: Type.Optional(Nullable(Type.String())),
         firmware: Type.Optional(Nullable(Type.String())),
         ssid: Type.Optional(Nullable(Type.String())),
@@ -171,7 +174,10 @@ export const EnrolRoute = {
       // What a kind shows once (a camera's MQTT credentials); never stored in the clear.
       username: Type.Optional(Type.String()),
       password: Type.Optional(Type.String()),
-      topics: Type.Optional(Type.Object({ status: Type.String(), event: Type.String(), commands: Type.String() })),
+      // A camera's profile and the topics it may use: hearth's own, or its firmware's under its topic.
+      profile: Type.Optional(Type.String()),
+      topic: Type.Optional(Type.String()),
+      topics: Type.Optional(Type.Union([Type.Object({ status: Type.String(), event: Type.String(), commands: Type.String() }), Type.Object({ publish: Type.Array(Type.String()), subscribe: Type.Array(Type.String()) })])),
     }),
     ...REFUSALS,
   },

@@ -20,21 +20,37 @@ async function showQr(username, password) {
   $('cred-qr').replaceChildren(document.importNode(svg, true));
 }
 
+// A firmware profile needs the topic set in the camera; each has a line saying which setting that is.
+function showProfileHelp() {
+  const profile = $('camera-profile').value;
+  $('camera-topic-label').hidden = profile === 'hearth';
+  $('camera-topic').required = profile !== 'hearth';
+  for (const p of document.querySelectorAll('[data-profile-help]')) p.hidden = p.dataset.profileHelp !== profile;
+}
+$('camera-profile').addEventListener('change', showProfileHelp);
+showProfileHelp();
+
 $('enrol-camera').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   const form = ev.currentTarget;
   const button = form.querySelector('button');
   button.disabled = true;
   try {
-    const cam = await api('POST', '/api/devices/camera', { nickname: $('camera-nickname').value });
+    const profile = $('camera-profile').value;
+    const fields = { nickname: $('camera-nickname').value, profile };
+    if (profile !== 'hearth') fields.topic = $('camera-topic').value;
+    const cam = await api('POST', '/api/devices/camera', fields);
     // An IPv6 literal may arrive with or without brackets; a URL needs exactly one pair.
     const host = (main.dataset.mqttHost || location.hostname).replace(/^\[|\]$/g, '');
     $('cred-broker').textContent = `mqtt://${host.includes(':') ? `[${host}]` : host}:${main.dataset.mqttPort}`;
     $('cred-username').textContent = cam.username;
     $('cred-password').textContent = cam.password;
+    // The topics the camera may publish to: hearth's own, or its firmware's under its topic.
+    $('cred-topics').textContent = cam.topics.publish ? cam.topics.publish.join(', ') : `${cam.topics.status}, ${cam.topics.event}`;
     $('cred-device').href = `/devices/${encodeURIComponent(cam.id)}`;
     $('camera-credentials').hidden = false;
     form.reset();
+    showProfileHelp();
     flash(`Camera enrolled: ${cam.id}`);
     await showQr(cam.username, cam.password).catch(showError);
   } catch (err) {
@@ -46,7 +62,7 @@ $('enrol-camera').addEventListener('submit', async (ev) => {
 
 // Take the password off the screen (and out of the page) once it has been entered in the camera.
 $('cred-hide').addEventListener('click', () => {
-  for (const id of ['cred-broker', 'cred-username', 'cred-password']) $(id).textContent = '';
+  for (const id of ['cred-broker', 'cred-username', 'cred-password', 'cred-topics']) $(id).textContent = '';
   $('cred-qr').replaceChildren();
   $('camera-credentials').hidden = true;
   flash('Credentials removed from this page. The hub keeps only a hash of the password; a lost password means removing and enrolling the camera again.');

@@ -5,6 +5,7 @@
  */
 import { html, type SafeHtml } from '../render/html.js';
 import { renderPage } from '../render/layout.js';
+import { FIRMWARE_PROFILES } from '../../devices/camera/profiles/index.js';
 
 interface Shell {
   title: string;
@@ -154,6 +155,12 @@ ${table('ledger', ['Time', 'Category', 'Size', 'Message'], 'Nothing has ever lef
 <section class="card" aria-labelledby="h-cam"><h2 id="h-cam">Camera</h2>
   <form class="stack" id="enrol-camera">
     <label>Nickname <input type="text" name="nickname" id="camera-nickname" required maxlength="64" placeholder="Front door"></label>
+    <label>Firmware <select name="profile" id="camera-profile">
+      <option value="hearth" selected>hearth (speaks the hub's own topics)</option>
+      ${Object.values(FIRMWARE_PROFILES).map((p) => html`<option value="${p.name}">${p.name}</option>`)}
+    </select></label>
+    <label id="camera-topic-label" hidden>Topic, as set in the camera <input type="text" name="topic" id="camera-topic" maxlength="128" autocomplete="off" spellcheck="false"></label>
+    ${Object.values(FIRMWARE_PROFILES).map((p) => html`<p class="small" data-profile-help="${p.name}" hidden>${p.topicHelp}</p>`)}
     <div class="actions"><button type="submit">Enrol camera</button></div>
   </form>
   <div id="camera-credentials" hidden>
@@ -162,6 +169,7 @@ ${table('ledger', ['Time', 'Category', 'Size', 'Message'], 'Nothing has ever lef
       <dt>Broker</dt><dd><code class="secret" id="cred-broker"></code></dd>
       <dt>Username</dt><dd><code class="secret" id="cred-username"></code></dd>
       <dt>Password</dt><dd><code class="secret" id="cred-password"></code></dd>
+      <dt>Topics</dt><dd><code id="cred-topics"></code></dd>
     </dl>
     <div class="qr-box" id="cred-qr"></div>
     <div class="actions"><button type="button" class="secondary" id="cred-hide">I have set up the camera: hide the credentials</button></div>

@@ -1,0 +1,157 @@
+/**
+ * Firmware profiles, fed the payloads the firmwares' own sources publish (each fixture names the
+ * file it was copied from).
+ */
+import { describe, expect, it } from 'vitest';
+import { bindingProblem, bindingsOverlap, filterCovers, filtersOverlap, interpretPublish, maySubscribe, topicMatches, type CameraBinding } from '../src/devices/camera/profiles/index.js';
+
+const b = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]);
+
+describe('topic filters', () => {
+  it('match, cover and overlap as MQTT defines wildcards', () => {
+    expect(topicMatches('a/#', 'a')).toBe(true);
+    expect(topicMatches('a/+/c', 'a/b/c')).toBe(true);
+    expect(topicMatches('a/+/c', 'a/b/d')).toBe(false);
+    expect(topicMatches('a/b', 'a/b/c')).toBe(false);
+    expect(filterCovers('frigate/#', 'frigate/#')).toBe(true);
+    expect(filterCovers('frigate/#', 'frigate/+/motion/set')).toBe(true);
+    expect(filterCovers('frigate/#', '#')).toBe(false);
+    expect(filterCovers('cameras/x/+/set', 'cameras/x/#')).toBe(false);
+    expect(filterCovers('cameras/x/+/set', 'cameras/x/ircut/set')).toBe(true);
+    expect(filtersOverlap('a/#', 'a/b')).toBe(true);
+    expect(filtersOverlap('a/+/c', 'a/b/#')).toBe(true);
+    expect(filtersOverlap('a/b', 'a/c')).toBe(false);
+    expect(filtersOverlap('tele/x/#', 'stat/x/#')).toBe(false);
+  });
+
+  it('refuses unusable topic roots with a reason', () => {
+    expect(bindingProblem('rule', 'hearth/cam')).toMatch(/hearth/);
+    expect(bindingProblem('rule', 'a/#')).toMatch(/wildcard/);
+    expect(bindingProblem('rule', '$SYS')).toMatch(/\$/);
+    expect(bindingProblem('rule', 'a//b')).toMatch(/empty level/);
+    expect(bindingProblem('tasmota', 'a/b')).toMatch(/one topic level/);
+    expect(bindingProblem('frigate', 'frigate')).toBeUndefined();
+  });
+
+  it('finds overlapping claims across profiles', () => {
+    expect(bindingsOverlap({ profile: 'frigate', root: 'frigate' }, { profile: 'rule', root: 'frigate/front' })).toBe(true);
+    expect(bindingsOverlap({ profile: 'esphome', root: 'tele' }, { profile: 'tasmota', root: 'cam1' })).toBe(true);
+    expect(bindingsOverlap({ profile: 'tasmota', root: 'cam1' }, { profile: 'tasmota', root: 'cam2' })).toBe(false);
+    expect(bindingsOverlap({ profile: 'dafang', root: 'myhome/dafang' }, { profile: 'dafang', root: 'myhome/dafang2' })).toBe(false);
+    // Discovery topics are tolerated, not claimed: two ESPHome nodes do not clash over them.
+    expect(bindingsOverlap({ profile: 'esphome', root: 'cam-a' }, { profile: 'esphome', root: 'cam-b' })).toBe(false);
+  });
+});
+
+describe('frigate', () => {
+  const fr: CameraBinding = { profile: 'frigate', root: 'frigate' };
+  it('reads availability, motion, new objects and the version; seals what is personal into the detail', () => {
+    // frigate/comms/mqtt.py: will_set(prefix + "/available", "offline", retain) and publish("available", "online").
+    expect(interpretPublish(fr, 'frigate/available', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    expect(interpretPublish(fr, 'frigate/available', b('offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
+    // mqtt.py _set_initial_topics: publish(f"{camera_name}/motion", "OFF").
+    expect(interpretPublish(fr, 'frigate/front_door/motion', b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', source: 'front_door' }] });
+    expect(interpretPublish(fr, 'frigate/front_door/motion', b('OFF'))).toMatchObject({ ok: true, items: [{ type: 'motion_end' }] });
+    // docs/docs/integrations/mqtt.md, frigate/events (abridged to the fields read).
+    const event = {
+      type: 'new',
+      before: { id: '1607123955.475377-mxklsc', camera: 'front_door', label: 'person' },
+      after: { id: '1607123955.475377-mxklsc', camera: 'front_door', frame_time: 1607123961.837752, label: 'person', sub_label: ['Jane Canary', 0.92], top_score: 0.958984375, current_zones: ['driveway'], entered_zones: ['yard', 'driveway'], recognized_license_plate: 'CANARY1', has_snapshot: false },
+    };
+    const r = interpretPublish(fr, 'frigate/events', b(event));
+    expect(r.ok && r.items[0]).toMatchObject({ kind: 'event', type: 'object', source: 'front_door' });
+    const detail = JSON.parse((r as { items: { detail: string }[] }).items[0]!.detail);
+    expect(detail).toEqual({ camera: 'front_door', label: 'person', zones: ['driveway'], sub_label: 'Jane Canary', plate: 'CANARY1' });
+    expect(interpretPublish(fr, 'frigate/events', b({ ...event, type: 'update' }))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(fr, 'frigate/stats', b({ service: { version: '0.14.1-f4f3cfa', uptime: 100 } }))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'Frigate', firmware: '0.14.1-f4f3cfa' } }] });
+  });
+  it('drops snapshots and state topics, refuses topics outside its prefix', () => {
+    expect(interpretPublish(fr, 'frigate/front_door/person/snapshot', JPEG)).toEqual({ ok: true, items: [], dropped: 'image' });
+    expect(interpretPublish(fr, 'frigate/front_door/detect/state', b('ON'))).toMatchObject({ ok: true, items: [], dropped: 'not_kept' });
+    expect(interpretPublish(fr, 'other/front_door/motion', b('ON'))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(interpretPublish(fr, 'frigate/front_door/motion', b('maybe'))).toEqual({ ok: false, reason: 'frigate_bad_motion' });
+    expect(maySubscribe(fr, 'frigate/#')).toBe(true);
+    expect(maySubscribe(fr, '#')).toBe(false);
+    expect(maySubscribe(fr, 'tele/#')).toBe(false);
+  });
+});
+
+describe('thingino', () => {
+  const th: CameraBinding = { profile: 'thingino', root: 'a0b1c2d3e4f5' };
+  it('reads package/thingino-ha ha-state topics', () => {
+    // ha-state: mpub -r -t "${HA_AVAIL_TOPIC}" -m 'online' with HA_AVAIL_TOPIC=cameras/${HA_CAMERA_ID}/status.
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/status', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    // ha_pub_state motion ON → cameras/<id>/motion/state.
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/motion/state', b('ON'))).toMatchObject({ ok: true, items: [{ kind: 'presence' }, { kind: 'event', type: 'motion' }] });
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/motion/state', b('OFF'))).toMatchObject({ ok: true, items: [{}, { type: 'motion_end' }] });
+    // ha_pub_state rssi "$rssi" from wpa_cli signal_poll (dBm).
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/rssi/state', b('-58'))).toMatchObject({ ok: true, items: [{}, { kind: 'status', status: { rssi: -58 } }] });
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/firmware/state', b('3f2a1bc'))).toMatchObject({ ok: true, items: [{}, { status: { model: 'Thingino', firmware: '3f2a1bc' } }] });
+    // ha_pub_disc: homeassistant/<component>/thingino_<id>/<object_id>/config, retained.
+    expect(interpretPublish(th, 'homeassistant/binary_sensor/thingino_a0b1c2d3e4f5/motion/config', b({ name: 'Motion' }))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(th, 'homeassistant/binary_sensor/thingino_other/motion/config', b({}))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/rssi/state', b('-300'))).toEqual({ ok: false, reason: 'status_bad_rssi' });
+    expect(maySubscribe(th, 'cameras/a0b1c2d3e4f5/+/set')).toBe(true);
+    expect(maySubscribe(th, 'cameras/a0b1c2d3e4f5/#')).toBe(false);
+  });
+});
+
+describe('dafang', () => {
+  const df: CameraBinding = { profile: 'dafang', root: 'myhome/dafang' };
+  it('reads mqtt-status.sh JSON at $TOPIC, motion ON/OFF, and takes motion/detection for the setting it is', () => {
+    // firmware_mod/scripts/mqtt-status.sh output, with iwconfig values.
+    const status = '{"uptime":" 10:01:02 up 2 days,  3:04,  load average: 0.50, 0.40, 0.30",  "ssid":"CanaryNet", "bitrate":"72.2 Mb/s", "signal_level":"88%", "link_quality":"100%", "noise_level":"0%" }';
+    expect(interpretPublish(df, 'myhome/dafang', b(status))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }, { kind: 'status', status: { ssid: 'CanaryNet' } }] });
+    expect(interpretPublish(df, 'myhome/dafang/motion', b('ON'))).toMatchObject({ ok: true, items: [{}, { kind: 'event', type: 'motion' }] });
+    expect(interpretPublish(df, 'myhome/dafang/motion', b('OFF'))).toMatchObject({ ok: true, items: [{}, { type: 'motion_end' }] });
+    // mqtt-status-interval.sh: -t "${TOPIC}"/motion/detection -m "$(motion_detection status)": a setting.
+    const detection = interpretPublish(df, 'myhome/dafang/motion/detection', b('ON'));
+    expect(detection.ok && detection.items.some((i) => i.kind === 'event')).toBe(false);
+    expect(interpretPublish(df, 'myhome/dafang/motion/snapshot/image', JPEG)).toEqual({ ok: true, items: [], dropped: 'image' });
+    expect(interpretPublish(df, 'myhome/other', b('ON'))).toEqual({ ok: false, reason: 'topic_not_own' });
+  });
+});
+
+describe('tasmota', () => {
+  const ta: CameraBinding = { profile: 'tasmota', root: 'tasmota_ABC123' };
+  it('reads LWT, STATE (Signal is dBm, RSSI a percentage), INFO1/INFO2 and switch edges', () => {
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/LWT', b('Online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/LWT', b('Offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
+    // support_tasmota.ino MqttShowState: "Wifi":{"AP","SSId","BSSId","Channel","Mode","RSSI","Signal","LinkCount","Downtime"}.
+    const state = { Time: '2024-05-01T10:00:00', Uptime: '0T01:00:00', UptimeSec: 3600, Heap: 120, SleepMode: 'Dynamic', Sleep: 50, LoadAvg: 19, MqttCount: 1, Wifi: { AP: 1, SSId: 'CanaryNet', BSSId: '30:B5:C2:00:11:22', Channel: 6, Mode: '11n', RSSI: 78, Signal: -61, LinkCount: 1, Downtime: '0T00:00:03' } };
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/STATE', b(state))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet', rssi: -61 } }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO1', b({ Info1: { Module: 'ESP32-Cam', Version: '13.4.0(tasmota32-webcam)', FallbackTopic: 'cmnd/DVES_ABC123_fb/', GroupTopic: 'cmnd/tasmotas/' } }))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'ESP32-Cam', firmware: '13.4.0(tasmota32-webcam)' } }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO2', b({ Info2: { WebServerMode: 'Admin', Hostname: 'tasmota-ABC123-1234', IPAddress: '192.168.1.50' } }))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.50' } }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/SENSOR', b({ Time: '2024-05-01T10:00:05', Switch1: 'ON' }))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', detail: 'Switch1' }] });
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b({ Switch1: { Action: 'OFF' } }))).toMatchObject({ ok: true, items: [{ type: 'motion_end' }] });
+    expect(interpretPublish(ta, 'cmnd/tasmota_ABC123/POWER', b('ON'))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(maySubscribe(ta, 'cmnd/tasmota_ABC123/#')).toBe(true);
+    expect(maySubscribe(ta, 'cmnd/tasmotas/#')).toBe(false);
+  });
+});
+
+describe('esphome', () => {
+  const es: CameraBinding = { profile: 'esphome', root: 'porch-cam' };
+  it('reads the birth/will status and the entity state topics', () => {
+    expect(interpretPublish(es, 'porch-cam/status', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    expect(interpretPublish(es, 'porch-cam/binary_sensor/pir_motion/state', b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion' }] });
+    expect(interpretPublish(es, 'porch-cam/sensor/wifi_signal/state', b('-67.00000'))).toEqual({ ok: true, items: [{ kind: 'status', status: { rssi: -67 } }] });
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_ssid/state', b('CanaryNet'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet' } }] });
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_bssid/state', b('30:B5:C2:00:11:22'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_ip_address/state', b('192.168.1.31'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.31' } }] });
+    expect(interpretPublish(es, 'homeassistant/binary_sensor/porch-cam/pir_motion/config', b({}))).toMatchObject({ ok: true, items: [] });
+    expect(maySubscribe(es, 'homeassistant/status')).toBe(true);
+    expect(maySubscribe(es, 'homeassistant/#')).toBe(false);
+  });
+});
+
+describe('rule', () => {
+  it('takes every message under its root as a motion edge', () => {
+    const ru: CameraBinding = { profile: 'rule', root: 'garden/pir' };
+    expect(interpretPublish(ru, 'garden/pir', b('1'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion' }] });
+    expect(interpretPublish(ru, 'garden/pir/x', b('off'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion_end' }] });
+    expect(interpretPublish(ru, 'garden/pirx', b('1'))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(maySubscribe(ru, 'garden/pir/#')).toBe(false);
+  });
+});
