@@ -102,7 +102,6 @@ function entity(ctx: HaContext, component: 'sensor' | 'binary_sensor', node: str
     topic: configTopic(component, node, objectId),
     config: {
       unique_id: `hearth_${ctx.hubId}_${node}_${objectId}`,
-      object_id: `hearth_${node}_${objectId}`.replace(/-/g, '_'),
       state_topic: stateTopic(ctx.hubId, node),
       qos: 1,
       ...availability(ctx, perDeviceAvailability ? node : undefined),
