@@ -302,11 +302,10 @@ export class HubBroker {
       return cb(Object.assign(new BrokerError('not_authorized', 'throttled'), { returnCode: 5 }), false);
     }
     if (!username || !password || password.length > 256) return refuse('bad_credentials_format');
-    if (!isValidDeviceId(username)) {
-      const rules = username.length <= 64 ? this.deps.principal?.(username) : undefined;
-      if (!rules) return refuse('bad_credentials_format');
-      return this.authenticatePrincipal(client, username, password.toString('utf8'), rules, source, refuse, cb);
-    }
+    // A non-device account (its name can never be an enrolled device's id, `<prefix>-<12 hex>`).
+    const rules = username.length <= 64 ? this.deps.principal?.(username) : undefined;
+    if (rules) return this.authenticatePrincipal(client, username, password.toString('utf8'), rules, source, refuse, cb);
+    if (!isValidDeviceId(username)) return refuse('bad_credentials_format');
     const secret = password.toString('utf8');
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');

@@ -29,8 +29,12 @@ const add: CommandSpec = {
     return withVault(ctx, (vault) => {
       const settings = new HomeAssistantSettings(vault.db);
       const password = generateDevicePassword();
-      settings.setCredentialHash(hashPassword(vault.sodium, password, 'device'));
-      settings.setShareNames(ctx.flags['hide-names'] !== true);
+      const hash = hashPassword(vault.sodium, password, 'device');
+      // One commit: the running hub sees the credential and the names setting together.
+      vault.db.transaction(() => {
+        settings.setCredentialHash(hash);
+        settings.setShareNames(ctx.flags['hide-names'] !== true);
+      })();
       if (ctx.flags.json === true) {
         ctx.out(JSON.stringify({ username: HA_USERNAME, password, port: config.mqtt.port, shareNames: settings.shareNames() }));
         return 0;

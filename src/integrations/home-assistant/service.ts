@@ -54,6 +54,10 @@ export interface HaBridgeDeps {
 
 const OWNER = 'home-assistant';
 
+function capitalise(word: string): string {
+  return word.charAt(0).toUpperCase() + word.slice(1);
+}
+
 function startOfDay(at: number): number {
   const d = new Date(at);
   d.setHours(0, 0, 0, 0);
@@ -168,7 +172,7 @@ export class HomeAssistantBridge {
     return {
       id: d.id,
       kind: d.kind,
-      kindLabel: this.deps.devices.kind(d.kind)?.label ?? d.kind,
+      kindLabel: capitalise(this.deps.devices.kind(d.kind)?.label ?? d.kind),
       ...(this.shareNames ? { nickname: d.nickname } : {}),
       model: str(fields.model),
       firmware: str(fields.firmware),
