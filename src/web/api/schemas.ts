@@ -59,6 +59,13 @@ export const HealthRoute = {
   response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: Type.Object({ status: Type.Literal('starting') }), ...REFUSALS },
 };
 
+/** GET /metrics (src/web/api/metrics.ts): the bearer token in the Authorization header. */
+export const MetricsRoute = {
+  querystring: NoQuery,
+  headers: Type.Object({ authorization: Type.Optional(Type.String({ maxLength: 100, refusal: 'the Authorization header is too long' })) }),
+  response: { 200: Text('Prometheus text exposition format 0.0.4'), ...REFUSALS },
+};
+
 export const LoginRoute = {
   querystring: NoQuery,
   body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 256, refusal: 'a password is required' }) }, { additionalProperties: false, refusal: 'a password is required' }),
