@@ -89,6 +89,7 @@ export class HomeAssistantBridge {
       if (topic === HA_STATUS_TOPIC && payload.toString('utf8') === 'online' && this.active) this.run(() => this.announceAll());
     });
     bus.on('store.external-change', OWNER, () => this.run(() => this.followSettings()));
+    bus.on('integration.changed', OWNER, () => this.run(() => this.followSettings()));
     bus.on('device.enrolled', OWNER, (e) => {
       this.run(async () => {
         const d = this.deps.devices.get(e.deviceId);
