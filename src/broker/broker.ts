@@ -133,7 +133,8 @@ export class HubBroker {
     this.terminateCameraPublishes(aedes);
     aedes.on('clientReady', (client) => this.onClientReady(client as HubClient));
     aedes.on('clientDisconnect', (client) => this.onClientGone(client as HubClient));
-    aedes.on('clientDisconnect', (client) => this.principalClients.get((client as HubClient).principal?.username ?? '')?.delete(client as HubClient));
+    aedes.on('clientReady', (client) => this.trackPrincipal(client as HubClient, true));
+    aedes.on('clientDisconnect', (client) => this.trackPrincipal(client as HubClient, false));
     aedes.on('clientError', (client, err) => this.onClientError(client as HubClient, err));
     aedes.on('connectionError', (client, err) => this.onClientError(client as HubClient, err));
   }
@@ -192,6 +193,20 @@ export class HubBroker {
     const clients = [...(this.connections.get(deviceId) ?? [])];
     for (const c of clients) c.close();
     return clients.length;
+  }
+
+  /** A non-device account's connections, counted once connected (as cameras' are) and closed on revocation. */
+  private trackPrincipal(client: HubClient, ready: boolean): void {
+    const username = client.principal?.username;
+    if (username === undefined) return;
+    let set = this.principalClients.get(username);
+    if (!ready) {
+      if (set?.delete(client) && set.size === 0) this.principalClients.delete(username);
+      return;
+    }
+    if (client.closed) return;
+    if (!set) this.principalClients.set(username, (set = new Set()));
+    set.add(client);
   }
 
   /** Closes every connection of a non-device account (its credential was revoked). */
@@ -343,8 +358,7 @@ export class HubBroker {
     // Keyed by the hash too: a new credential is checked afresh, the old password no longer matches.
     const cacheKey = `${username}\u0000${rules.secretHash}`;
     const accept = () => {
-      let set = this.principalClients.get(username);
-      if ((set?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) {
+      if ((this.principalClients.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) {
         this.refuse('auth_refused', 'connection refused', { reason: 'principal_connection_limit' });
         client.explainRefusal?.('connection_limit');
         return cb(Object.assign(new BrokerError('connection_limit'), { returnCode: 3 }), false);
@@ -352,8 +366,6 @@ export class HubBroker {
       this.authThrottle.recordSuccess(source);
       client.principal = { username, rules };
       (client as { id: string }).id = `${username}|${client.id}`;
-      if (!set) this.principalClients.set(username, (set = new Set()));
-      set.add(client);
       cb(null, true);
     };
     if (this.secretCache.matches(cacheKey, secret)) return accept();
