@@ -37,7 +37,16 @@ export interface BrokerDeps {
   ingest(record: CameraRecord, done?: Done): void;
   /** Devices that speak their own firmware's topics (camera profiles): their rules and interpreter. */
   firmware?: Pick<MqttDeviceSink<CameraRecord>, 'interpretPublish' | 'authorizeSubscribe' | 'tracksConnection' | 'acceptsImages'>;
+  /** An account that is not a device (Home Assistant), looked up at each login; undefined if none. */
+  principal?(username: string): BrokerPrincipal | undefined;
   now?: () => number;
+}
+
+/** A non-device account: its Argon2id password hash and what it may publish and subscribe to. */
+export interface BrokerPrincipal {
+  secretHash: string;
+  mayPublish(topic: string): boolean;
+  maySubscribe(filter: string): boolean;
 }
 
 export interface BrokerOptions {
@@ -52,6 +61,8 @@ export interface BrokerOptions {
 /** What the hub attaches to each aedes client once it authenticated. */
 interface HubClient extends Client {
   deviceId?: string;
+  /** Set instead of deviceId for a non-device account: its name and rules. */
+  principal?: { username: string; rules: BrokerPrincipal };
   /** Set by a protocol adapter that can refuse a single publish without disconnecting (MQTT 5). */
   nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
   /** Set by a protocol adapter that can tell the client why it is refused or closed (MQTT 5 reason codes). */
@@ -107,6 +118,7 @@ export class HubBroker {
   readonly aedes: Aedes;
   private server: Server | undefined;
   private readonly connections = new Map<string, Set<HubClient>>();
+  private readonly principalClients = new Map<string, Set<HubClient>>();
   private readonly sockets = new Set<Socket>();
   private readonly secretCache = new VerifiedSecretCache();
   private readonly authThrottle: AuthThrottle;
@@ -130,6 +142,8 @@ export class HubBroker {
     this.terminateCameraPublishes(aedes);
     aedes.on('clientReady', (client) => this.onClientReady(client as HubClient));
     aedes.on('clientDisconnect', (client) => this.onClientGone(client as HubClient));
+    aedes.on('clientReady', (client) => this.trackPrincipal(client as HubClient, true));
+    aedes.on('clientDisconnect', (client) => this.trackPrincipal(client as HubClient, false));
     aedes.on('clientError', (client, err) => this.onClientError(client as HubClient, err));
     aedes.on('connectionError', (client, err) => this.onClientError(client as HubClient, err));
   }
@@ -188,6 +202,45 @@ export class HubBroker {
     const clients = [...(this.connections.get(deviceId) ?? [])];
     for (const c of clients) c.close();
     return clients.length;
+  }
+
+  /** A non-device account's connections, counted once connected (as cameras' are) and closed on revocation. */
+  private trackPrincipal(client: HubClient, ready: boolean): void {
+    const username = client.principal?.username;
+    if (username === undefined) return;
+    let set = this.principalClients.get(username);
+    if (!ready) {
+      if (set?.delete(client) && set.size === 0) this.principalClients.delete(username);
+      return;
+    }
+    if (client.closed) return;
+    if (!set) this.principalClients.set(username, (set = new Set()));
+    set.add(client);
+  }
+
+  /** Closes every connection of a non-device account (its credential was revoked). */
+  disconnectPrincipal(username: string): number {
+    const clients = [...(this.principalClients.get(username) ?? [])];
+    for (const c of clients) c.close();
+    return clients.length;
+  }
+
+  /**
+   * Publishes a message of the hub's own (Home Assistant discovery and state) to the clients
+   * subscribed to it; resolves once aedes has handed it to them (and stored it, if retained).
+   */
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void> {
+    const packet = { cmd: 'publish', topic, payload: Buffer.isBuffer(payload) ? payload : Buffer.from(payload, 'utf8'), qos: opts.qos, retain: opts.retain, dup: false } as AedesPublishPacket;
+    return new Promise((resolve, reject) => this.aedes.publish(packet, (err?: Error) => (err ? reject(err) : resolve())));
+  }
+
+  /** Hears what non-device accounts publish (their rules already admitted it). */
+  onPrincipalPublish(listener: (topic: string, payload: Buffer) => void): () => void {
+    const handler = (packet: AedesPublishPacket, client: HubClient | null) => {
+      if (client?.principal) listener(packet.topic, packet.payload as Buffer);
+    };
+    this.aedes.on('publish', handler as never);
+    return () => this.aedes.removeListener('publish', handler as never);
   }
 
   connectedDeviceIds(): string[] {
@@ -273,7 +326,11 @@ export class HubBroker {
       this.deps.counters.increment('mqtt.auth_throttled');
       return cb(Object.assign(new BrokerError('not_authorized', 'throttled'), { returnCode: 5 }), false);
     }
-    if (!username || !password || password.length > 256 || !isValidDeviceId(username)) return refuse('bad_credentials_format');
+    if (!username || !password || password.length > 256) return refuse('bad_credentials_format');
+    // A non-device account (its name can never be an enrolled device's id, `<prefix>-<12 hex>`).
+    const rules = username.length <= 64 ? this.deps.principal?.(username) : undefined;
+    if (rules) return this.authenticatePrincipal(client, username, password.toString('utf8'), rules, source, refuse, cb);
+    if (!isValidDeviceId(username)) return refuse('bad_credentials_format');
     const secret = password.toString('utf8');
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
@@ -306,7 +363,47 @@ export class HubBroker {
     );
   }
 
+  /** A non-device account: its Argon2id check, then at most as many connections as a camera. */
+  private authenticatePrincipal(client: HubClient, username: string, secret: string, rules: BrokerPrincipal, source: string, refuse: (reason: string) => void, cb: (err: Error | null, ok: boolean) => void): void {
+    // Keyed by the hash too: a new credential is checked afresh, the old password no longer matches.
+    const cacheKey = `${username}\u0000${rules.secretHash}`;
+    const accept = () => {
+      if ((this.principalClients.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) {
+        this.refuse('auth_refused', 'connection refused', { reason: 'principal_connection_limit' });
+        client.explainRefusal?.('connection_limit');
+        return cb(Object.assign(new BrokerError('connection_limit'), { returnCode: 3 }), false);
+      }
+      this.authThrottle.recordSuccess(source);
+      client.principal = { username, rules };
+      (client as { id: string }).id = `${username}|${client.id}`;
+      cb(null, true);
+    };
+    if (this.secretCache.matches(cacheKey, secret)) return accept();
+    this.deps.verifySecret(rules.secretHash, secret).then(
+      (ok) => {
+        if (!ok) return refuse('wrong_secret');
+        this.secretCache.remember(cacheKey, secret);
+        accept();
+      },
+      (err: unknown) => {
+        const reason = err instanceof PasswordWorkerBusyError ? 'auth_busy' : 'auth_error';
+        this.refuse('auth_refused', 'connection refused', { reason });
+        cb(Object.assign(new BrokerError('server_busy', reason), { returnCode: 3 }), false);
+      },
+    );
+  }
+
   private authorizePublish(client: HubClient | null, packet: AedesPublishPacket, cb: (err?: Error | null) => void): void {
+    if (client?.principal) {
+      const size = Buffer.isBuffer(packet.payload) ? packet.payload.length : Buffer.byteLength(String(packet.payload));
+      if (packet.topic.length > MAX_TOPIC_BYTES || size > this.opts.maxPayloadBytes || !client.principal.rules.mayPublish(packet.topic)) {
+        this.refuse('publish_refused.principal_topic', 'publish refused', { reason: 'principal_topic' });
+        return cb(new BrokerError('publish_refused', 'principal_topic'));
+      }
+      // Nothing of theirs stays in broker memory.
+      packet.retain = false;
+      return cb(null);
+    }
     const deviceId = client?.deviceId;
     if (!deviceId) {
       // A will left by a session that is gone: its sender can no longer be verified.
@@ -381,6 +478,7 @@ export class HubBroker {
     const profiled = deviceId && sub.topic.length <= MAX_TOPIC_BYTES ? this.deps.firmware?.authorizeSubscribe?.(deviceId, sub.topic) : undefined;
     if (profiled === true) return cb(null, sub);
     if (profiled === undefined && deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId)) return cb(null, sub);
+    if (client.principal && sub.topic.length <= MAX_TOPIC_BYTES && client.principal.rules.maySubscribe(sub.topic)) return cb(null, sub);
     this.refuse('subscribe_refused', 'subscription refused', { deviceId });
     cb(null, null); // SUBACK "failure" for this filter; the connection stays up
   }

@@ -37,6 +37,8 @@ export interface DomainEventMap {
   'report.sending': { reportId: string };
   /** A send ended; ok when the upstream broker acknowledged it. */
   'report.sent': { reportId: string; ok: boolean };
+  /** An integration with the home's own tools (Home Assistant) was turned on or off, or its settings changed, in this process. */
+  'integration.changed': { name: string; enabled: boolean };
   /** The store started or stopped accepting writes. */
   'storage.changed': { healthy: boolean; problem: string | null };
   /**

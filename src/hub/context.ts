@@ -28,6 +28,14 @@ export interface PrivacyControl {
   setPausedByCommand(paused: boolean): void;
 }
 
+/** The hub's own side of its broker: its publishes and its non-device accounts. */
+export interface HubMqtt {
+  publish(topic: string, payload: string | Buffer, opts: { qos: 0 | 1; retain: boolean }): Promise<void>;
+  onPrincipalPublish(listener: (topic: string, payload: Buffer) => void): () => void;
+  disconnectPrincipal(username: string): number;
+  isOnline(deviceId: string): boolean;
+}
+
 export interface HubServices {
   /** The store, for the read side of adapters (queries build their stores from it). */
   vault: Vault;
@@ -42,6 +50,7 @@ export interface HubServices {
   presence: { connectedDeviceIds(): string[] };
   /** The port the broker listens on (the configured one, or the one picked for port 0). */
   mqttPort: number;
+  mqtt: HubMqtt;
   /** Set by the privacy service once started: whether upstream is paused, and by what. */
   privacy?: PrivacyControl;
   /** Set by the uplink service once started (report preview, close a window now). */

@@ -25,6 +25,7 @@ import { createWebServer, listenWeb } from '../web/server.js';
 import { registerWebUi } from '../web/ui.js';
 import { ensureWebCertificate } from '../web/security/tls.js';
 import { parseAllowedHosts } from '../web/security/host.js';
+import { brokerPrincipals } from '../integrations/principals.js';
 import { acquirePidLock } from './pid-lock.js';
 import type { HubContext, HubService, HubServices } from './context.js';
 
@@ -103,6 +104,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         cameraSecretHash: (id) => cameraSink.secretHash(id),
         ingest: (record, done) => cameraSink.ingest(record, done),
         firmware: cameraSink,
+        principal: brokerPrincipals(db),
       },
       {
         host: config.mqtt.host,
@@ -139,7 +141,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const services: HubServices = { vault, counters, storage, passwords, devices, members, consent, presence: broker, mqttPort };
+    const services: HubServices = { vault, counters, storage, passwords, devices, members, consent, presence: broker, mqttPort, mqtt: broker };
     const ctx: HubContext = { config, logger: log, bus, services };
 
     const extra: HubService[] = [];

@@ -4,6 +4,11 @@
  */
 import { startHubGpio, type HubGpio } from '../hw/gpio/hub-gpio.js';
 import { uplinkServiceOnBus } from '../uplink/service.js';
+import { PrivacyLedger } from '../uplink/ledger.js';
+import { upstreamState } from '../uplink/upstream-state.js';
+import { HomeAssistantBridge } from '../integrations/home-assistant/service.js';
+import { HomeAssistantSettings } from '../integrations/home-assistant/settings.js';
+import { hearthVersion } from '../integrations/version.js';
 import type { HubContext, HubService } from './context.js';
 
 export type ServiceFactory = (ctx: HubContext) => HubService | HubService[] | undefined;
@@ -44,4 +49,27 @@ function privacyAndUplink(ctx: HubContext): HubService[] {
   ];
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink];
+/**
+ * Home Assistant discovery on the hub's broker; idle until `hearth integration add home-assistant`
+ * (it follows the stored setting, so it needs no restart).
+ */
+function homeAssistant(ctx: HubContext): HubService {
+  const { config, logger, bus, services } = ctx;
+  const ledger = new PrivacyLedger(services.vault.db);
+  return new HomeAssistantBridge({
+    bus,
+    logger,
+    devices: services.devices,
+    settings: new HomeAssistantSettings(services.vault.db),
+    mqtt: services.mqtt,
+    version: hearthVersion(),
+    upstream: () => upstreamState(services.privacy?.status(), Boolean(config.uplink.url), services.consent.store.all().some((c) => c.enabled)),
+    reportsSentToday: () => {
+      const midnight = new Date();
+      midnight.setHours(0, 0, 0, 0);
+      return ledger.list(1000).filter((e) => e.sentAt >= midnight.getTime()).length;
+    },
+  });
+}
+
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, homeAssistant];

@@ -9,6 +9,8 @@ import { webDepsFromHub, type WebDeps } from './deps.js';
 import { registerApi } from './api/routes.js';
 import { registerExport } from './api/export.js';
 import { registerLiveEvents } from './api/live.js';
+import { registerMetrics } from './api/metrics.js';
+import { registerIntegrations } from './api/integrations.js';
 import { generateAdminPassword, readAdminHash, writeAdminHash } from './auth/admin-password.js';
 import { registerAuth } from './auth/plugin.js';
 import { SessionStore } from './auth/sessions.js';
@@ -45,6 +47,8 @@ export const webUiPlugin: FastifyPluginAsync<WebUiPluginOptions> = async (app, {
   });
   registerApi(app, deps);
   registerExport(app, deps);
+  registerMetrics(app, deps);
+  registerIntegrations(app, deps);
   registerLiveEvents(app, deps.bus);
   registerPages(app, pagesDepsFromHub(deps));
 };

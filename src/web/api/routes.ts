@@ -19,8 +19,16 @@ import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
 import { EventLog } from '../../store/event-log.js';
 import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
+import { upstreamState as upstreamStateOf, type UpstreamState } from '../../uplink/upstream-state.js';
 
 const MAX_LEDGER = 1000;
+
+const UPSTREAM_DETAIL: Record<UpstreamState, string> = {
+  'paused-by-switch': 'The privacy switch on the hub is on: nothing is sent.',
+  paused: 'Paused from the web UI or with `hearth privacy pause`: nothing is sent.',
+  off: 'No category is consented: nothing is sent.',
+  on: 'Consented, noised reports are sent upstream.',
+};
 
 type Ctx = WebDeps;
 
@@ -69,13 +77,10 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     return eventLog.countsSince(startOfToday());
   }
 
-  function upstreamState(): { state: 'on' | 'paused-by-switch' | 'paused' | 'off'; detail: string } {
-    const p = ctx.privacy?.status();
-    if (p?.bySwitch) return { state: 'paused-by-switch', detail: 'The privacy switch on the hub is on: nothing is sent.' };
-    if (p?.paused) return { state: 'paused', detail: 'Paused from the web UI or with `hearth privacy pause`: nothing is sent.' };
-    if (!ctx.config.uplink.url) return { state: 'off', detail: 'No upstream is configured: nothing is sent.' };
-    if (!consent.all().some((c) => c.enabled)) return { state: 'off', detail: 'No category is consented: nothing is sent.' };
-    return { state: 'on', detail: 'Consented, noised reports are sent upstream.' };
+  function upstreamState(): { state: UpstreamState; detail: string } {
+    const state = upstreamStateOf(ctx.privacy?.status(), Boolean(ctx.config.uplink.url), consent.all().some((c) => c.enabled));
+    if (state === 'off' && !ctx.config.uplink.url) return { state, detail: 'No upstream is configured: nothing is sent.' };
+    return { state, detail: UPSTREAM_DETAIL[state] };
   }
 
   app.get('/api/status', { schema: S.StatusRoute }, async () => {

@@ -59,6 +59,33 @@ export const HealthRoute = {
   response: { 200: Type.Object({ status: Type.Literal('ok') }), 503: Type.Object({ status: Type.Literal('starting') }), ...REFUSALS },
 };
 
+/** GET /metrics (src/web/api/metrics.ts): the bearer token in the Authorization header. */
+export const MetricsRoute = {
+  querystring: NoQuery,
+  headers: Type.Object({ authorization: Type.Optional(Type.String({ maxLength: 100, refusal: 'the Authorization header is too long' })) }),
+  response: { 200: Text('Prometheus text exposition format 0.0.4'), ...REFUSALS },
+};
+
+const HomeAssistantIntegration = {
+  enabled: Type.Boolean(),
+  shareNames: Type.Boolean(),
+  username: Type.String(),
+  port: Type.Integer(),
+};
+
+/** The settings page's Home Assistant switch (src/web/api/integrations.ts). */
+export const HomeAssistantIntegrationRoute = {
+  querystring: NoQuery,
+  response: { 200: Type.Object(HomeAssistantIntegration), ...REFUSALS },
+};
+
+export const SetHomeAssistantIntegrationRoute = {
+  querystring: NoQuery,
+  body: Type.Object({ enabled: Type.Boolean(), shareNames: Type.Optional(Type.Boolean()) }, { additionalProperties: false, refusal: 'send { "enabled": true|false, "shareNames"?: true|false }' }),
+  /** The password only when this request turned the integration on: shown once. */
+  response: { 200: Type.Object({ ...HomeAssistantIntegration, password: Type.Optional(Type.String()) }), ...REFUSALS },
+};
+
 export const LoginRoute = {
   querystring: NoQuery,
   body: Type.Object({ password: Type.String({ minLength: 1, maxLength: 256, refusal: 'a password is required' }) }, { additionalProperties: false, refusal: 'a password is required' }),

@@ -1,4 +1,4 @@
-// Settings: the uplink, the report interval, the home's daily epsilon and its questions; the privacy pause.
+// Settings: the uplink, the report interval, the home's daily epsilon and its questions; the privacy pause; Home Assistant.
 import { $, api, flash, showError } from './app.js';
 
 let paused = false;
@@ -61,4 +61,39 @@ $('privacy-toggle').addEventListener('click', async () => {
   }
 });
 
+let haEnabled = false;
+
+function renderHomeAssistant(ha) {
+  haEnabled = Boolean(ha.enabled);
+  $('ha-state').textContent = haEnabled ? 'On: Home Assistant may connect with its own MQTT account.' : 'Off: Home Assistant cannot connect.';
+  $('ha-share-names').checked = Boolean(ha.shareNames);
+  const button = $('ha-toggle');
+  button.textContent = haEnabled ? 'Turn off and remove from Home Assistant' : 'Turn on';
+  button.disabled = false;
+}
+
+async function setHomeAssistant(body) {
+  $('ha-toggle').disabled = true;
+  try {
+    const ha = await api('PUT', '/api/integrations/home-assistant', body);
+    renderHomeAssistant(ha);
+    if (ha.password) {
+      $('ha-username').textContent = ha.username;
+      $('ha-port').textContent = String(ha.port);
+      $('ha-password').textContent = ha.password;
+      $('ha-credential').hidden = false;
+    } else if (!ha.enabled) {
+      $('ha-password').textContent = '';
+      $('ha-credential').hidden = true;
+    }
+  } catch (err) {
+    showError(err);
+    $('ha-toggle').disabled = false;
+  }
+}
+
+$('ha-toggle').addEventListener('click', () => setHomeAssistant({ enabled: !haEnabled, shareNames: $('ha-share-names').checked }));
+$('ha-share-names').addEventListener('change', () => setHomeAssistant({ enabled: haEnabled, shareNames: $('ha-share-names').checked }));
+
 load().catch(showError);
+api('GET', '/api/integrations/home-assistant').then(renderHomeAssistant, showError);

@@ -13,8 +13,11 @@ import { csrfMatches, SessionStore, type Session } from './sessions.js';
 
 export const SESSION_COOKIE = 'hearth_session';
 
-/** Routes anyone on the LAN may reach: the login page and call, static assets, the health check. */
-const PUBLIC_ROUTES = new Set(['GET /login', 'POST /api/login', 'GET /api/health', 'GET /assets/:name']);
+/**
+ * Routes anyone on the LAN may reach: the login page and call, static assets, the health check,
+ * and the metrics, which check their own bearer token (src/web/api/metrics.ts).
+ */
+const PUBLIC_ROUTES = new Set(['GET /login', 'POST /api/login', 'GET /api/health', 'GET /assets/:name', 'GET /metrics']);
 
 export function isPublicRoute(method: string, url: string | undefined): boolean {
   return url !== undefined && PUBLIC_ROUTES.has(`${method === 'HEAD' ? 'GET' : method} ${url}`);

@@ -229,6 +229,18 @@ its rows are deleted and the database is compacted so the bytes are gone from th
     <p class="muted small" id="settings-note"></p>
   </form>
 </section>
+<section class="card" aria-labelledby="h-ha"><h2 id="h-ha">Home Assistant</h2>
+  <p class="muted small">Lets Home Assistant on your network show your cameras (connectivity, motion, Wi-Fi signal, last seen) and the hub's
+  upstream state, over MQTT on this hub. Home Assistant stores what it receives in its own database, unencrypted. SSIDs, IP
+  addresses, weights and member names are never sent.</p>
+  <p class="muted small" id="ha-state"></p>
+  <label><input type="checkbox" id="ha-share-names"> Share camera names with Home Assistant</label>
+  <div class="actions"><button type="button" id="ha-toggle" disabled>…</button></div>
+  <div id="ha-credential" hidden>
+    <p>In Home Assistant add the MQTT integration with this hub's address, port <code id="ha-port"></code>, username
+    <code id="ha-username"></code> and password <code id="ha-password"></code>. The password is shown only now.</p>
+  </div>
+</section>
 <section class="card" aria-labelledby="h-epsilon"><h2 id="h-epsilon">What epsilon means</h2>
   <p>No number leaves the hub as it is. Each answer is a single bit or a few, drawn at random with odds that depend
   on your home's true value: this is local differential privacy, and the noise is what protects you.
