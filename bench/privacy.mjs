@@ -7,7 +7,7 @@
  * (discrete Laplace per metric) is shown alongside from its variance formula. See docs/privacy.md.
  */
 import { writeFileSync } from 'node:fs';
-import { formatOneHalfWidths, homesFromFile, memoPieces, populationVariance, simulate, STATISTICS, syntheticHome } from './lib/privacy-sim.mjs';
+import { formatOneHalfWidths, homesFromFile, warmupDays, populationVariance, simulate, STATISTICS, syntheticHome } from './lib/privacy-sim.mjs';
 
 const USAGE = `usage: npm run bench:privacy -- [--homes N] [--days D] [--truth FILE] [--json FILE] [--runs R]
   --homes N            homes (default 100000; with --truth, the file's homes are taken in turn)
@@ -67,17 +67,23 @@ export async function main(argv) {
     console.log(USAGE);
     return 0;
   }
-  const fileHomes = o.truth ? homesFromFile(o.truth) : undefined;
+  let fileHomes;
+  try {
+    fileHomes = o.truth ? homesFromFile(o.truth) : undefined;
+  } catch (e) {
+    console.error(e.code === 'ENOENT' ? `${o.truth}: no such file` : e.message);
+    return 2;
+  }
   const homes = o.homes ?? (fileHomes ? fileHomes.length : 100_000);
   const makeHome = fileHomes ? (h) => fileHomes[h % fileHomes.length] : (_h, rng) => syntheticHome(rng);
-  const warmup = o.warmup ?? Math.ceil(memoPieces() / o.perDay);
+  const warmup = o.warmup ?? warmupDays(o.perDay);
   const base = { homes, makeHome, days: o.days, warmup, dailyEpsilon: o.dailyEpsilon, questionsPerDay: o.perDay };
   const population = fileHomes ? `file ${o.truth} (${fileHomes.length} homes)` : 'synthetic (bench/lib/privacy-sim.mjs)';
   console.log(`privacy benchmark: ${homes} homes, ${o.days} days pooled after ${warmup} warm-up days, daily epsilon ${o.dailyEpsilon} in ${o.perDay} question(s), population ${population}`);
 
   if (o.homesTable || o.allocations) {
     const rows = [];
-    const variants = o.homesTable ? o.homesTable.map((n) => ({ ...base, homes: n, label: `${n} homes` })) : o.allocations.map((k) => ({ ...base, questionsPerDay: k, warmup: o.warmup ?? Math.ceil(memoPieces() / k), label: `${k}/day` }));
+    const variants = o.homesTable ? o.homesTable.map((n) => ({ ...base, homes: n, label: `${n} homes` })) : o.allocations.map((k) => ({ ...base, questionsPerDay: k, warmup: o.warmup ?? warmupDays(k), label: `${k}/day` }));
     for (const v of variants) {
       const stats = simulate({ ...v, seed: `${o.seed}:${v.label}` });
       rows.push({ label: v.label, homes: v.homes, questions_per_day: v.questionsPerDay, statistics: stats });

@@ -30,6 +30,10 @@ describe('consent, report and ledger commands', () => {
     ]);
     expect(shown.history).toEqual([]);
     expect(run('consent', 'show').stdout).toMatch(/adoption\s+off\s+never set/);
+    expect(run('consent', 'show').stdout).toMatch(/asked as: activations \(1BitMean\), activated \(randomized response\), cameras \(1BitMean, memoized\), cameras_bucket \(dBitFlip, memoized\)/);
+    const health = (JSON.parse(run('consent', 'show', '--json').stdout) as { categories: { category: string; questions: { name: string; mechanism: string; stable: boolean }[] }[] }).categories[1]!;
+    expect(health.questions.map((q) => q.name)).toEqual(['connect_attempts', 'connect_failures', 'had_connect_failure', 'online_percent', 'reboots']);
+    expect(health.questions.every((q) => !q.stable)).toBe(true);
   });
 
   it('rejects unknown categories and settings with a clear reason', () => {

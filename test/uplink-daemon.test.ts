@@ -3,6 +3,8 @@
  * consent given through the CLI, a camera's data turned into a report by `hearth report now` run
  * alongside the daemon, the privacy flag holding it back, and nothing personal in what left.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/uplink/report.js';
@@ -20,6 +22,8 @@ describe('the daemon’s uplink', () => {
     mosquitto = await Mosquitto.start(mq.path);
     collector = await subscriber(mosquitto.url, 'collector-daemon-test');
     expect(cli(['init', '--data-dir', data.path]).code).toBe(0);
+    // Enough questions a day that both categories answer in each `report now` (the daemon and the CLI read this file).
+    writeFileSync(join(data.path, 'hearth.json'), JSON.stringify({ uplink: { dailyEpsilonBudget: 20, questionsPerDay: 20 } }));
     for (const category of ['adoption', 'device-health']) expect(cli(['consent', 'set', category, 'on', '--data-dir', data.path]).code).toBe(0);
     daemon = await startDaemon(data.path, [], { HEARTH_UPLINK_URL: mosquitto.url });
   });

@@ -17,7 +17,8 @@ import { CATEGORIES } from '../src/metrics/categories.js';
 import { PrivacyLedger } from '../src/uplink/ledger.js';
 import { Outbox } from '../src/uplink/outbox.js';
 import { SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
-import { REPORT_SCHEMA_URL, verifyReport, type Report } from '../src/uplink/report.js';
+import { verifyReport, type Report } from '../src/uplink/report.js';
+import { REPORT_V2_SCHEMA_URL } from '../src/uplink/report-v2.js';
 import { UplinkService } from '../src/uplink/service.js';
 import { tempDir } from './helpers/hub.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
@@ -64,7 +65,7 @@ describe('uplink to a real Mosquitto broker', () => {
   let hub: RunningHub;
   let uplink: UplinkService;
   let collector: { client: MqttClient; received: Received[] };
-  const validate = new Ajv({ strict: true }).compile(JSON.parse(readFileSync(REPORT_SCHEMA_URL, 'utf8')));
+  const validate = new Ajv({ strict: true }).compile(JSON.parse(readFileSync(REPORT_V2_SCHEMA_URL, 'utf8')));
 
   const CANARIES = {
     nickname: 'Canary Nursery Cam',
@@ -87,7 +88,8 @@ describe('uplink to a real Mosquitto broker', () => {
     collector = await subscriber(mosquitto.url, 'collector-test');
     const config = loadConfig({
       flags: { 'data-dir': dir.path, 'mqtt-port': '0', 'http-port': '0', 'mqtt-host': '127.0.0.1', 'http-host': '127.0.0.1' },
-      env: { HEARTH_UPLINK_URL: `mqtt://127.0.0.1:${relay.port}`, HEARTH_UPLINK_DAILY_EPSILON: '20' },
+      // 20 questions of ε 1 a day: every category has answers in the first windows.
+      env: { HEARTH_UPLINK_URL: `mqtt://127.0.0.1:${relay.port}`, HEARTH_UPLINK_DAILY_EPSILON: '20', HEARTH_UPLINK_QUESTIONS_PER_DAY: '20' },
     });
     hub = await startHub(config, {
       env: {},
@@ -185,15 +187,15 @@ describe('uplink to a real Mosquitto broker', () => {
     gate.setPaused(true);
     await waitFor(() => relay.open.size === 0, 5000, 'uplink connection closed');
     const before = relay.bytesFromHub;
-    uplink.closeNow();
-    uplink.closeNow();
+    const held = [...uplink.closeNow()!.outcomes, ...uplink.closeNow()!.outcomes].filter((o) => o.status === 'queued');
+    expect(held.length).toBeGreaterThanOrEqual(2); // memoized answers go out even once the day's budget is spent
     await new Promise((r) => setTimeout(r, 800)); // several scheduler ticks and backoff periods
     expect(relay.bytesFromHub).toBe(before);
     expect(relay.open.size).toBe(0);
     expect(collector.received).toHaveLength(0);
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(4);
+    expect(new Outbox(hub.ctx.vault.db).size()).toBe(held.length);
     gate.setPaused(false);
-    await waitFor(() => collector.received.length === 4, 10_000, 'queued reports after resume');
+    await waitFor(() => collector.received.length === held.length, 10_000, 'queued reports after resume');
     expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
   });
 
@@ -229,15 +231,15 @@ describe('uplink to a real Mosquitto broker', () => {
       for (const o of uplink.closeNow()!.outcomes) if (o.status === 'queued') queuedIds.push(o.reportId);
       await new Promise((r) => setTimeout(r, 250)); // reconnect attempts fail meanwhile
     }
-    expect(queuedIds).toHaveLength(6);
-    expect(new Outbox(hub.ctx.vault.db).size()).toBe(6);
+    expect(queuedIds.length).toBeGreaterThanOrEqual(3);
+    expect(new Outbox(hub.ctx.vault.db).size()).toBe(queuedIds.length);
     expect(new PrivacyLedger(hub.ctx.vault.db).size()).toBe(ledgerBefore); // nothing sent, nothing recorded
 
     await mosquitto.resume();
-    await waitFor(() => collector.received.length >= 6, 20_000, 'all reports after the broker returned');
+    await waitFor(() => collector.received.length >= queuedIds.length, 20_000, 'all reports after the broker returned');
     await new Promise((r) => setTimeout(r, 1000)); // room for any duplicate to show up
     expect(receivedIds().sort()).toEqual([...queuedIds].sort());
     expect(new Outbox(hub.ctx.vault.db).size()).toBe(0);
-    expect(new PrivacyLedger(hub.ctx.vault.db).size()).toBe(ledgerBefore + 6);
+    expect(new PrivacyLedger(hub.ctx.vault.db).size()).toBe(ledgerBefore + queuedIds.length);
   });
 });

@@ -31,7 +31,8 @@ describe('a week offline', () => {
   beforeAll(async () => {
     hub = await testVault();
     port = await freePort();
-    const config = loadConfig({ flags: { 'data-dir': hub.config.dataDir }, env: { HEARTH_UPLINK_URL: `mqtt://127.0.0.1:${port}` } });
+    // Two questions of ε 0.5 a day: the day's window and one `report now`.
+    const config = loadConfig({ flags: { 'data-dir': hub.config.dataDir }, env: { HEARTH_UPLINK_URL: `mqtt://127.0.0.1:${port}`, HEARTH_UPLINK_QUESTIONS_PER_DAY: '2' } });
     const scaleId = new DeviceRegistry(hub.vault.db, hub.vault.sealer).add('scale', 'Hall').id;
     new ConsentStore(hub.vault.db).set('scale-usage', true, now - 1000);
     service = new UplinkService({ ...hub.vault, config, logger: silentLogger, clock: { now: () => now }, gate, backoff: { initialMs: 100, maxMs: 400 }, checkIntervalMs: 3_600_000 });

@@ -164,7 +164,7 @@ describe('web API', () => {
     const preview = (await authed('GET', '/api/consent/preview')).json();
     expect(preview.reports).toHaveLength(1);
     const report = JSON.parse(preview.reports[0].json);
-    expect(report).toMatchObject({ category: 'adoption', privacy: { mechanism: expect.any(String) } });
+    expect(report).toMatchObject({ v: 2, category: 'adoption', privacy: { daily_epsilon: expect.any(Number) } });
     expect(preview.reports[0].json).not.toContain(CANARY.nickname);
     expect(hub.ctx.vault.db.prepare('SELECT COUNT(*) FROM report_outbox').pluck().get()).toBe(0);
   });

@@ -133,9 +133,13 @@ function categoryValues(values) {
   return out;
 }
 
-/** Memo pieces a home needs before its stable answers are complete (each takes one slot of a day). */
-export function memoPieces() {
-  return QUESTIONS.filter((q) => q.stable).reduce((n, q) => n + (q.kind === 'histogram' ? q.buckets.length : 1), 0);
+/**
+ * Days a home needs before its stable answers are complete: each memo piece takes one slot, and a
+ * question gets at most one piece a day (a histogram's bucket bits come one a day).
+ */
+export function warmupDays(questionsPerDay) {
+  const pieces = QUESTIONS.filter((q) => q.stable).map((q) => (q.kind === 'histogram' ? q.buckets.length : 1));
+  return Math.max(Math.ceil(pieces.reduce((a, b) => a + b, 0) / questionsPerDay), ...pieces);
 }
 
 /**

@@ -10,7 +10,6 @@ import type { SodiumApi } from '../crypto/sodium.js';
 import type { Category, MetricValues } from '../metrics/categories.js';
 import type { PrivateRelease } from '../metrics/dp.js';
 import { canonicalBytes } from './canonical.js';
-import { publicKeyBase64, type SigningKeys } from './identity.js';
 import { loadReportV2Schema, verifySignedReport, type ReportV2 } from './report-v2.js';
 
 export const REPORT_VERSION = 1;
@@ -34,38 +33,12 @@ export interface ReportV1 {
 /** Any report the hub may hold or have sent. */
 export type Report = ReportV1 | ReportV2;
 
-export type UnsignedReport = Omit<ReportV1, 'signature'>;
-
 export function newReportId(sodium: SodiumApi): string {
   const b = Buffer.from(sodium.randombytes_buf(16));
   b[6] = (b[6]! & 0x0f) | 0x40; // version 4
   b[8] = (b[8]! & 0x3f) | 0x80; // RFC 4122 variant
   const h = b.toString('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
-export interface ReportInput {
-  id: string;
-  pseudonym: string;
-  category: Category;
-  /** Epoch milliseconds, [start, end). */
-  window: { start: number; end: number };
-  release: PrivateRelease;
-}
-
-export function signReport(sodium: SodiumApi, keys: SigningKeys, input: ReportInput): ReportV1 {
-  const unsigned: UnsignedReport = {
-    v: REPORT_VERSION,
-    id: input.id,
-    hub: input.pseudonym,
-    key: publicKeyBase64(keys),
-    category: input.category,
-    window: { start: Math.floor(input.window.start / 1000), end: Math.floor(input.window.end / 1000) },
-    metrics: { ...input.release.values },
-    privacy: { mechanism: input.release.mechanism, epsilon: input.release.epsilon, bounds: { ...input.release.bounds } },
-  };
-  const signature = sodium.crypto_sign_detached(canonicalBytes(unsigned), keys.privateKey);
-  return { ...unsigned, signature: Buffer.from(signature).toString('base64') };
 }
 
 /** The exact bytes published: the canonical JSON of the signed report. */

@@ -4,8 +4,12 @@
  */
 import { ConsentStore } from '../../consent/consent.js';
 import { CATEGORIES, isCategory, METRICS } from '../../metrics/categories.js';
+import { questionsOf, type QuestionSpec } from '../../metrics/ldp/questions.js';
 import { UsageError, type CommandSpec } from '../command.js';
 import { withVault } from './devices.js';
+
+/** How each kind of question is answered (docs/privacy.md). */
+const MECHANISM_OF: Record<QuestionSpec['kind'], string> = { 'yes-no': 'randomized response', mean: '1BitMean', histogram: 'dBitFlip' };
 
 const show: CommandSpec = {
   name: 'consent show',
@@ -16,13 +20,15 @@ const show: CommandSpec = {
       const store = new ConsentStore(vault.db);
       const states = store.all();
       if (ctx.flags.json) {
-        ctx.out(JSON.stringify({ categories: states, history: store.history() }));
+        const categories = states.map((s) => ({ ...s, questions: questionsOf(s.category).map((q) => ({ name: q.name, mechanism: MECHANISM_OF[q.kind], stable: q.stable })) }));
+        ctx.out(JSON.stringify({ categories, history: store.history() }));
         return 0;
       }
       for (const s of states) {
         const since = s.since === null ? 'never set (off by default)' : `since ${new Date(s.since).toISOString()}`;
         ctx.out(`${s.category.padEnd(14)} ${s.enabled ? 'on ' : 'off'}  ${since}`);
         ctx.out(`${''.padEnd(14)}      ${METRICS[s.category].map((m) => m.name).join(', ')}`);
+        ctx.out(`${''.padEnd(14)}      asked as: ${questionsOf(s.category).map((q) => `${q.name} (${MECHANISM_OF[q.kind]}${q.stable ? ', memoized' : ''})`).join(', ')}`);
       }
       return 0;
     });

@@ -164,10 +164,13 @@ function stableAnswer(
       }
       const m = memo;
       const keyOf = (j: number) => `${j}:${j === value ? 1 : 0}`;
+      // Only the bits of a prefix of the secret order are sent: after a change, the buckets whose
+      // membership changed lack a bit, and sending every other bit would show which ones they are.
       const bits: Record<string, 0 | 1> = {};
       for (const j of m.order!) {
         const b = m.bits[keyOf(j)];
-        if (b !== undefined) bits[String(j)] = b;
+        if (b === undefined) break;
+        bits[String(j)] = b;
       }
       // The vector's ε is twice a bit's: a different value changes at most two buckets' bits.
       const answer = (spent: number): Answer => ({ mechanism: 'dbitflip', epsilon: 2 * m.epsilon, spent, memo: true, buckets: k, bits: { ...bits } });
