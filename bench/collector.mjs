@@ -130,27 +130,30 @@ function postgresPids(dataDir) {
 const ownCpu = (mosq) => (process.cpuUsage().user + process.cpuUsage().system) / 1e6 + (readCpuSeconds(mosq.pid) ?? 0);
 const cpuOf = (pids) => pids.reduce((s, p) => s + (readCpuSeconds(p) ?? 0), 0);
 
+/** Format 2 reports as hubs send them now: one device-health answer (1BitMean) each, signed. */
 async function makeReports(n) {
   const { loadSodium } = await import(join(DIST, 'crypto/sodium.js'));
-  const { signReport, reportBytes, newReportId } = await import(join(DIST, 'uplink/report.js'));
-  const { METRICS } = await import(join(DIST, 'metrics/categories.js'));
+  const { reportBytes, newReportId } = await import(join(DIST, 'uplink/report.js'));
+  const { signReportV2 } = await import(join(DIST, 'uplink/report-v2.js'));
   const sodium = await loadSodium();
   const hubs = Array.from({ length: Math.max(1, Math.ceil(n / 10)) }, () => {
     const pair = sodium.crypto_sign_keypair();
-    return { pseudonym: Buffer.from(sodium.randombytes_buf(16)).toString('hex'), keys: { publicKey: pair.publicKey, privateKey: pair.privateKey } };
+    return { pseudonym: Buffer.from(sodium.randombytes_buf(16)).toString('hex'), publicKey: Buffer.from(pair.publicKey).toString('base64'), privateKey: pair.privateKey };
   });
   const now = Date.now();
-  const specs = METRICS['device-health'];
   const out = [];
   for (let i = 0; i < n; i++) {
     const hub = hubs[i % hubs.length];
-    const end = now - 60_000 - Math.floor(i / hubs.length) * 3_600_000;
-    const report = signReport(sodium, hub.keys, {
+    const end = Math.floor((now - 60_000 - Math.floor(i / hubs.length) * 3_600_000) / 1000);
+    const report = signReportV2(sodium, hub.privateKey, {
+      v: 2,
       id: newReportId(sodium),
-      pseudonym: hub.pseudonym,
+      hub: hub.pseudonym,
+      key: hub.publicKey,
       category: 'device-health',
-      window: { start: end - 3_600_000, end },
-      release: { values: Object.fromEntries(specs.map((m) => [m.name, (i * 7) % (m.bound + 1)])), mechanism: 'discrete-laplace', epsilon: 0.5, bounds: Object.fromEntries(specs.map((m) => [m.name, m.bound])) },
+      window: { start: end - 3600, end },
+      answers: { connect_failures: { mechanism: '1bitmean', epsilon: 1, spent: 1, memo: false, bound: 50, bit: i % 2 } },
+      privacy: { daily_epsilon: 1, spent: 1 },
     });
     out.push({ topic: `hearth/v1/reports/${hub.pseudonym}`, payload: reportBytes(report) });
   }

@@ -6,7 +6,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { SodiumApi } from '../../src/crypto/sodium.js';
 import { CATEGORIES, METRICS, type Category } from '../../src/metrics/categories.js';
-import { newReportId, reportBytes, signReport, type Report } from '../../src/uplink/report.js';
+import { canonicalBytes } from '../../src/uplink/canonical.js';
+import { newReportId, reportBytes, type ReportV1 } from '../../src/uplink/report.js';
 import { reportTopic, type SigningKeys } from '../../src/uplink/identity.js';
 import { baseEnv, ROOT } from './hub.js';
 
@@ -98,18 +99,24 @@ export function fakeHub(sodium: SodiumApi): FakeHub {
   return { pseudonym, keys: { publicKey: pair.publicKey, privateKey: pair.privateKey }, topic: reportTopic(pseudonym) };
 }
 
-/** A report signed by the hub's own signing code; `values` default to 0 for every metric. */
-export function signedReport(sodium: SodiumApi, hub: FakeHub, opts: { category?: Category; windowEndMs: number; windowMs?: number; values?: Record<string, number>; id?: string }): Report {
+/**
+ * A format 1 report (what hubs sent before format 2, still accepted), signed as the hub signed it:
+ * Ed25519 over the canonical JSON without the signature. `values` default to 0 for every metric.
+ */
+export function signedReport(sodium: SodiumApi, hub: FakeHub, opts: { category?: Category; windowEndMs: number; windowMs?: number; values?: Record<string, number>; id?: string }): ReportV1 {
   const category = opts.category ?? CATEGORIES[2];
   const specs = METRICS[category];
-  const values = Object.fromEntries(specs.map((m) => [m.name, opts.values?.[m.name] ?? 0]));
-  return signReport(sodium, hub.keys, {
+  const unsigned: Omit<ReportV1, 'signature'> = {
+    v: 1,
     id: opts.id ?? newReportId(sodium),
-    pseudonym: hub.pseudonym,
+    hub: hub.pseudonym,
+    key: Buffer.from(hub.keys.publicKey).toString('base64'),
     category,
-    window: { start: opts.windowEndMs - (opts.windowMs ?? 86_400_000), end: opts.windowEndMs },
-    release: { values, mechanism: 'discrete-laplace', epsilon: 0.5, bounds: Object.fromEntries(specs.map((m) => [m.name, m.bound])) },
-  });
+    window: { start: Math.floor((opts.windowEndMs - (opts.windowMs ?? 86_400_000)) / 1000), end: Math.floor(opts.windowEndMs / 1000) },
+    metrics: Object.fromEntries(specs.map((m) => [m.name, opts.values?.[m.name] ?? 0])),
+    privacy: { mechanism: 'discrete-laplace', epsilon: 0.5, bounds: Object.fromEntries(specs.map((m) => [m.name, m.bound])) },
+  };
+  return { ...unsigned, signature: Buffer.from(sodium.crypto_sign_detached(canonicalBytes(unsigned), hub.keys.privateKey)).toString('base64') };
 }
 
 export { reportBytes };
