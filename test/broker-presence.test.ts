@@ -14,7 +14,7 @@ import { generateDevicePassword, hashPassword } from '../src/crypto/password.js'
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { createLogger } from '../src/log/logger.js';
 import { connectPacket, publishPacket } from './helpers/raw-mqtt.js';
-import { tempDir } from './helpers/hub.js';
+import { addCameraWithPassword, tempDir } from './helpers/hub.js';
 
 const run = promisify(execFile);
 const NOW = Date.now();
@@ -47,7 +47,7 @@ describe('presence after refused publishes', () => {
 
   function enrol(nickname: string) {
     const password = generateDevicePassword();
-    const d = hub.ctx.registry.add('camera', nickname, { secretHash: hashPassword(hub.ctx.vault.sodium, password, 'device') });
+    const d = addCameraWithPassword(hub, nickname, password);
     return { id: d.id, password };
   }
 
@@ -65,13 +65,13 @@ describe('presence after refused publishes', () => {
     });
   }
 
-  const online = (id: string) => hub.ctx.cameras.view(id).online;
+  const online = (id: string) => hub.internals.cameras.view(id).online;
   const presenceEvents = (id: string) =>
-    (hub.ctx.vault.db.prepare("SELECT type FROM events WHERE device_id = ? AND type IN ('online','offline') ORDER BY id").all(id) as { type: string }[]).map((e) => e.type);
+    (hub.internals.vault.db.prepare("SELECT type FROM events WHERE device_id = ? AND type IN ('online','offline') ORDER BY id").all(id) as { type: string }[]).map((e) => e.type);
 
   /** No socket left: the broker has no connection, and once the group commit has run, the store says offline. */
   async function settle(id: string): Promise<void> {
-    await expect.poll(() => hub.ctx.broker.isOnline(id), { timeout: 5000 }).toBe(false);
+    await expect.poll(() => hub.internals.broker.isOnline(id), { timeout: 5000 }).toBe(false);
     await new Promise((r) => setTimeout(r, 100)); // records already handed to the group commit land
     await expect.poll(() => online(id), { timeout: 5000 }).toBe(false);
     expect(presenceEvents(id).at(-1) ?? 'offline').toBe('offline');
@@ -95,7 +95,7 @@ describe('presence after refused publishes', () => {
     for (const refusal of REFUSALS) {
       for (let i = 0; i < 25; i++) await rawConnectAndPublish(cam.id, cam.password, refusal.topic(cam.id, other.id), refusal.payload);
       await settle(cam.id);
-      expect(hub.ctx.broker.connectedDeviceIds()).not.toContain(cam.id);
+      expect(hub.internals.broker.connectedDeviceIds()).not.toContain(cam.id);
     }
     // Presence alternates: never two "online" in a row with no "offline" between.
     const seq = presenceEvents(cam.id);
@@ -135,7 +135,7 @@ describe('presence after refused publishes', () => {
     clients.push(c);
     await new Promise((r, j) => (c.once('connect', r), c.once('error', j)));
     for (const refusal of REFUSALS) await rawConnectAndPublish(cam.id, cam.password, refusal.topic(cam.id, other.id), refusal.payload);
-    expect(hub.ctx.broker.isOnline(cam.id)).toBe(true);
+    expect(hub.internals.broker.isOnline(cam.id)).toBe(true);
     expect(online(cam.id)).toBe(true);
     await c.endAsync();
     await settle(cam.id);

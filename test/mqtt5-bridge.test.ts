@@ -618,7 +618,7 @@ describe('bridge in front of the hub broker', () => {
     await expect(connect(cam.id, cam.password, 5)).rejects.toMatchObject({ code: 0x97 });
     // The right secret over the limit is not a failed guess: the camera is not slowed down for it.
     await open.pop()!.endAsync();
-    await expect.poll(() => hub.ctx.broker.isOnline(cam.id)).toBe(true);
+    await expect.poll(() => hub.internals.broker.isOnline(cam.id)).toBe(true);
     const again = await connect(cam.id, cam.password, 5);
     expect(again.connected).toBe(true);
     for (const c of [...open, again]) await c.endAsync();

@@ -195,6 +195,7 @@ export class PacketFramer {
 /** Maps the hub's refusal reason to the reason code a v5 client gets in its PUBACK/PUBREC. */
 export function nackReasonCode(reason: string | number): number {
   if (typeof reason === 'number') return reason >= 0x80 && reason <= 0xff ? reason : ReasonCode.unspecified;
+  if (reason === 'event_rate_limited' || reason === 'event_quota_exceeded') return ReasonCode.quotaExceeded;
   return reason.startsWith('topic') ? ReasonCode.notAuthorized : ReasonCode.payloadFormatInvalid;
 }
 
