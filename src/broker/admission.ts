@@ -94,8 +94,9 @@ export class ConnectionAdmission {
   }
 
   /**
-   * Holds one of the camera's connection slots for this socket, before its password is checked, so
-   * simultaneous connects cannot all pass the count. False when the camera has no slot left.
+   * Holds one of the camera's connection slots for this socket until it closes, taken the moment
+   * its password passed, so simultaneous connects cannot all pass the count. False when the camera
+   * has no slot left.
    */
   reserveDevice(ticket: Ticket, deviceId: string): boolean {
     if (ticket.state === 'closed') return false;
@@ -107,7 +108,7 @@ export class ConnectionAdmission {
     return true;
   }
 
-  /** The password check failed: the slot goes back. */
+  /** Gives the socket's camera slot back. */
   releaseDevice(ticket: Ticket): void {
     const id = ticket.deviceId;
     if (id === undefined) return;
@@ -176,10 +177,27 @@ export class SubscriptionCap {
     return true;
   }
 
+  /** Whether `topic` was admitted for `client` (and not removed since). */
+  holds(client: object, topic: string): boolean {
+    return this.filters.get(client)?.has(topic) === true;
+  }
+
   removed(client: object, topics: readonly string[]): void {
     const set = this.filters.get(client);
     if (set) for (const t of topics) set.delete(t);
   }
+}
+
+/**
+ * aedes stores a persistent session's SUBSCRIBE packet whole each time one of its filters is
+ * granted, refused filters included (and restores them later without asking again). Only filters
+ * `granted(client, topic)` confirms are stored.
+ */
+export function storeGrantedSubscriptionsOnly(persistence: object, granted: (client: object, topic: string) => boolean): void {
+  type Add = (client: object, subs: { topic: string }[]) => Promise<void>;
+  const p = persistence as { addSubscriptions: Add };
+  const add = p.addSubscriptions.bind(persistence);
+  p.addSubscriptions = (client, subs) => add(client, subs.filter((s) => granted(client, s.topic)));
 }
 
 /**

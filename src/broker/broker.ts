@@ -18,7 +18,7 @@ import type { Done } from '../store/group-commit.js';
 import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, parseStatus } from '../devices/camera/protocol.js';
 import type { CameraRecord } from '../devices/camera/store.js';
 import { AEDES_OPTIONS } from './aedes-options.js';
-import { admissionOptions, ConnectionAdmission, DEFAULT_EVENT_LIMITS, EventBudget, sessionId, SubscriptionCap, VerifyBusyError, VerifyQueue, type AdmissionOptions, type EventLimits, type Ticket } from './admission.js';
+import { admissionOptions, ConnectionAdmission, DEFAULT_EVENT_LIMITS, EventBudget, sessionId, storeGrantedSubscriptionsOnly, SubscriptionCap, VerifyBusyError, VerifyQueue, type AdmissionOptions, type EventLimits, type Ticket } from './admission.js';
 import { sourceKey } from '../net/source-key.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { BrokerError, brokerErrorCode, type BrokerErrorCode } from './errors.js';
@@ -126,6 +126,7 @@ export class HubBroker {
     this.admission = new ConnectionAdmission(admissionOptions(opts.maxConnections, opts.admission));
     this.eventBudget = new EventBudget({ ...DEFAULT_EVENT_LIMITS, ...opts.eventLimits }, this.now);
     this.verifyQueue = new VerifyQueue(undefined, this.now);
+    storeGrantedSubscriptionsOnly((aedes as unknown as { persistence: object }).persistence, (c, topic) => this.subscriptionCap.holds(c, topic));
     aedes.authenticate = (client, username, password, cb) =>
       this.authenticate(client as HubClient, username, password, cb as (err: Error | null, ok: boolean) => void);
     aedes.authorizePublish = (client, packet, cb) => this.authorizePublish(client as HubClient | null, packet as AedesPublishPacket, cb);
@@ -273,7 +274,6 @@ export class HubBroker {
     const ticket = this.tickets.get(client);
     if (ticket) this.admission.checking(ticket);
     const refuse = (reason: string) => {
-      if (ticket) this.admission.releaseDevice(ticket);
       this.authThrottle.recordFailure(source);
       this.refuse('auth_refused', 'connection refused', { reason });
       cb(Object.assign(new BrokerError('not_authorized', reason), { returnCode: 5 }), false);
@@ -293,10 +293,12 @@ export class HubBroker {
     const secret = password.toString('utf8');
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
-    // The camera's connection slot is held before its password is checked, so simultaneous
-    // connects cannot all pass the count.
-    if (!ticket || !this.admission.reserveDevice(ticket, username)) return refuseOverLimit(username);
     const accept = () => {
+      // The camera's connection slot is taken here, synchronously, and counted from now until
+      // the socket closes, so simultaneous connects cannot all pass the count (connections only
+      // lists a client once aedes is done with its CONNECT). Taken after the password check, so
+      // a stranger guessing at the account cannot hold the camera's slots.
+      if (!ticket || !this.admission.reserveDevice(ticket, username)) return refuseOverLimit(username);
       this.authThrottle.recordSuccess(source);
       this.verifyQueue.succeeded(username, from);
       this.admission.authenticate(ticket);
@@ -320,7 +322,6 @@ export class HubBroker {
       },
       (err: unknown) => {
         // Too many checks waiting (a flood from many addresses): "server unavailable", try later.
-        this.admission.releaseDevice(ticket);
         const reason = err instanceof PasswordWorkerBusyError || err instanceof VerifyBusyError ? 'auth_busy' : 'auth_error';
         this.refuse('auth_refused', 'connection refused', { reason });
         cb(Object.assign(new BrokerError('server_busy', reason), { returnCode: 3 }), false);
