@@ -55,6 +55,22 @@ export function readKeyFile(path: string): Buffer {
   return readFileSync(path);
 }
 
+/**
+ * The key in use must be readable by its owner alone, and that owner must be the user running
+ * hearth: a key others can read is a key others may have copied, and a key owned by someone else
+ * can be replaced by them. Refuses with the command that fixes it. (Files from systemd's
+ * LoadCredential= are the service's own, mode 0400, and pass.)
+ */
+export function assertKeyFilePrivate(path: string, uid: number | undefined = process.getuid?.()): void {
+  const st = statSync(path);
+  if (uid !== undefined && st.uid !== uid) {
+    throw new KeyError(`the master key at ${path} belongs to another user (uid ${st.uid}, hearth runs as uid ${uid}); refusing to use it. If it is yours: chown ${uid} ${path}`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new KeyError(`the master key at ${path} can be read or changed by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it. Fix: chmod 600 ${path}`);
+  }
+}
+
 /** Domain of the fingerprint hash: a fingerprint is never any other hash of the key. */
 const FINGERPRINT_DOMAIN = 'hearth master key fingerprint v1';
 
