@@ -220,7 +220,8 @@ export interface EventLimits {
   perDay: number;
 }
 
-export const DEFAULT_EVENT_LIMITS: EventLimits = { perSecond: 10, burst: 100, perDay: 50_000 };
+/** The defaults of mqtt.eventsPerSecond and mqtt.eventsPerDay (src/config). */
+export const DEFAULT_EVENT_LIMITS: EventLimits = { perSecond: 500, burst: 5000, perDay: 2_000_000 };
 
 export type EventVerdict = { ok: true } | { ok: false; reason: 'event_rate_limited' | 'event_quota_exceeded' };
 
