@@ -30,6 +30,8 @@ describe('master key file permissions', () => {
     chmodSync(key, 0o600);
     expect(cli(['device', 'list', '--data-dir', d.path]).code).toBe(0);
     if (process.getuid?.() === 0) {
+      // A key of another ordinary user is refused (one of root's would be accepted: root can
+      // replace anything anyway).
       chownSync(key, 65534, 65534);
       const res = cli(['device', 'list', '--data-dir', d.path]);
       tried++;

@@ -45,7 +45,7 @@ export async function openVault(dataDir: string, env: Record<string, string | un
     createKeyFile(key.path);
     key = keyLocation(dataDir, env);
   }
-  assertKeyFilePrivate(key.path);
+  if (key.source === 'file') assertKeyFilePrivate(key.path);
   let { sealer, fingerprint } = sealerFromFile(sodium, key.path);
   const db = openDatabase(dbPath, { mustExist: !opts.create });
   try {
