@@ -23,8 +23,9 @@ const fakeSocket = (remoteAddress: string) => {
 };
 
 describe('admission limits (pure)', () => {
-  it('caps waiting sockets per source, counting an IPv6 /64 as one source', () => {
-    const a = new ConnectionAdmission(admissionOptions(100, { maxWaitingPerSource: 3 }));
+  it('caps waiting sockets per source once the pool is half full, counting an IPv6 /64 as one source', () => {
+    const a = new ConnectionAdmission(admissionOptions(10, { maxWaitingPerSource: 3 }));
+    for (let i = 0; i < 4; i++) expect(a.admit(fakeSocket(`10.0.0.${i + 1}`)).ok).toBe(true);
     const results = Array.from({ length: 10 }, (_, i) => a.admit(fakeSocket(`2001:db8:1:2::${(i + 1).toString(16)}`)).ok);
     expect(results.filter(Boolean)).toHaveLength(3);
     expect(a.admit(fakeSocket('2001:db8:1:3::1')).ok).toBe(true); // another /64
@@ -106,7 +107,7 @@ describe('admission limits (pure)', () => {
   it('serves password checks round-robin by source, caps each stranger source, and puts known cameras first', async () => {
     const order: string[] = [];
     const gates: (() => void)[] = [];
-    const q = new VerifyQueue({ concurrency: 1, perSource: 2, maxWaiting: 100, recentMs: 60_000 });
+    const q = new VerifyQueue({ concurrency: 1, perSource: 2, maxWaiting: 8, recentMs: 60_000 });
     const job = (name: string) => () =>
       new Promise<boolean>((resolve) => {
         order.push(name);
@@ -285,4 +286,17 @@ describe('broker under abuse', () => {
     tally.refused += refused;
     tally.accepted += 1;
   }, 120_000);
+});
+
+describe('password-check queue when full', () => {
+  it('gives a newcomer a place taken from the source with the longest line', async () => {
+    const q = new VerifyQueue({ concurrency: 1, perSource: 100, maxWaiting: 4, recentMs: 60_000 });
+    const never = () => new Promise<boolean>(() => {});
+    const flood = Array.from({ length: 5 }, () => q.submit('cam-x', 'A', never).catch((e: unknown) => e));
+    // A0 runs, A1..A4 wait: the queue is full.
+    const camera = q.submit('cam-y', 'B', never).catch((e: unknown) => e);
+    expect(await flood[4]).toBeInstanceOf(VerifyBusyError); // A's newest gave its place up
+    expect(q.size).toBe(5);
+    void camera;
+  });
 });

@@ -17,7 +17,11 @@ export interface AdmissionOptions {
    * most maxConnections minus this many.
    */
   reservedForDevices: number;
-  /** Sockets not yet authenticated from one source (an IPv4 address or an IPv6 /64). */
+  /**
+   * Sockets not yet authenticated from one source (an IPv4 address or an IPv6 /64), enforced once
+   * the waiting pool is half full: many cameras behind one address may all connect at once to a
+   * quiet hub, a flood from one address cannot fill it.
+   */
   maxWaitingPerSource: number;
   /** Connections one camera may hold at once (a reconnect may overlap the old socket's close). */
   maxConnectionsPerDevice: number;
@@ -73,8 +77,9 @@ export class ConnectionAdmission {
    */
   admit(socket: Socket): AdmitResult {
     const source = sourceKey(socket.remoteAddress ?? 'unknown');
-    if ((this.waitingPerSource.get(source) ?? 0) >= this.opts.maxWaitingPerSource) return { ok: false, reason: 'source_limit' };
     const waitingCap = Math.max(1, this.opts.maxConnections - this.opts.reservedForDevices);
+    const underPressure = this.waiting.size >= waitingCap / 2;
+    if (underPressure && (this.waitingPerSource.get(source) ?? 0) >= this.opts.maxWaitingPerSource) return { ok: false, reason: 'source_limit' };
     let evicted: Ticket | undefined;
     if (this.waiting.size >= waitingCap || this.waiting.size + this.authenticated >= this.opts.maxConnections) {
       evicted = this.oldestWaiting();
@@ -283,15 +288,18 @@ export class VerifyBusyError extends Error {
 export interface VerifyQueueOptions {
   /** Checks handed to the password worker at once. */
   concurrency: number;
-  /** Checks a source (IPv4 address or IPv6 /64) may have waiting or running, unless it is known. */
+  /**
+   * Checks a source (IPv4 address or IPv6 /64) may have waiting or running, unless it is known;
+   * enforced once the queue is half full, so many cameras behind one address can log in at once.
+   */
   perSource: number;
-  /** Checks waiting in all. */
+  /** Checks waiting in all; when full, a source with fewer waiting takes a place from the one with most. */
   maxWaiting: number;
   /** How long a successful login makes the same camera from the same source "known". */
   recentMs: number;
 }
 
-export const DEFAULT_VERIFY_QUEUE: VerifyQueueOptions = { concurrency: 2, perSource: 2, maxWaiting: 128, recentMs: 7 * DAY_MS };
+export const DEFAULT_VERIFY_QUEUE: VerifyQueueOptions = { concurrency: 2, perSource: 2, maxWaiting: 256, recentMs: 7 * DAY_MS };
 
 interface Job {
   source: string;
@@ -341,8 +349,12 @@ export class VerifyQueue {
 
   submit(deviceId: string, source: string, run: () => Promise<boolean>): Promise<boolean> {
     const known = this.isKnown(deviceId, source);
-    if (this.waiting >= this.opts.maxWaiting + (known ? this.opts.maxWaiting : 0)) return Promise.reject(new VerifyBusyError());
-    if (!known && (this.perSource.get(source) ?? 0) >= this.opts.perSource) return Promise.reject(new VerifyBusyError());
+    const mine = this.perSource.get(source) ?? 0;
+    if (!known && this.waiting >= this.opts.maxWaiting / 2 && mine >= this.opts.perSource) return Promise.reject(new VerifyBusyError());
+    if (this.waiting >= this.opts.maxWaiting * (known ? 2 : 1)) {
+      // Full: the source with the longest line gives up its newest check, if it has more than this one.
+      if (known || !this.dropFromLongest(mine)) return Promise.reject(new VerifyBusyError());
+    }
     return new Promise<boolean>((resolve, reject) => {
       const job: Job = { source, run, resolve, reject };
       this.perSource.set(source, (this.perSource.get(source) ?? 0) + 1);
@@ -355,6 +367,19 @@ export class VerifyQueue {
       }
       this.pump();
     });
+  }
+
+  private dropFromLongest(than: number): boolean {
+    let longest: Job[] | undefined;
+    for (const q of this.strangers.values()) if (!longest || q.length > longest.length) longest = q;
+    if (!longest || longest.length <= than + 1) return false;
+    const job = longest.pop()!;
+    this.waiting--;
+    const n = (this.perSource.get(job.source) ?? 1) - 1;
+    if (n > 0) this.perSource.set(job.source, n);
+    else this.perSource.delete(job.source);
+    job.reject(new VerifyBusyError());
+    return true;
   }
 
   /** Checks waiting or running (for tests). */
