@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Sealer, SealError } from '../src/crypto/sealer.js';
+import { paddedLength, Sealer, SealError } from '../src/crypto/sealer.js';
 import { loadSodium } from '../src/crypto/sodium.js';
 import { hashPassword, verifyPassword, VerifiedSecretCache } from '../src/crypto/password.js';
 
@@ -52,8 +52,12 @@ describe('field sealing', async () => {
       const sealed = sealer.seal('eventDetail', aad, input);
       const nonce = sealed.subarray(1, 25);
       const message = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
-      const viaWrappers = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, sealer.subkey('eventDetail'));
-      expect(sealed[0]).toBe(1);
+      // Version 2: the message padded to its size bucket (0x80, then zeros).
+      const padded = Buffer.alloc(paddedLength(message.length));
+      padded.set(message);
+      padded[message.length] = 0x80;
+      const viaWrappers = sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(padded, aad, null, nonce, sealer.subkey('eventDetail'));
+      expect(sealed[0]).toBe(2);
       expect(Buffer.from(sealed.subarray(25)).equals(Buffer.from(viaWrappers))).toBe(true);
       expect(sealer.open('eventDetail', aad, sealed).equals(Buffer.from(message))).toBe(true);
     }

@@ -5,7 +5,8 @@
 export const AEDES_OPTIONS = {
   // $SYS heartbeats are of no use to cameras; keep them rare.
   heartbeatInterval: 3_600_000,
-  connectTimeout: 10_000,
+  // A camera sends CONNECT at once; a socket that sends nothing gives its slot back soon.
+  connectTimeout: 5_000,
   drainTimeout: 30_000,
   maxClientsIdLength: 64,
   maxTopicLevels: 16,

@@ -19,6 +19,8 @@ import { isAllowedSubscription, isValidDeviceId, parseEvent, parsePublishTopic, 
 import type { CameraRecord } from '../devices/camera/store.js';
 import type { MqttDeviceSink, PublishVerdict } from '../devices/kind.js';
 import { AEDES_OPTIONS } from './aedes-options.js';
+import { admissionOptions, ConnectionAdmission, DEFAULT_EVENT_LIMITS, EventBudget, sessionId, storeGrantedSubscriptionsOnly, SubscriptionCap, VerifyBusyError, VerifyQueue, type AdmissionOptions, type EventLimits, type Ticket } from './admission.js';
+import { sourceKey } from '../net/source-key.js';
 import { AuthThrottle } from './auth-throttle.js';
 import { BrokerError, brokerErrorCode, type BrokerErrorCode } from './errors.js';
 import { assertBrokerInternals } from './internals.js';
@@ -56,6 +58,10 @@ export interface BrokerOptions {
   maxConnections: number;
   /** Lets a protocol adapter (e.g. for MQTT 5) sit between the socket and aedes. */
   attachConnection?: (socket: Socket, handle: (stream: Duplex) => Client) => void;
+  /** Overrides of the socket and per-camera connection limits (src/broker/admission.ts). */
+  admission?: Partial<AdmissionOptions>;
+  /** Overrides of the per-camera event rate and daily quota. */
+  eventLimits?: Partial<EventLimits>;
 }
 
 /** What the hub attaches to each aedes client once it authenticated. */
@@ -125,6 +131,11 @@ export class HubBroker {
   private readonly logThrottle = new LogThrottle();
   private readonly now: () => number;
   private readonly log: Logger;
+  private readonly admission: ConnectionAdmission;
+  private readonly tickets = new WeakMap<Client, Ticket>();
+  private readonly subscriptionCap = new SubscriptionCap();
+  private readonly eventBudget: EventBudget;
+  private readonly verifyQueue: VerifyQueue;
 
   private constructor(
     aedes: Aedes,
@@ -135,11 +146,16 @@ export class HubBroker {
     this.now = deps.now ?? Date.now;
     this.log = deps.logger.child({ component: 'broker' });
     this.authThrottle = new AuthThrottle({}, this.now);
+    this.admission = new ConnectionAdmission(admissionOptions(opts.maxConnections, opts.admission));
+    this.eventBudget = new EventBudget({ ...DEFAULT_EVENT_LIMITS, ...opts.eventLimits }, this.now);
+    this.verifyQueue = new VerifyQueue(undefined, this.now);
+    storeGrantedSubscriptionsOnly((aedes as unknown as { persistence: object }).persistence, (c, topic) => this.subscriptionCap.holds(c, topic));
     aedes.authenticate = (client, username, password, cb) =>
       this.authenticate(client as HubClient, username, password, cb as (err: Error | null, ok: boolean) => void);
     aedes.authorizePublish = (client, packet, cb) => this.authorizePublish(client as HubClient | null, packet as AedesPublishPacket, cb);
     aedes.authorizeSubscribe = (client, sub, cb) => this.authorizeSubscribe(client as HubClient, sub, cb);
     this.terminateCameraPublishes(aedes);
+    aedes.on('unsubscribe', (topics, client) => this.subscriptionCap.removed(client, topics));
     aedes.on('clientReady', (client) => this.onClientReady(client as HubClient));
     aedes.on('clientDisconnect', (client) => this.onClientGone(client as HubClient));
     aedes.on('clientReady', (client) => this.trackPrincipal(client as HubClient, true));
@@ -199,6 +215,7 @@ export class HubBroker {
   /** Closes every connection of a device (removed, or its secret changed). */
   disconnectDevice(deviceId: string): number {
     this.secretCache.forget(deviceId);
+    this.verifyQueue.forget(deviceId);
     const clients = [...(this.connections.get(deviceId) ?? [])];
     for (const c of clients) c.close();
     return clients.length;
@@ -270,16 +287,23 @@ export class HubBroker {
   }
 
   private onSocket(socket: Socket): void {
-    if (this.sockets.size >= this.opts.maxConnections) {
-      this.refuse('connection_limit', 'too many connections');
+    const admitted = this.admission.admit(socket);
+    if (!admitted.ok) {
+      this.refuse(admitted.reason, 'too many connections');
       socket.destroy();
       return;
     }
+    if (admitted.evicted) this.deps.counters.increment('mqtt.waiting_socket_evicted');
+    const ticket = admitted.ticket;
     this.sockets.add(socket);
-    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.admission.close(ticket);
+    });
     socket.on('error', () => {}); // reported through aedes; an unhandled socket error would crash the hub
     const handle = (stream: Duplex): Client => {
       const client = this.aedes.handle(stream as never);
+      this.tickets.set(client, ticket);
       this.limitPacketSize(client);
       return client;
     };
@@ -307,9 +331,13 @@ export class HubBroker {
   }
 
   private authenticate(client: HubClient, username: string | undefined, password: Buffer | undefined, cb: (err: Error | null, ok: boolean) => void): void {
-    // Throttled per address and account: guessing is per account, and only known accounts cost an
-    // Argon2id check, so an address cannot lock out other cameras behind the same NAT or proxy.
-    const source = `${remoteAddress(client)}|${username ?? ''}`;
+    // Throttled per source (an IPv4 address or an IPv6 /64) and account: guessing is per account,
+    // and only known accounts cost an Argon2id check, so a source cannot lock out other cameras
+    // behind the same NAT or proxy. The checks themselves are queued fairly (VerifyQueue).
+    const from = sourceKey(remoteAddress(client));
+    const source = `${from}|${username ?? ''}`;
+    const ticket = this.tickets.get(client);
+    if (ticket) this.admission.checking(ticket);
     const refuse = (reason: string) => {
       this.authThrottle.recordFailure(source);
       this.refuse('auth_refused', 'connection refused', { reason });
@@ -335,16 +363,23 @@ export class HubBroker {
     const hash = this.deps.cameraSecretHash(username);
     if (!hash) return refuse('unknown_device');
     const accept = () => {
-      if ((this.connections.get(username)?.size ?? 0) >= MAX_CONNECTIONS_PER_DEVICE) return refuseOverLimit(username);
+      // The camera's connection slot is taken here, synchronously, and counted from now until
+      // the socket closes, so simultaneous connects cannot all pass the count (connections only
+      // lists a client once aedes is done with its CONNECT). Taken after the password check, so
+      // a stranger guessing at the account cannot hold the camera's slots.
+      if (!ticket || !this.admission.reserveDevice(ticket, username)) return refuseOverLimit(username);
       this.authThrottle.recordSuccess(source);
+      this.verifyQueue.succeeded(username, from);
+      this.admission.authenticate(ticket);
       client.deviceId = username;
-      // Namespace the session id by device, so one camera can never take over another's session.
-      (client as { id: string }).id = `${username}|${client.id}`;
+      // Namespace the session id by device, so one camera can never take over another's session,
+      // and keep at most one persistent session per camera.
+      (client as { id: string }).id = sessionId(username, client.id, (client as { clean?: boolean }).clean !== false);
       cb(null, true);
     };
     // A camera reconnecting with the secret it used before costs an HMAC, not an Argon2id check.
     if (this.secretCache.matches(username, secret)) return accept();
-    this.deps.verifySecret(hash, secret).then(
+    this.verifyQueue.submit(username, from, () => this.deps.verifySecret(hash, secret)).then(
       (ok) => {
         if (!ok) {
           this.deps.counters.increment(deviceAuthFailedCounter(username));
@@ -356,7 +391,7 @@ export class HubBroker {
       },
       (err: unknown) => {
         // Too many checks waiting (a flood from many addresses): "server unavailable", try later.
-        const reason = err instanceof PasswordWorkerBusyError ? 'auth_busy' : 'auth_error';
+        const reason = err instanceof PasswordWorkerBusyError || err instanceof VerifyBusyError ? 'auth_busy' : 'auth_error';
         this.refuse('auth_refused', 'connection refused', { reason });
         cb(Object.assign(new BrokerError('server_busy', reason), { returnCode: 3 }), false);
       },
@@ -424,6 +459,9 @@ export class HubBroker {
     } else {
       const parsed = parseEvent(packet.payload as Buffer, this.opts.maxPayloadBytes, at);
       if (!parsed.ok) return this.refusePublish(client!, packet, parsed.reason, cb);
+      // Only a valid event costs from the camera's budget; over it, the camera is told why.
+      const budget = this.eventBudget.take(deviceId);
+      if (!budget.ok) return this.refusePublish(client!, packet, budget.reason, cb);
       if (parsed.droppedFields > 0) this.deps.counters.increment('mqtt.fields_dropped', parsed.droppedFields);
       record = { kind: 'event', deviceId, event: parsed.value, at };
     }
@@ -476,8 +514,13 @@ export class HubBroker {
   private authorizeSubscribe(client: HubClient, sub: Subscription, cb: (err: Error | null, sub?: Subscription | null) => void): void {
     const deviceId = client.deviceId;
     const profiled = deviceId && sub.topic.length <= MAX_TOPIC_BYTES ? this.deps.firmware?.authorizeSubscribe?.(deviceId, sub.topic) : undefined;
-    if (profiled === true) return cb(null, sub);
-    if (profiled === undefined && deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId)) return cb(null, sub);
+    const allowed = profiled === true || (profiled === undefined && deviceId && sub.topic.length <= MAX_TOPIC_BYTES && isAllowedSubscription(sub.topic, deviceId));
+    if (allowed) {
+      // A device's filters are capped, whatever its firmware: each one costs the broker memory.
+      if (this.subscriptionCap.admit(client, sub.topic)) return cb(null, sub);
+      this.refuse('subscribe_refused.too_many_filters', 'subscription refused', { deviceId, reason: 'too_many_filters' });
+      return cb(null, null);
+    }
     if (client.principal && sub.topic.length <= MAX_TOPIC_BYTES && client.principal.rules.maySubscribe(sub.topic)) return cb(null, sub);
     this.refuse('subscribe_refused', 'subscription refused', { deviceId });
     cb(null, null); // SUBACK "failure" for this filter; the connection stays up

@@ -62,6 +62,7 @@ export type BridgeRefusal =
   | 'connect_timeout'
   | 'malformed'
   | 'unsupported_auth_method'
+  | 'receive_maximum_zero'
   | 'packet_too_large'
   | 'topic_alias_invalid'
   | 'protocol_error';
@@ -79,7 +80,7 @@ export interface NegativeAckClient {
 
 export type ConnectionHandler = (stream: Duplex) => unknown;
 
-const DEFAULT_FIRST_PACKET_TIMEOUT_MS = 10_000;
+const DEFAULT_FIRST_PACKET_TIMEOUT_MS = 5_000;
 /** A camera publishes to two or three topics; each alias holds one topic of up to a packet's size. */
 const DEFAULT_TOPIC_ALIAS_MAXIMUM = 8;
 /** Time a closing socket gets to flush its last packets (e.g. a refusing CONNACK) before it is destroyed. */
@@ -195,6 +196,7 @@ export class PacketFramer {
 /** Maps the hub's refusal reason to the reason code a v5 client gets in its PUBACK/PUBREC. */
 export function nackReasonCode(reason: string | number): number {
   if (typeof reason === 'number') return reason >= 0x80 && reason <= 0xff ? reason : ReasonCode.unspecified;
+  if (reason === 'event_rate_limited' || reason === 'event_quota_exceeded') return ReasonCode.quotaExceeded;
   return reason.startsWith('topic') ? ReasonCode.notAuthorized : ReasonCode.payloadFormatInvalid;
 }
 
@@ -348,6 +350,13 @@ function startBridge(socket: Socket, firstBytes: Buffer, handle: ConnectionHandl
     // Enhanced authentication is not offered; the client learns why before the socket closes.
     opts.onRefused?.('unsupported_auth_method');
     socket.end(mqttPacket.generate({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.badAuthenticationMethod }, { protocolVersion: 5 }));
+    setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    return;
+  }
+  if (connect.properties?.receiveMaximum === 0) {
+    // MQTT 5, 3.1.2.11.3: a Receive Maximum of 0 is a Protocol Error (the hub could never send).
+    opts.onRefused?.('receive_maximum_zero');
+    socket.end(mqttPacket.generate({ cmd: 'connack', sessionPresent: false, reasonCode: ReasonCode.protocolError }, { protocolVersion: 5 }));
     setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
     return;
   }

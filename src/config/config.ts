@@ -17,6 +17,10 @@ export interface HearthConfig {
     maxPayloadBytes: number;
     /** Most concurrent device connections; further connections are refused. */
     maxConnections: number;
+    /** Sustained events per second one camera may send (ten times as many at once after a quiet spell). */
+    eventsPerSecond: number;
+    /** Events one camera may have stored in any 24 hours. */
+    eventsPerDay: number;
   };
   http: {
     host: string;
@@ -131,6 +135,8 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'mqtt.port', type: { kind: 'int', min: 0, max: 65535 }, default: 1883, env: 'HEARTH_MQTT_PORT', flag: 'mqtt-port', help: 'MQTT broker TCP port (0 picks a free port)' },
   { path: 'mqtt.maxPayloadBytes', type: { kind: 'int', min: 256, max: 65536 }, default: 4096, env: 'HEARTH_MQTT_MAX_PAYLOAD', help: 'largest device payload accepted' },
   { path: 'mqtt.maxConnections', type: { kind: 'int', min: 1, max: 10000 }, default: 500, env: 'HEARTH_MQTT_MAX_CONNECTIONS', help: 'most concurrent device connections' },
+  { path: 'mqtt.eventsPerSecond', type: { kind: 'int', min: 1, max: 100000 }, default: 500, env: 'HEARTH_MQTT_EVENTS_PER_SECOND', help: 'sustained events per second one camera may send (ten times as many at once); more are refused' },
+  { path: 'mqtt.eventsPerDay', type: { kind: 'int', min: 1, max: 100000000 }, default: 2000000, env: 'HEARTH_MQTT_EVENTS_PER_DAY', help: 'events one camera may have stored in any 24 hours; more are refused' },
   { path: 'http.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_HTTP_HOST', flag: 'http-host', help: 'address the web UI listens on' },
   { path: 'http.port', type: { kind: 'int', min: 0, max: 65535 }, default: 8080, env: 'HEARTH_HTTP_PORT', flag: 'http-port', help: 'web UI TCP port (0 picks a free port)' },
   { path: 'http.allowPublic', type: { kind: 'bool' }, default: false, env: 'HEARTH_HTTP_ALLOW_PUBLIC', help: 'answer web requests from outside the local network (loopback, private and link-local ranges)' },

@@ -55,6 +55,22 @@ export function readKeyFile(path: string): Buffer {
   return readFileSync(path);
 }
 
+/**
+ * A key file in the data dir must be readable by its owner alone, and that owner must be the user
+ * running hearth (or root): a key others can read is a key others may have copied, and a key owned
+ * by another user can be replaced by them. Refuses with the command that fixes it. (A key handed
+ * over by systemd's LoadCredential= is systemd's business and is not checked here.)
+ */
+export function assertKeyFilePrivate(path: string, uid: number | undefined = process.getuid?.()): void {
+  const st = statSync(path);
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw new KeyError(`the master key at ${path} belongs to another user (uid ${st.uid}, hearth runs as uid ${uid}); refusing to use it. If it is yours: chown ${uid} ${path}`);
+  }
+  if ((st.mode & 0o077) !== 0) {
+    throw new KeyError(`the master key at ${path} can be read or changed by other users (mode ${(st.mode & 0o777).toString(8).padStart(4, '0')}); refusing to use it. Fix: chmod 600 ${path}`);
+  }
+}
+
 /** Domain of the fingerprint hash: a fingerprint is never any other hash of the key. */
 const FINGERPRINT_DOMAIN = 'hearth master key fingerprint v1';
 

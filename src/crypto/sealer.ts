@@ -4,7 +4,10 @@
  * into another row (or another column) does not open. Lookups on sealed values go through a keyed
  * blind index (crypto_generichash under its own subkey), never through plaintext.
  *
- * Sealed layout: [version byte 0x01][24-byte nonce][ciphertext + 16-byte tag].
+ * Sealed layout: [version byte][24-byte nonce][ciphertext + 16-byte tag]. Version 0x02 (written
+ * now) seals the plaintext padded to a size bucket (ISO/IEC 7816-4: a 0x80 byte, then zeros, up to
+ * the next power of two from 32 bytes, then the next multiple of 4 KiB), so a ciphertext's length
+ * does not tell a nickname's or an SSID's length; version 0x01 (unpadded) still opens.
  *
  * Nonces come from Node's CSPRNG in pooled blocks: libsodium-wrappers' own randombytes draws from
  * WebCrypto four bytes at a time (~100 µs per nonce), which would dominate the ingest hot path.
@@ -15,7 +18,36 @@
 import { randomFillSync } from 'node:crypto';
 import type { SodiumApi } from './sodium.js';
 
-const SEAL_VERSION = 0x01;
+/** Unpadded; still opened, no longer written. */
+const SEAL_VERSION_UNPADDED = 0x01;
+const SEAL_VERSION = 0x02;
+const MIN_BUCKET = 32;
+const LARGE_BUCKET = 4096;
+
+/** The size a plaintext of `length` bytes is padded to (at least one byte of padding). */
+export function paddedLength(length: number): number {
+  const need = length + 1;
+  if (need > LARGE_BUCKET) return Math.ceil(need / LARGE_BUCKET) * LARGE_BUCKET;
+  let size = MIN_BUCKET;
+  while (size < need) size *= 2;
+  return size;
+}
+
+function pad(plaintext: Uint8Array | string): Buffer {
+  const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+  const out = Buffer.alloc(paddedLength(bytes.length));
+  out.set(bytes);
+  out[bytes.length] = 0x80;
+  if (typeof plaintext === 'string') (bytes as Buffer).fill(0);
+  return out;
+}
+
+function unpad(padded: Buffer): Buffer | undefined {
+  let end = padded.length - 1;
+  while (end >= 0 && padded[end] === 0) end--;
+  if (end < 0 || padded[end] !== 0x80) return undefined;
+  return padded.subarray(0, end);
+}
 const NONCE_BYTES = 24;
 const TAG_BYTES = 16;
 const KDF_CONTEXT = 'hearth01'; // crypto_kdf contexts are exactly 8 bytes
@@ -74,10 +106,16 @@ export class Sealer {
 
   seal(purpose: Purpose, aad: string, plaintext: Uint8Array | string): Buffer {
     const nonce = this.nextNonce();
-    const fast = this.scratch?.seal(this.subkey(purpose), nonce, aad, plaintext);
-    if (fast) return fast;
-    const message = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
+    const message = pad(plaintext);
+    try {
+      const fast = this.scratch?.seal(this.subkey(purpose), nonce, aad, message);
+      if (fast) return fast;
+    } catch (err) {
+      message.fill(0);
+      throw err;
+    }
     const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, this.subkey(purpose));
+    message.fill(0);
     const out = Buffer.allocUnsafe(1 + NONCE_BYTES + ct.length);
     out[0] = SEAL_VERSION;
     nonce.copy(out, 1);
@@ -86,19 +124,25 @@ export class Sealer {
   }
 
   open(purpose: Purpose, aad: string, sealed: Uint8Array): Buffer {
-    if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES || sealed[0] !== SEAL_VERSION) {
+    const version = sealed[0];
+    if (sealed.length < 1 + NONCE_BYTES + TAG_BYTES || (version !== SEAL_VERSION && version !== SEAL_VERSION_UNPADDED)) {
       throw new SealError(`sealed ${purpose} value is malformed`);
     }
     const nonce = sealed.subarray(1, 1 + NONCE_BYTES);
     const ct = sealed.subarray(1 + NONCE_BYTES);
+    let plain: Buffer;
     try {
       const pt = this.sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, ct, aad, nonce, this.subkey(purpose));
-      return Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength);
+      plain = Buffer.from(pt.buffer, pt.byteOffset, pt.byteLength);
     } catch {
       // Deliberately vague: the reason (wrong key, tampering, moved row) is not distinguishable, and
       // the value itself must never appear in an error.
       throw new SealError(`sealed ${purpose} value does not open with this key for this row`);
     }
+    if (version === SEAL_VERSION_UNPADDED) return plain;
+    const unpadded = unpad(plain);
+    if (!unpadded) throw new SealError(`sealed ${purpose} value is malformed`);
+    return unpadded;
   }
 
   openString(purpose: Purpose, aad: string, sealed: Uint8Array): string {

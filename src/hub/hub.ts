@@ -111,6 +111,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         port: config.mqtt.port,
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         maxConnections: config.mqtt.maxConnections,
+        eventLimits: { perSecond: config.mqtt.eventsPerSecond, burst: 10 * config.mqtt.eventsPerSecond, perDay: config.mqtt.eventsPerDay },
         attachConnection:
           opts.attachConnection ??
           createMqtt5Bridge({

@@ -21,6 +21,7 @@ import { Sealer, SealError } from '../crypto/sealer.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import type { Db } from './database.js';
 import { setStoredKeyFingerprint } from './key-fingerprint.js';
+import { truncateWalBlocking } from './scrub.js';
 import type { SealedSchema } from './sealed-columns.js';
 
 export const PENDING_KEY_SUFFIX = '.new';
@@ -87,6 +88,9 @@ export function rotateKey(
   }
   renameSync(pendingPath, keyPath);
   fsyncDir(dirname(keyPath));
+  // secure_delete overwrote the old ciphertexts in place as they were replaced; the old page
+  // images still in the WAL go with a truncating checkpoint (test/key-rotation-residue.test.ts).
+  truncateWalBlocking(db);
   return { ...result, previousKeyPath, previousFingerprint, fingerprint };
 }
 

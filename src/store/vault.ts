@@ -4,7 +4,7 @@
  */
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKeyFile, keyFingerprint, keyLocation, readKeyFile, KeyError, type KeyLocation } from '../crypto/keys.js';
+import { assertKeyFilePrivate, createKeyFile, keyFingerprint, keyLocation, readKeyFile, KeyError, type KeyLocation } from '../crypto/keys.js';
 import { Sealer, SealError } from '../crypto/sealer.js';
 import { loadSodium, type SodiumApi } from '../crypto/sodium.js';
 import { DB_FILE_NAME, openDatabase, StoreError, type Db } from './database.js';
@@ -45,6 +45,7 @@ export async function openVault(dataDir: string, env: Record<string, string | un
     createKeyFile(key.path);
     key = keyLocation(dataDir, env);
   }
+  if (key.source === 'file') assertKeyFilePrivate(key.path);
   let { sealer, fingerprint } = sealerFromFile(sodium, key.path);
   const db = openDatabase(dbPath, { mustExist: !opts.create });
   try {

@@ -15,6 +15,7 @@ import type { Outbox, OutboxEntry } from './outbox.js';
 import type { PrivacyGate } from './privacy-gate.js';
 import type { SodiumApi } from '../crypto/sodium.js';
 import { verifyReport, type Report, type ReportValidator } from './report.js';
+import { limitIncomingPackets, MAX_INCOMING_PACKET_BYTES } from './packet-limit.js';
 
 /**
  * mqtt.js is loaded when an uplink first connects: a hub without an upstream (the default) never
@@ -141,6 +142,11 @@ export class UplinkClient {
       rejectUnauthorized: true,
     });
     this.client = c;
+    // A hostile or broken upstream must not make the hub buffer a huge packet.
+    limitIncomingPackets(c.stream, MAX_INCOMING_PACKET_BYTES, () => {
+      this.log.warn('upstream sent a packet larger than the uplink accepts; disconnecting', { maxBytes: MAX_INCOMING_PACKET_BYTES });
+      c.stream.destroy();
+    });
     c.on('connect', () => {
       if (this.client !== c) return;
       this.connected = true;

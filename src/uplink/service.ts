@@ -3,6 +3,7 @@
  * upstream URL is configured) the client that forwards the outbox. Built from the vault's parts
  * and the config; the clock, noise randomness, privacy gate and send hooks are injectable.
  */
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import type { IClientOptions } from 'mqtt';
@@ -166,9 +167,21 @@ export function readConnectOptions(config: HearthConfig): Pick<IClientOptions, '
   return out;
 }
 
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+/**
+ * Whether the URL's host is this machine: `localhost` or a loopback address literal (127.0.0.0/8,
+ * ::1, or 127.x mapped into IPv6). A name that merely starts like one (127.0.0.1.example.net) is
+ * another host.
+ */
+export function isLoopbackUrl(url: string): boolean {
+  let host = new URL(url).hostname.toLowerCase();
+  if (host === 'localhost') return true;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (isIP(host) === 4) return host.startsWith('127.');
+  if (isIP(host) !== 6) return false;
+  if (host === '::1') return true;
+  // The URL parser writes a mapped address in hex: ::ffff:7f00:1 is 127.0.0.1.
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(host);
+  return mapped !== null && parseInt(mapped[1]!, 16) >> 8 === 127;
 }
 
 const OWNER = 'uplink';

@@ -33,6 +33,10 @@ export type Parsed<T> = { ok: true; value: T; droppedFields: number } | Rejectio
 
 /** Event types the hub itself records from connections; a camera may not report them. */
 export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['online', 'offline']);
+/**
+ * The event types a camera may report: the only ones the hub stores (the type is kept in plaintext
+ * for counting and the timeline, so a camera-chosen string must never land there). Extend here.
+ */
 export const KNOWN_EVENT_TYPES: readonly string[] = ['motion', 'connect_failed', 'activation', 'reboot', 'sound', 'tamper', 'firmware_update'];
 
 const DEVICE_ID_PATTERN = /^[a-z0-9-]{3,40}$/;
@@ -173,6 +177,7 @@ export function parseEvent(payload: Uint8Array, maxBytes: number, now: number): 
   for (const key in obj) if (key !== 'type' && key !== 'ts' && key !== 'detail') dropped++;
   if (typeof type !== 'string' || !EVENT_TYPE_PATTERN.test(type)) return { ok: false, reason: 'event_bad_type' };
   if (RESERVED_EVENT_TYPES.has(type)) return { ok: false, reason: 'event_reserved_type' };
+  if (!KNOWN_EVENT_TYPES.includes(type)) return { ok: false, reason: 'event_unknown_type' };
   // No time, or 0 (a camera that has no clock from NTP yet): the hub's receive time stands in.
   if (ts !== undefined && (typeof ts !== 'number' || !Number.isInteger(ts))) return { ok: false, reason: 'event_bad_ts' };
   // Accept seconds or milliseconds; cameras differ. Anything outside a sane range is refused.
