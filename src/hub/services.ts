@@ -4,6 +4,7 @@
  */
 import { startHubGpio, type HubGpio } from '../hw/gpio/hub-gpio.js';
 import { uplinkServiceOnBus } from '../uplink/service.js';
+import { RetentionService } from '../store/retention-service.js';
 import type { HubContext, HubService } from './context.js';
 
 export type ServiceFactory = (ctx: HubContext) => HubService | HubService[] | undefined;
@@ -44,4 +45,11 @@ function privacyAndUplink(ctx: HubContext): HubService[] {
   ];
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink];
+/** Retention purges and the low-disk watch (src/store/retention-service.ts). */
+function retention(ctx: HubContext): HubService {
+  const service = new RetentionService({ db: ctx.services.vault.db, config: ctx.config, bus: ctx.bus, logger: ctx.logger });
+  ctx.services.retention = service;
+  return service;
+}
+
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, retention];

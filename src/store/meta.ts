@@ -10,6 +10,7 @@ export const META_KEYS = {
   adminPasswordHash: 'admin_password_hash',
   privacyPaused: 'privacy_paused',
   pseudonym: 'uplink_pseudonym',
+  lastPurge: 'retention_last_purge',
 } as const;
 
 export class MetaStore {

@@ -10,6 +10,7 @@ import { scaleCommands } from './scale.js';
 import { backupCommands } from './backup.js';
 import { adminCommands } from './admin.js';
 import { webCommands } from './web.js';
+import { dbCommands } from './db.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands, ...webCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands, ...webCommands, ...dbCommands];
