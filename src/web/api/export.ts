@@ -56,7 +56,7 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
-    if (!ctx.devices.forget(d.id)) return reply.code(404).send({ error: 'not found' });
+    if (!(await ctx.devices.forget(d.id))) return reply.code(404).send({ error: 'not found' });
     return { forgotten: d.id };
   };
 
