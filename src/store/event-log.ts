@@ -53,6 +53,8 @@ export class EventLog {
       timelineAll: db.prepare(`${timeline} ORDER BY received_at DESC, id DESC LIMIT @limit`),
       timelineOfType: db.prepare(`${timeline} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`),
       ofDevice: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id'),
+      ofDeviceInRange: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE id > ? AND id <= ? AND device_id = ? ORDER BY id'),
+      idBounds: db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events'),
     };
     this.uncounted = JSON.stringify(uncounted);
   }
@@ -73,7 +75,22 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
-  /** Every event of a device, oldest first (its export). */
+  /**
+   * Every event of a device, oldest first, a range of row ids at a time with the event loop's turn
+   * between ranges: no statement scans the whole table (there is no index by device) and no more
+   * than one range's rows are held. Each range is read whole (no statement stays open across a
+   * yield, so checkpoints are never held up by the reader).
+   */
+  async *ofDeviceInSteps(deviceId: string, idsPerStep = 20_000): AsyncGenerator<StoredEvent[]> {
+    const { lo, hi } = this.stmts.idBounds.get() as { lo: number; hi: number };
+    for (let after = lo - 1; after < hi; after += idsPerStep) {
+      const rows = this.stmts.ofDeviceInRange.all(after, Math.min(after + idsPerStep, hi), deviceId) as EventRow[];
+      if (rows.length > 0) yield rows.map(toEvent);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Every event of a device, oldest first (one statement: for small databases and tests). */
   ofDevice(deviceId: string): StoredEvent[] {
     return (this.stmts.ofDevice.all(deviceId) as EventRow[]).map(toEvent);
   }
