@@ -4,7 +4,8 @@
  * kind that sealed them opens them (CameraStore.openDetail).
  *
  * The timeline and the counts scan by receive time: the table is appended to in id order and has
- * no index by device (see event-totals.ts for why).
+ * no index by device (see event-totals.ts for why); a timeline filtered by type reads that type's
+ * entries only (events_by_type_time).
  */
 import type { Db } from './database.js';
 
@@ -51,7 +52,10 @@ export class EventLog {
       countsSince: db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= @since AND type NOT IN (SELECT value FROM json_each(@uncounted)) GROUP BY device_id'),
       countOfTypeSince: db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck(),
       timelineAll: db.prepare(`${timeline} ORDER BY received_at DESC, id DESC LIMIT @limit`),
-      timelineOfType: db.prepare(`${timeline} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`),
+      // Only that type's entries of events_by_type_time (migration 61), newest first.
+      timelineOfType: db.prepare(
+        'SELECT id, type, ts, received_at, detail FROM events INDEXED BY events_by_type_time WHERE type = @type AND received_at >= @from AND received_at < @to AND device_id = @id ORDER BY received_at DESC, id DESC LIMIT @limit',
+      ),
       ofDevice: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id'),
       ofDeviceInRange: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE id > ? AND id <= ? AND device_id = ? ORDER BY id'),
       idBounds: db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events'),

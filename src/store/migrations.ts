@@ -235,4 +235,14 @@ export const MIGRATIONS: Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    version: 61,
+    name: 'events: an index by type and receive time for filtered timelines',
+    sql: `
+      -- A timeline filtered by type (?type=reboot) read only that type's entries, newest first,
+      -- instead of walking every event by time. Cheap to keep: it is appended to at one point per
+      -- event type (a handful), not per device (see event-totals.ts for the index that was not).
+      CREATE INDEX events_by_type_time ON events(type, received_at);
+    `,
+  },
 ];
