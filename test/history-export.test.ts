@@ -72,3 +72,19 @@ describe('device export', () => {
     expect(Math.max(...batches)).toBeLessThanOrEqual(13); // a range of 37 ids holds at most 13 of every third
   });
 });
+
+describe('database stats on the web', () => {
+  it('answer GET /api/db/stats with the declared figures and the retention settings; the status carries the disk state', async () => {
+    const res = await session.request('GET', '/api/db/stats');
+    expect(res.statusCode).toBe(200);
+    const s = res.json() as Record<string, unknown> & { rows: Record<string, number> };
+    expect(Object.keys(s).sort()).toEqual(['bytesPerEvent', 'databaseBytes', 'diskFreeBytes', 'freePages', 'lastPurge', 'lowDisk', 'oldestEventAt', 'pageSize', 'retention', 'rows', 'walBytes']);
+    expect(s.rows.devices).toBe(web.hub.internals.registry.list().length);
+    expect(s.rows.events).toBe(web.hub.internals.vault.db.prepare('SELECT COUNT(*) FROM events').pluck().get());
+    expect(s.retention).toEqual({ eventDays: 90, measurementDays: 0, ledgerDays: 365, lowDiskMb: 256 });
+    expect(typeof s.lowDisk).toBe('boolean');
+    const status = (await session.request('GET', '/api/status')).json() as { storage: Record<string, unknown> };
+    expect(status.storage).toMatchObject({ healthy: true, lowDisk: expect.any(Boolean) });
+    expect((await web.hub.internals.web.inject({ method: 'GET', url: '/api/db/stats' })).statusCode).toBe(401);
+  });
+});

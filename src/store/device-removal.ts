@@ -14,8 +14,10 @@
 import type { Db } from './database.js';
 
 export interface StepOptions {
-  /** Row ids per step (one transaction). */
+  /** Row ids of the first step (one transaction); later steps are sized to take about stepMs. */
   idsPerStep?: number;
+  /** Time one step should take: the range of ids grows or shrinks towards it (a busy camera's rows are dense, a quiet one's sparse). */
+  stepMs?: number;
   /** How the event loop gets its turn between steps (setImmediate in the daemon, a short sleep in the CLI). */
   pause?: () => Promise<void>;
 }
@@ -42,7 +44,8 @@ export function referencesToDevices(db: Db): Reference[] {
 
 /** Deletes the device and every row that belongs to it, in steps; false when there was no such device. */
 export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOptions = {}): Promise<boolean> {
-  const step = opts.idsPerStep ?? 20_000;
+  let step = opts.idsPerStep ?? 2_000;
+  const stepMs = opts.stepMs ?? 8;
   const pause = opts.pause ?? (() => new Promise<void>((resolve) => setImmediate(resolve)));
   const exists = db.prepare('SELECT 1 FROM devices WHERE id = ?').pluck();
   if (exists.get(deviceId) === undefined) return false;
@@ -52,8 +55,12 @@ export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOp
   let through = bounds.lo - 1;
   while (through < bounds.hi) {
     const to = Math.min(through + step, bounds.hi);
+    const t0 = performance.now();
     db.transaction(() => deleteRange.run(through, to, deviceId)).immediate();
+    const took = performance.now() - t0;
     through = to;
+    if (took < stepMs / 2) step = Math.min(step * 2, 100_000);
+    else if (took > stepMs * 1.5) step = Math.max(Math.floor(step / 2), 50);
     await pause();
   }
 

@@ -208,6 +208,11 @@ its rows are deleted and the database is compacted so the bytes are gone from th
     <p class="muted small" id="settings-note"></p>
   </form>
 </section>
+<section class="card" aria-labelledby="h-storage"><h2 id="h-storage">Storage and retention</h2>
+  <p class="muted small" id="db-retention"></p>
+  <dl class="stack" id="db-stats"></dl>
+  <p class="muted small">Set with <code>retention.eventDays</code>, <code>retention.measurementDays</code>, <code>retention.ledgerDays</code> and <code>retention.lowDiskMb</code> in hearth.json or their environment variables (applied at the next start); <code>hearth db stats</code> shows the same.</p>
+</section>
 <section class="card" aria-labelledby="h-epsilon"><h2 id="h-epsilon">What epsilon means</h2>
   <p>Before any number leaves the hub, random noise is added to it. <strong>Epsilon</strong> says how little noise: the
   smaller it is, the more noise, and the less anyone receiving the report could learn about your household in particular.</p>
