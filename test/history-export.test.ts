@@ -88,3 +88,19 @@ describe('database stats on the web', () => {
     expect((await web.hub.internals.web.inject({ method: 'GET', url: '/api/db/stats' })).statusCode).toBe(401);
   });
 });
+
+describe('purge and history on the web', () => {
+  it('purges in the daemon on POST /api/db/purge and shows the purged days from the roll-ups', async () => {
+    const cam = addCameraWithPassword(web.hub, 'Shed', 'export-test-password-3');
+    const { vault, cameras } = web.hub.internals;
+    const day = Math.floor(Date.now() / 86_400_000) - 120; // older than the 90 days kept
+    const records = Array.from({ length: 7 }, (_, i) => ({ kind: 'event', deviceId: cam.id, event: { type: i < 5 ? 'motion' : 'reboot', ts: day * 86_400_000 }, at: day * 86_400_000 + i * 1000 }) as CameraRecord);
+    vault.db.transaction(() => cameras.writeBatch(records)).immediate();
+    expect((await session.request('POST', '/api/db/purge', {})).json()).toMatchObject({ events: 7, measurements: 0, ledger: 0 });
+    const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    expect((await session.request('GET', `/api/devices/${cam.id}/days`)).json()).toEqual({ days: [{ day: date, type: 'motion', n: 5 }, { day: date, type: 'reboot', n: 2 }] });
+    expect((await session.request('GET', '/api/db/stats')).json().lastPurge).toMatchObject({ events: 7 });
+    expect((await session.request('GET', '/api/devices/cam-000000000000/days')).statusCode).toBe(404);
+    expect((await web.hub.internals.web.inject({ method: 'POST', url: '/api/db/purge', payload: {} })).statusCode).toBe(401);
+  });
+});

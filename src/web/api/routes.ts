@@ -19,6 +19,7 @@ import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
 import { EventLog } from '../../store/event-log.js';
 import { databaseStats } from '../../store/db-stats.js';
+import { DAY_MS, rolledUpDays } from '../../store/retention.js';
 import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
 
 const MAX_LEDGER = 1000;
@@ -138,6 +139,14 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     // One read of the device's details (a camera's state decrypted once) serves the summary too.
     const details = ctx.devices.details(d);
     return { device: { ...deviceSummary(d, todayCounts(), details), ...details.fields, eventCounts: details.eventCounts, lastRefusal: details.lastRefusal }, ...events };
+  });
+
+  // History older than the raw events' retention, from the roll-ups (one row per day and type; a
+  // few thousand at most for years of a camera): the page shows it beside the timeline.
+  app.get('/api/devices/:id/days', { schema: S.DeviceDaysRoute }, async (req, reply) => {
+    if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
+    const days = rolledUpDays(db, req.params.id, 0, Number.MAX_SAFE_INTEGER);
+    return { days: days.map((d) => ({ day: new Date(d.day * DAY_MS).toISOString().slice(0, 10), type: d.type, n: d.n })) };
   });
 
   app.get('/api/devices/:id/events', { schema: S.DeviceEventsRoute }, async (req, reply) => {

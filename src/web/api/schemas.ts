@@ -158,6 +158,13 @@ export const DeviceEventsRoute = {
   response: { 200: Type.Object(Timeline), ...REFUSALS },
 };
 
+/** A device's per-day counts by type from the roll-ups: the days whose raw events the retention removed. */
+export const DeviceDaysRoute = {
+  params: DeviceIdParams,
+  querystring: NoQuery,
+  response: { 200: Type.Object({ days: Type.Array(Type.Object({ day: Type.String(), type: Type.String(), n: Type.Integer() })) }), ...REFUSALS },
+};
+
 export const EnrolRoute = {
   params: Type.Object({ kind: Type.String({ pattern: '^[a-z][a-z0-9-]{0,31}$' }) }),
   querystring: NoQuery,
