@@ -152,8 +152,8 @@ describe('device kinds as plugins', () => {
       await expect(devices.enrol('doorbell', { nickname: 'Bad', serial: 'x' })).rejects.toThrow(/six capital/);
       await expect(devices.enrol('toaster', {})).rejects.toThrow(/unknown device kind/);
       expect(devices.list('doorbell').map((d) => d.nickname)).toEqual(['Front door']);
-      expect(devices.forget(device.id)).toBe(true);
-      expect(devices.forget(device.id)).toBe(false);
+      expect(await devices.forget(device.id)).toBe(true);
+      expect(await devices.forget(device.id)).toBe(false);
       expect(events).toEqual(['device.enrolled', 'device.removed']);
     } finally {
       vault.close();
@@ -174,7 +174,7 @@ describe('device kinds as plugins', () => {
       const cli = new DeviceService({ db: cliSide.db, sealer: cliSide.sealer, bus: new DomainBus(), passwords: inlinePasswordHashing(cliSide.sodium), scrub: 'blocking' });
       const { device } = await cli.enrol('scale', { address: 'C8:47:8C:00:00:42', nickname: 'Hall' });
       bus.emit('store.external-change', {});
-      cli.forget(device.id);
+      await cli.forget(device.id);
       bus.emit('store.external-change', {});
       // The device service hears the change first (it subscribed first) and says what it was.
       expect(seen).toEqual(['device.enrolled:external', 'store.external-change', 'device.removed:external', 'store.external-change']);

@@ -41,6 +41,10 @@ export interface DomainEventMap {
   'integration.changed': { name: string; enabled: boolean };
   /** The store started or stopped accepting writes. */
   'storage.changed': { healthy: boolean; problem: string | null };
+  /** The retention purge ran: how many rows of each kind it deleted (events after their roll-up) and how long it held the loop at most. */
+  'store.purged': { events: number; measurements: number; ledger: number; pagesReleased: number; durationMs: number; longestChunkMs: number };
+  /** Free space on the data dir's file system went under the warning threshold, or back over it. */
+  'storage.disk': { low: boolean; freeBytes: number | null };
   /**
    * Another process committed to the database. Consumers that cache something another process
    * may change (the admin password, the privacy flag, the outbox) re-read it; device enrolments

@@ -93,6 +93,16 @@ export interface HearthConfig {
     /** A weigh-in within this many kilograms of exactly one member's usual weight is theirs. */
     assignToleranceKg: number;
   };
+  retention: {
+    /** Raw device events are kept this many days; older ones are rolled up per device, day and type, then deleted. */
+    eventDays: number;
+    /** Weigh-ins are kept this many days; 0 keeps them for ever. */
+    measurementDays: number;
+    /** The privacy ledger is kept this many days; 0 keeps it for ever. */
+    ledgerDays: number;
+    /** Free space on the data dir's file system under this many MB is warned about. */
+    lowDiskMb: number;
+  };
 }
 
 export const CONFIG_FILE_NAME = 'hearth.json';
@@ -170,6 +180,10 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'ble.scanIntervalSeconds', type: { kind: 'int', min: 1, max: 86400 }, default: 30, env: 'HEARTH_BLE_SCAN_INTERVAL', help: 'scan interval in seconds (window >= interval scans continuously)' },
   { path: 'ble.retryMaxSeconds', type: { kind: 'int', min: 1, max: 3600 }, default: 60, env: 'HEARTH_BLE_RETRY_MAX', help: 'longest wait between attempts while Bluetooth is unavailable' },
   { path: 'scales.assignToleranceKg', type: { kind: 'number', min: 0.1, max: 20 }, default: 2, env: 'HEARTH_SCALE_ASSIGN_TOLERANCE_KG', help: 'kilograms from a member\'s usual weight that still assign a weigh-in to them' },
+  { path: 'retention.eventDays', type: { kind: 'int', min: 1, max: 36500 }, default: 90, env: 'HEARTH_RETENTION_EVENT_DAYS', help: 'days raw device events are kept (older ones are rolled up into per-day counts, kept for ever, then deleted)' },
+  { path: 'retention.measurementDays', type: { kind: 'int', min: 0, max: 36500 }, default: 0, env: 'HEARTH_RETENTION_MEASUREMENT_DAYS', help: 'days weigh-ins are kept (0: for ever)' },
+  { path: 'retention.ledgerDays', type: { kind: 'int', min: 0, max: 36500 }, default: 365, env: 'HEARTH_RETENTION_LEDGER_DAYS', help: 'days the privacy ledger of sent reports is kept (0: for ever)' },
+  { path: 'retention.lowDiskMb', type: { kind: 'int', min: 0, max: 1_000_000 }, default: 256, env: 'HEARTH_LOW_DISK_MB', help: 'free space (MB) on the data dir\'s file system under which the hub warns (0: never)' },
 ];
 
 export interface ConfigSources {

@@ -10,6 +10,7 @@ import type { PasswordHashing } from '../crypto/password.js';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
 import { truncateWalBlocking, truncateWalSoon } from '../store/scrub.js';
+import { removeDeviceInSteps } from '../store/device-removal.js';
 import { EnrolmentError, type DeviceDetails, type DeviceKindPlugin, type DeviceView, type EnrolmentInput } from './kind.js';
 import { deleteDeviceCounters, storedDeviceRefusal, type DeviceRefusal } from '../store/counters.js';
 import { DEVICE_KINDS } from './kinds.js';
@@ -73,24 +74,20 @@ export class DeviceService {
   }
 
   /**
-   * Deletes a device and everything stored about it (its rows go with it through foreign keys, in
-   * one transaction), then scrubs the WAL. False when there is no such device.
+   * Deletes a device and everything stored about it. Its events go in short steps with the event
+   * loop's turn between them, never one scan of the whole events table (store/device-removal.ts).
    */
-  forget(deviceId: string): boolean {
+  async forget(deviceId: string): Promise<boolean> {
     const { db } = this.opts;
-    const kind = db
-      .transaction(() => {
-        const k = this.registry.kindOf(deviceId);
-        if (k !== undefined) {
-          this.registry.remove(deviceId); // its rows in every table go with it (foreign keys)
-          deleteDeviceCounters(db, deviceId);
-        }
-        return k;
-      })
-      .immediate();
+    const kind = this.registry.kindOf(deviceId);
     if (kind === undefined) return false;
+    const blocking = this.opts.scrub === 'blocking';
+    // A short sleep between steps lets another process (the daemon, when the CLI forgets) commit.
+    const removed = await removeDeviceInSteps(db, deviceId, blocking ? { pause: () => new Promise((resolve) => setTimeout(resolve, 4)) } : {});
+    if (!removed) return false;
+    deleteDeviceCounters(db, deviceId);
     this.known?.delete(deviceId);
-    if (this.opts.scrub === 'blocking') truncateWalBlocking(db);
+    if (blocking) truncateWalBlocking(db);
     else truncateWalSoon(db);
     this.opts.bus.emit('device.removed', { deviceId, kind, origin: 'local' });
     return true;

@@ -13,6 +13,7 @@ import type { MemberService } from '../members/service.js';
 import type { Counters } from '../store/counters.js';
 import type { StorageHealth } from '../store/health.js';
 import type { Vault } from '../store/vault.js';
+import type { RetentionService } from '../store/retention-service.js';
 import type { UplinkService } from '../uplink/service.js';
 
 /** A part of the hub with a lifecycle (privacy switch, uplink...). */
@@ -55,6 +56,8 @@ export interface HubServices {
   privacy?: PrivacyControl;
   /** Set by the uplink service once started (report preview, close a window now). */
   uplink?: UplinkService;
+  /** Set by the retention service: purge now, the last free-space check. */
+  retention?: RetentionService;
 }
 
 export interface HubContext {

@@ -20,6 +20,7 @@ import { Counters } from '../store/counters.js';
 import { DbWatcher } from '../store/db-watcher.js';
 import { StorageHealth } from '../store/health.js';
 import { scrubOldFreePagesOnce } from '../store/scrub.js';
+import { enableIncrementalVacuumOnce } from '../store/retention.js';
 import { openVault, type Vault } from '../store/vault.js';
 import { createWebServer, listenWeb } from '../web/server.js';
 import { registerWebUi } from '../web/ui.js';
@@ -74,6 +75,8 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       releaseLock();
     });
     const { db, sealer } = vault;
+    // Before serving: the one VACUUM a database made before incremental vacuum needs (never on a serving loop).
+    if (enableIncrementalVacuumOnce(db)) log.info('switched the database to incremental vacuum (once)');
     if (scrubOldFreePagesOnce(db)) log.info('cleared pages freed before deleted values were overwritten (once)');
     const bus = new DomainBus((err, event, owner) => log.error('a listener failed on an event', { event: event.type, service: owner, code: (err as { code?: string }).code ?? (err as Error).name }));
     const counters = new Counters(db);

@@ -9,6 +9,7 @@ import { upstreamState } from '../uplink/upstream-state.js';
 import { HomeAssistantBridge } from '../integrations/home-assistant/service.js';
 import { HomeAssistantSettings } from '../integrations/home-assistant/settings.js';
 import { hearthVersion } from '../integrations/version.js';
+import { RetentionService } from '../store/retention-service.js';
 import type { HubContext, HubService } from './context.js';
 
 export type ServiceFactory = (ctx: HubContext) => HubService | HubService[] | undefined;
@@ -72,4 +73,11 @@ function homeAssistant(ctx: HubContext): HubService {
   });
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, homeAssistant];
+/** Retention purges and the low-disk watch (src/store/retention-service.ts). */
+function retention(ctx: HubContext): HubService {
+  const service = new RetentionService({ db: ctx.services.vault.db, config: ctx.config, bus: ctx.bus, logger: ctx.logger });
+  ctx.services.retention = service;
+  return service;
+}
+
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, homeAssistant, retention];

@@ -23,7 +23,7 @@ export class MetricsSource {
       events: db.prepare(`SELECT device_id, type, received_at FROM events WHERE received_at >= ? AND received_at < ? AND type IN (${types})`),
       presenceBefore: db.prepare(
         `SELECT e.device_id, e.type FROM events e
-         JOIN (SELECT device_id, MAX(id) AS id FROM events
+         JOIN (SELECT device_id, MAX(id) AS id FROM events INDEXED BY events_presence
                WHERE type IN ('online', 'offline') AND received_at < ? GROUP BY device_id) last ON last.id = e.id`,
       ),
       authFailed: db.prepare('SELECT COALESCE(SUM(value), 0) FROM counters WHERE substr(name, 1, ?) = ?').pluck(),

@@ -39,6 +39,9 @@ export function openDatabase(path: string, opts: OpenOptions = {}): Db {
     db.pragma('schema_version');
     db.pragma('busy_timeout = 5000');
     if (!opts.readonly) {
+      // Set on a new, empty file only (before its first table); an existing one is switched once
+      // by the daemon before it serves (retention.ts, enableIncrementalVacuumOnce).
+      if ((db.pragma('page_count', { simple: true }) as number) === 0) db.pragma('auto_vacuum = INCREMENTAL');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
     }

@@ -4,7 +4,8 @@
  * kind that sealed them opens them (CameraStore.openDetail).
  *
  * The timeline and the counts scan by receive time: the table is appended to in id order and has
- * no index by device (see event-totals.ts for why).
+ * no index by device (see event-totals.ts for why); a timeline filtered by type reads that type's
+ * entries only (events_by_type_time).
  */
 import type { Db } from './database.js';
 
@@ -51,8 +52,13 @@ export class EventLog {
       countsSince: db.prepare('SELECT device_id, COUNT(*) AS n FROM events WHERE received_at >= @since AND type NOT IN (SELECT value FROM json_each(@uncounted)) GROUP BY device_id'),
       countOfTypeSince: db.prepare('SELECT COUNT(*) FROM events WHERE type = ? AND received_at >= ?').pluck(),
       timelineAll: db.prepare(`${timeline} ORDER BY received_at DESC, id DESC LIMIT @limit`),
-      timelineOfType: db.prepare(`${timeline} AND type = @type ORDER BY received_at DESC, id DESC LIMIT @limit`),
+      // Only that type's entries of events_by_type_time (migration 61), newest first.
+      timelineOfType: db.prepare(
+        'SELECT id, type, ts, received_at, detail FROM events INDEXED BY events_by_type_time WHERE type = @type AND received_at >= @from AND received_at < @to AND device_id = @id ORDER BY received_at DESC, id DESC LIMIT @limit',
+      ),
       ofDevice: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id'),
+      ofDeviceInRange: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE id > ? AND id <= ? AND device_id = ? ORDER BY id'),
+      idBounds: db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events'),
     };
     this.uncounted = JSON.stringify(uncounted);
   }
@@ -73,7 +79,22 @@ export class EventLog {
     return rows.map(toEvent);
   }
 
-  /** Every event of a device, oldest first (its export). */
+  /**
+   * Every event of a device, oldest first, a range of row ids at a time with the event loop's turn
+   * between ranges: no statement scans the whole table (there is no index by device) and no more
+   * than one range's rows are held. Each range is read whole (no statement stays open across a
+   * yield, so checkpoints are never held up by the reader).
+   */
+  async *ofDeviceInSteps(deviceId: string, idsPerStep = 4_000): AsyncGenerator<StoredEvent[]> {
+    const { lo, hi } = this.stmts.idBounds.get() as { lo: number; hi: number };
+    for (let after = lo - 1; after < hi; after += idsPerStep) {
+      const rows = this.stmts.ofDeviceInRange.all(after, Math.min(after + idsPerStep, hi), deviceId) as EventRow[];
+      if (rows.length > 0) yield rows.map(toEvent);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** Every event of a device, oldest first (one statement: for small databases and tests). */
   ofDevice(deviceId: string): StoredEvent[] {
     return (this.stmts.ofDevice.all(deviceId) as EventRow[]).map(toEvent);
   }

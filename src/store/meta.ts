@@ -18,6 +18,7 @@ export const META_KEYS = {
   homeAssistantShareNames: 'ha_share_names',
   /** SHA-256 of the bearer token for GET /metrics. */
   metricsTokenHash: 'metrics_token_hash',
+  lastPurge: 'retention_last_purge',
 } as const;
 
 export class MetaStore {

@@ -1,7 +1,7 @@
 /**
  * Versioned schema migrations. Each concern owns a block of version numbers so work on different
  * concerns never collides: 1–9 foundation, 10–19 metrics/uplink, 20–29 scales and members,
- * 30–39 web UI, 40–49 hardware/ops, 50–59 reliability, 60–69 camera firmware profiles. Applied versions are recorded one by one,
+ * 30–39 web UI, 40–49 hardware/ops, 50–59 reliability, 60–69 retention and history. Applied versions are recorded one by one,
  * so a migration is applied exactly once whatever order the blocks were added in.
  * Never edit a migration that has shipped; add a new one.
  */
@@ -261,6 +261,31 @@ export const MIGRATIONS: Migration[] = [
       CREATE TRIGGER camera_parent_removed AFTER DELETE ON camera_children BEGIN
         DELETE FROM devices WHERE id = OLD.device_id;
       END;
+    `,
+  },
+  {
+    version: 60,
+    name: 'event_days: per-device, per-day counts of events by type, kept after raw events are purged',
+    sql: `
+      -- Written by the retention purge just before it deletes the raw events of a day (UTC day
+      -- number: received_at / 86400000); goes with the device. Counts only, nothing personal.
+      CREATE TABLE event_days (
+        device_id  TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        day        INTEGER NOT NULL,
+        type       TEXT NOT NULL,
+        n          INTEGER NOT NULL,
+        PRIMARY KEY (device_id, day, type)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
+  {
+    version: 61,
+    name: 'events: an index by type and receive time for filtered timelines',
+    sql: `
+      -- A timeline filtered by type (?type=reboot) read only that type's entries, newest first,
+      -- instead of walking every event by time. Cheap to keep: it is appended to at one point per
+      -- event type (a handful), not per device (see event-totals.ts for the index that was not).
+      CREATE INDEX events_by_type_time ON events(type, received_at);
     `,
   },
 ];

@@ -16,6 +16,7 @@ import type { Counters } from '../store/counters.js';
 import type { StorageHealth } from '../store/health.js';
 import type { Vault } from '../store/vault.js';
 import type { UplinkService } from '../uplink/service.js';
+import type { RetentionService } from '../store/retention-service.js';
 
 export interface WebDeps {
   config: HearthConfig;
@@ -36,6 +37,8 @@ export interface WebDeps {
   readonly privacy?: PrivacyControl;
   /** Present once the uplink runs. */
   readonly uplink?: UplinkService;
+  /** Present once the retention service runs (purges, the free-space watch). */
+  readonly retention?: RetentionService;
 }
 
 export function webDepsFromHub(ctx: HubContext): WebDeps {
@@ -60,6 +63,9 @@ export function webDepsFromHub(ctx: HubContext): WebDeps {
     },
     get uplink() {
       return s.uplink;
+    },
+    get retention() {
+      return s.retention;
     },
   };
 }

@@ -100,8 +100,8 @@ const remove: CommandSpec = {
   summary: 'remove a device and everything stored about it (a running hub disconnects it)',
   async run(ctx) {
     const id = requireId(ctx);
-    return withServices(ctx, ({ devices }) => {
-      if (!devices.forget(id)) throw new UsageError(`no device with id ${id}`, 1);
+    return withServices(ctx, async ({ devices }) => {
+      if (!(await devices.forget(id))) throw new UsageError(`no device with id ${id}`, 1);
       ctx.out(`removed ${id} and everything stored about it`);
       return 0;
     });

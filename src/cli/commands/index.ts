@@ -11,6 +11,7 @@ import { backupCommands } from './backup.js';
 import { adminCommands } from './admin.js';
 import { webCommands } from './web.js';
 import { integrationCommands } from './integrations.js';
+import { dbCommands } from './db.js';
 
 /** Every command, from each concern's module. */
-export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands, ...webCommands, ...integrationCommands];
+export const COMMANDS: CommandSpec[] = [...hubCommands, ...deviceCommands, ...keyCommands, ...consentCommands, ...reportCommands, ...ledgerCommands, ...scaleCommands, ...privacyCommands, ...backupCommands, ...adminCommands, ...webCommands, ...integrationCommands, ...dbCommands];

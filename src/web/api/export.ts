@@ -14,6 +14,18 @@ import { MEMBER_ID_PATTERN } from '../../members/store.js';
 import { ScaleStore } from '../../devices/scale/store.js';
 import type { WebDeps } from '../deps.js';
 import { EventLog } from '../../store/event-log.js';
+import { Readable } from 'node:stream';
+import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * The device export's answer is written as it is read (a busy camera has hundreds of thousands of
+ * events): its schema stays the allow-list, applied by hand because a stream is not serialized by
+ * fastify: the head is cleaned by the schema without its events, each event is built from the
+ * schema's four fields.
+ */
+const EXPORT_DEVICE = S.ExportDeviceRoute.response[200];
+const EXPORT_DEVICE_HEAD = Type.Omit(EXPORT_DEVICE, ['events']);
 
 type Ctx = Pick<WebDeps, 'vault' | 'registry' | 'cameras' | 'devices' | 'members' | 'counters'>;
 
@@ -31,15 +43,34 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
   app.get('/api/export/device/:id', { schema: S.ExportDeviceRoute }, async (req, reply) => {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
-    const events = eventLog.ofDevice(d.id).map((e) => ({
-      type: e.type,
-      ts: e.ts,
-      receivedAt: e.receivedAt,
-      detail: e.detail ? ctx.cameras.openDetail(e.id, e.detail) : null,
-    }));
     const measurements = scales.ofDevice(d.id);
     const state = d.kind === 'camera' ? ctx.cameras.view(d.id) : undefined;
-    return attachment(reply, `hearth-device-${d.id}.json`).send({ exportedAt: new Date().toISOString(), device: d, state, events, measurements });
+    const head = Value.Clean(EXPORT_DEVICE_HEAD, structuredClone({ exportedAt: new Date().toISOString(), device: d, state, measurements })) as Record<string, unknown>;
+    const cameras = ctx.cameras;
+    async function* document(): AsyncGenerator<string> {
+      yield `${JSON.stringify(head).slice(0, -1)},"events":[`;
+      let first = true;
+      for await (const batch of eventLog.ofDeviceInSteps(d!.id)) {
+        let text = '';
+        let since = performance.now();
+        for (const e of batch) {
+          const event = { type: e.type, ts: e.ts, receivedAt: e.receivedAt, detail: e.detail ? cameras.openDetail(e.id, e.detail) : null };
+          text += (first ? '' : ',') + JSON.stringify(event);
+          first = false;
+          // Opening details is the costly part: the loop gets its turn every few milliseconds of it
+          // (a stream's pull alone is a microtask, not a turn of the loop).
+          if (performance.now() - since > 6) {
+            yield text;
+            text = '';
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            since = performance.now();
+          }
+        }
+        if (text) yield text;
+      }
+      yield ']}';
+    }
+    return attachment(reply, `hearth-device-${d.id}.json`).type('application/json; charset=utf-8').send(Readable.from(document()));
   });
 
   app.get('/api/export/member/:id', { schema: S.ExportMemberRoute }, async (req, reply) => {
@@ -56,7 +87,7 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
     const d = DEVICE_ID_PATTERN.test(req.params.id) ? ctx.registry.get(req.params.id) : undefined;
     if (!d) return reply.code(404).send({ error: 'not found' });
     if (!confirmed(req)) return reply.code(400).send({ error: NOT_CONFIRMED });
-    if (!ctx.devices.forget(d.id)) return reply.code(404).send({ error: 'not found' });
+    if (!(await ctx.devices.forget(d.id))) return reply.code(404).send({ error: 'not found' });
     return { forgotten: d.id };
   };
 

@@ -47,6 +47,7 @@ export function liveMessage(e: DomainEvent): LiveMessage | undefined {
     case 'privacy.changed':
       return { type: 'privacy', at: e.at };
     case 'storage.changed':
+    case 'storage.disk':
       return { type: 'storage', at: e.at };
     case 'consent.changed':
       return { type: 'consent', at: e.at };

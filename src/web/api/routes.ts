@@ -18,6 +18,8 @@ import { PrivacyLedger } from '../../uplink/ledger.js';
 import { readSettings, writeUplinkSettings } from './settings.js';
 import { EventTotals } from '../../store/event-totals.js';
 import { EventLog } from '../../store/event-log.js';
+import { databaseStats } from '../../store/db-stats.js';
+import { DAY_MS, rolledUpDays } from '../../store/retention.js';
 import { RESERVED_EVENT_TYPES } from '../../devices/camera/protocol.js';
 import { upstreamState as upstreamStateOf, type UpstreamState } from '../../uplink/upstream-state.js';
 
@@ -83,13 +85,32 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     return { state, detail: UPSTREAM_DETAIL[state] };
   }
 
+  function diskView(): { lowDisk: boolean; diskFreeBytes: number | null } {
+    const d = ctx.retention?.disk();
+    return { lowDisk: d?.low ?? false, diskFreeBytes: d?.freeBytes ?? null };
+  }
+
+  app.get('/api/db/stats', { schema: S.DbStatsRoute }, async () => {
+    const s = databaseStats(db, ctx.config.dataDir);
+    const threshold = ctx.config.retention.lowDiskMb * 1_000_000;
+    return { ...s, lowDisk: threshold > 0 && s.diskFreeBytes !== null && s.diskFreeBytes < threshold, retention: ctx.config.retention };
+  });
+
+  // Runs in the daemon, on its connection, in short steps beside the cameras' commits (a second
+  // process purging would contend with them for the write lock).
+  app.post('/api/db/purge', { schema: S.DbPurgeRoute }, async (_req, reply) => {
+    const report = await ctx.retention?.purgeNow();
+    if (!report) return reply.code(503).send({ error: 'the retention service is not running' });
+    return report;
+  });
+
   app.get('/api/status', { schema: S.StatusRoute }, async () => {
     const today = todayCounts();
     const p = ctx.privacy?.status();
     return {
       upstream: upstreamState(),
       privacy: { paused: p?.paused ?? false, pausedBySwitch: p?.bySwitch ?? false, pausedByCommand: p?.byCommand ?? false, switchPresent: p?.switchPresent ?? false },
-      storage: storageView(ctx.storage.status()),
+      storage: { ...storageView(ctx.storage.status()), ...diskView() },
       today: { events: [...today.values()].reduce((a, b) => a + b, 0), weighIns: eventLog.countOfTypeSince(WEIGH_IN_EVENT, startOfToday()) },
       devices: { cameras: ctx.registry.list('camera').length, scales: ctx.registry.list('scale').length, online: ctx.presence.connectedDeviceIds().length },
     };
@@ -123,6 +144,14 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     // One read of the device's details (a camera's state decrypted once) serves the summary too.
     const details = ctx.devices.details(d);
     return { device: { ...deviceSummary(d, todayCounts(), details), ...details.fields, eventCounts: details.eventCounts, lastRefusal: details.lastRefusal }, ...events };
+  });
+
+  // History older than the raw events' retention, from the roll-ups (one row per day and type; a
+  // few thousand at most for years of a camera): the page shows it beside the timeline.
+  app.get('/api/devices/:id/days', { schema: S.DeviceDaysRoute }, async (req, reply) => {
+    if (!DEVICE_ID_PATTERN.test(req.params.id) || !ctx.registry.exists(req.params.id)) return notFound(reply);
+    const days = rolledUpDays(db, req.params.id, 0, Number.MAX_SAFE_INTEGER);
+    return { days: days.map((d) => ({ day: new Date(d.day * DAY_MS).toISOString().slice(0, 10), type: d.type, n: d.n })) };
   });
 
   app.get('/api/devices/:id/events', { schema: S.DeviceEventsRoute }, async (req, reply) => {

@@ -111,7 +111,7 @@ export const StatusRoute = {
     200: Type.Object({
       upstream: Type.Object({ state: Type.Union([Type.Literal('on'), Type.Literal('paused-by-switch'), Type.Literal('paused'), Type.Literal('off')]), detail: Type.String() }),
       privacy: Type.Object({ paused: Type.Boolean(), pausedBySwitch: Type.Boolean(), pausedByCommand: Type.Boolean() }),
-      storage: Type.Object({ healthy: Type.Boolean(), problem: Nullable(Type.String()) }),
+      storage: Type.Object({ healthy: Type.Boolean(), problem: Nullable(Type.String()), lowDisk: Type.Optional(Type.Boolean()), diskFreeBytes: Type.Optional(Nullable(Type.Number())) }),
       today: Type.Object({ events: Type.Integer(), weighIns: Type.Integer() }),
       devices: Type.Object({ cameras: Type.Integer(), scales: Type.Integer(), online: Type.Integer() }),
     }),
@@ -186,6 +186,13 @@ export const DeviceEventsRoute = {
   params: DeviceIdParams,
   querystring: TimelineQuery,
   response: { 200: Type.Object(Timeline), ...REFUSALS },
+};
+
+/** A device's per-day counts by type from the roll-ups: the days whose raw events the retention removed. */
+export const DeviceDaysRoute = {
+  params: DeviceIdParams,
+  querystring: NoQuery,
+  response: { 200: Type.Object({ days: Type.Array(Type.Object({ day: Type.String(), type: Type.String(), n: Type.Integer() })) }), ...REFUSALS },
 };
 
 export const EnrolRoute = {
@@ -466,3 +473,41 @@ export const EnrolQrRoute = {
   response: { 200: Text('an SVG QR code'), ...REFUSALS },
 };
 
+const PurgeReport = Type.Object({
+  startedAt: Type.Number(),
+  finishedAt: Type.Number(),
+  events: Type.Integer(),
+  measurements: Type.Integer(),
+  ledger: Type.Integer(),
+  pagesReleased: Type.Integer(),
+  chunks: Type.Integer(),
+  longestChunkMs: Type.Number(),
+});
+
+/** What the database holds and how big it is (`hearth db stats`), with the retention settings. */
+export const DbStatsRoute = {
+  querystring: NoQuery,
+  response: {
+    200: Type.Object({
+      databaseBytes: Type.Integer(),
+      walBytes: Type.Integer(),
+      freePages: Type.Integer(),
+      pageSize: Type.Integer(),
+      rows: Type.Record(Type.String({ pattern: '^[a-z_]{1,64}$' }), Type.Integer()),
+      oldestEventAt: Nullable(Type.Number()),
+      bytesPerEvent: Nullable(Type.Integer()),
+      diskFreeBytes: Nullable(Type.Number()),
+      lowDisk: Type.Boolean(),
+      lastPurge: Nullable(PurgeReport),
+      retention: Type.Object({ eventDays: Type.Integer(), measurementDays: Type.Integer(), ledgerDays: Type.Integer(), lowDiskMb: Type.Integer() }),
+    }),
+    ...REFUSALS,
+  },
+};
+
+/** Apply the retention settings now (the hub also does on its own timer); answers what was removed. */
+export const DbPurgeRoute = {
+  querystring: NoQuery,
+  body: NoBody,
+  response: { 200: PurgeReport, ...REFUSALS },
+};

@@ -191,6 +191,10 @@ export function showStorage(status) {
   if (storage && storage.healthy === false) {
     banner.textContent = `The hub cannot store new data right now (${storage.problem || 'storage problem'}). Devices are being refused until it can write again; free some disk space.`;
     banner.hidden = false;
+  } else if (storage && storage.lowDisk) {
+    const free = typeof storage.diskFreeBytes === 'number' ? ` (${(storage.diskFreeBytes / 1e6).toFixed(0)} MB free)` : '';
+    banner.textContent = `The disk holding the hub's database is nearly full${free}. Free some space, or keep events for fewer days (retention.eventDays), before the hub has to refuse data.`;
+    banner.hidden = false;
   } else banner.hidden = true;
 }
 

@@ -17,7 +17,36 @@ function renderPrivacy(status) {
   button.disabled = false;
 }
 
+const MB = 1e6;
+const mb = (b) => (b === null || b === undefined ? 'unknown' : `${(b / MB).toFixed(1)} MB`);
+const when = (t) => (t ? new Date(t).toLocaleString() : 'none');
+
+function renderStorage(s) {
+  const r = s.retention;
+  const days = (n) => (n === 0 ? 'for ever' : `${n} days`);
+  $('db-retention').textContent = `Events are kept ${days(r.eventDays)} (older ones stay as daily counts per device and type), weigh-ins ${days(r.measurementDays)}, the ledger of sent reports ${days(r.ledgerDays)}.`;
+  const p = s.lastPurge;
+  const rows = [
+    ['Database', `${mb(s.databaseBytes)} (write-ahead log ${mb(s.walBytes)})`],
+    ['Free disk space', `${mb(s.diskFreeBytes)}${s.lowDisk ? ` — low (warning under ${r.lowDiskMb} MB)` : ''}`],
+    ['Events kept', `${s.rows.events ?? 0}${s.bytesPerEvent ? `, about ${s.bytesPerEvent} bytes each` : ''}`],
+    ['Oldest event', when(s.oldestEventAt)],
+    ['Daily counts kept', String(s.rows.event_days ?? 0)],
+    ['Last clean-up', p ? `${when(p.finishedAt)}: ${p.events} events, ${p.measurements} weigh-ins, ${p.ledger} ledger entries removed` : 'not yet'],
+  ];
+  const list = $('db-stats');
+  list.replaceChildren();
+  for (const [k, v] of rows) {
+    const dt = document.createElement('dt');
+    dt.textContent = k;
+    const dd = document.createElement('dd');
+    dd.textContent = v;
+    list.append(dt, dd);
+  }
+}
+
 async function load() {
+  api('GET', '/api/db/stats').then(renderStorage).catch(showError);
   const [settings, status] = await Promise.all([api('GET', '/api/settings'), api('GET', '/api/status')]);
   // Values saved but not yet in use (they apply at the next start) are the ones to edit further.
   const s = { ...(settings.uplink || settings), ...(settings.saved || {}) };

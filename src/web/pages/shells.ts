@@ -241,6 +241,11 @@ its rows are deleted and the database is compacted so the bytes are gone from th
     <code id="ha-username"></code> and password <code id="ha-password"></code>. The password is shown only now.</p>
   </div>
 </section>
+<section class="card" aria-labelledby="h-storage"><h2 id="h-storage">Storage and retention</h2>
+  <p class="muted small" id="db-retention"></p>
+  <dl class="stack" id="db-stats"></dl>
+  <p class="muted small">Set with <code>retention.eventDays</code>, <code>retention.measurementDays</code>, <code>retention.ledgerDays</code> and <code>retention.lowDiskMb</code> in hearth.json or their environment variables (applied at the next start); <code>hearth db stats</code> shows the same.</p>
+</section>
 <section class="card" aria-labelledby="h-epsilon"><h2 id="h-epsilon">What epsilon means</h2>
   <p>No number leaves the hub as it is. Each answer is a single bit or a few, drawn at random with odds that depend
   on your home's true value: this is local differential privacy, and the noise is what protects you.
