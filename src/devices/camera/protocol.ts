@@ -37,7 +37,11 @@ export const RESERVED_EVENT_TYPES: ReadonlySet<string> = new Set(['online', 'off
  * The event types a camera may report: the only ones the hub stores (the type is kept in plaintext
  * for counting and the timeline, so a camera-chosen string must never land there). Extend here.
  */
-export const KNOWN_EVENT_TYPES: readonly string[] = ['motion', 'connect_failed', 'activation', 'reboot', 'sound', 'tamper', 'firmware_update'];
+/**
+ * Every event type the hub stores (types are stored in the clear, so nothing else is): hearth's own
+ * protocol and what the firmware profiles (profiles/) make of their firmware's messages.
+ */
+export const KNOWN_EVENT_TYPES: readonly string[] = ['motion', 'motion_end', 'object', 'connect_failed', 'activation', 'reboot', 'sound', 'tamper', 'firmware_update'];
 
 const DEVICE_ID_PATTERN = /^[a-z0-9-]{3,40}$/;
 /** An event type a camera may report, and what a timeline filter may name. */
