@@ -192,10 +192,10 @@ describe('broker under abuse', () => {
     const cam = enrol('Racer');
     const outs = await Promise.all(
       Array.from({ length: 12 }, () =>
-        exchange(hub.mqttPort, connectPacket(cam.id, cam.password), (ps) => ps.some((p) => p.cmd === 'connack'), 20_000),
+        // Each socket is held open for 5 s whatever it gets, so all twelve overlap.
+        exchange(hub.mqttPort, connectPacket(cam.id, cam.password), () => false, 5_000),
       ),
     );
-    // exchange closes each socket once it has its CONNACK; hold them instead by counting CONNACKs.
     const accepted = outs.filter((o) => o.packets.some((p) => p.cmd === 'connack' && (p as mqttPacket.IConnackPacket).returnCode === 0)).length;
     expect(accepted).toBeGreaterThanOrEqual(1);
     expect(accepted).toBeLessThanOrEqual(4);
