@@ -104,10 +104,10 @@ describe('admission limits (pure)', () => {
     expect(b.take('cam-a').ok).toBe(true);
   });
 
-  it('serves password checks round-robin by source, caps each stranger source, and puts known cameras first', async () => {
+  it('serves password checks round-robin by source and puts known cameras first', async () => {
     const order: string[] = [];
     const gates: (() => void)[] = [];
-    const q = new VerifyQueue({ concurrency: 1, perSource: 2, maxWaiting: 8, recentMs: 60_000 });
+    const q = new VerifyQueue({ concurrency: 1, maxWaiting: 8, recentMs: 60_000 });
     const job = (name: string) => () =>
       new Promise<boolean>((resolve) => {
         order.push(name);
@@ -115,7 +115,6 @@ describe('admission limits (pure)', () => {
       });
     const all: Promise<unknown>[] = [];
     for (let i = 0; i < 2; i++) for (const s of ['A', 'B', 'C']) all.push(q.submit('cam-x', s, job(`${s}${i}`)));
-    await expect(q.submit('cam-x', 'A', job('A2'))).rejects.toBeInstanceOf(VerifyBusyError);
     q.succeeded('cam-ok', 'D');
     all.push(q.submit('cam-ok', 'D', job('D0')));
     while (gates.length > 0 || order.length < 7) {
@@ -193,10 +192,10 @@ describe('broker under abuse', () => {
     const cam = enrol('Racer');
     const outs = await Promise.all(
       Array.from({ length: 12 }, () =>
-        exchange(hub.mqttPort, connectPacket(cam.id, cam.password), (ps) => ps.some((p) => p.cmd === 'connack'), 20_000),
+        // Each socket is held open for 5 s whatever it gets, so all twelve overlap.
+        exchange(hub.mqttPort, connectPacket(cam.id, cam.password), () => false, 5_000),
       ),
     );
-    // exchange closes each socket once it has its CONNACK; hold them instead by counting CONNACKs.
     const accepted = outs.filter((o) => o.packets.some((p) => p.cmd === 'connack' && (p as mqttPacket.IConnackPacket).returnCode === 0)).length;
     expect(accepted).toBeGreaterThanOrEqual(1);
     expect(accepted).toBeLessThanOrEqual(4);
@@ -290,7 +289,7 @@ describe('broker under abuse', () => {
 
 describe('password-check queue when full', () => {
   it('gives a newcomer a place taken from the source with the longest line', async () => {
-    const q = new VerifyQueue({ concurrency: 1, perSource: 100, maxWaiting: 4, recentMs: 60_000 });
+    const q = new VerifyQueue({ concurrency: 1, maxWaiting: 4, recentMs: 60_000 });
     const never = () => new Promise<boolean>(() => {});
     const flood = Array.from({ length: 5 }, () => q.submit('cam-x', 'A', never).catch((e: unknown) => e));
     // A0 runs, A1..A4 wait: the queue is full.

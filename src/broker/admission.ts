@@ -288,18 +288,13 @@ export class VerifyBusyError extends Error {
 export interface VerifyQueueOptions {
   /** Checks handed to the password worker at once. */
   concurrency: number;
-  /**
-   * Checks a source (IPv4 address or IPv6 /64) may have waiting or running, unless it is known;
-   * enforced once the queue is half full, so many cameras behind one address can log in at once.
-   */
-  perSource: number;
   /** Checks waiting in all; when full, a source with fewer waiting takes a place from the one with most. */
   maxWaiting: number;
   /** How long a successful login makes the same camera from the same source "known". */
   recentMs: number;
 }
 
-export const DEFAULT_VERIFY_QUEUE: VerifyQueueOptions = { concurrency: 2, perSource: 2, maxWaiting: 256, recentMs: 7 * DAY_MS };
+export const DEFAULT_VERIFY_QUEUE: VerifyQueueOptions = { concurrency: 2, maxWaiting: 256, recentMs: 7 * DAY_MS };
 
 interface Job {
   source: string;
@@ -310,9 +305,11 @@ interface Job {
 
 /**
  * Schedules Argon2id checks fairly: a camera that logged in from the same source recently goes
- * first; everyone else is served round-robin by source, each source with a small cap, so a flood
- * from many addresses delays a camera's first login by at most one check per flooding source and
- * the work the hub does for strangers is bounded.
+ * first; everyone else is served round-robin by source (an IPv4 address or IPv6 /64), and when
+ * the queue is full a source with fewer checks waiting takes the place of the newest check of the
+ * source with the most. So a flood from many addresses delays a camera's first login by at most
+ * one check per flooding source, cannot crowd it out, and the work done for strangers is bounded;
+ * many cameras behind one address can still all log in at once.
  */
 export class VerifyQueue {
   private readonly known: Job[] = [];
@@ -350,7 +347,6 @@ export class VerifyQueue {
   submit(deviceId: string, source: string, run: () => Promise<boolean>): Promise<boolean> {
     const known = this.isKnown(deviceId, source);
     const mine = this.perSource.get(source) ?? 0;
-    if (!known && this.waiting >= this.opts.maxWaiting / 2 && mine >= this.opts.perSource) return Promise.reject(new VerifyBusyError());
     if (this.waiting >= this.opts.maxWaiting * (known ? 2 : 1)) {
       // Full: the source with the longest line gives up its newest check, if it has more than this one.
       if (known || !this.dropFromLongest(mine)) return Promise.reject(new VerifyBusyError());
