@@ -44,7 +44,7 @@ describe('web API routes', () => {
     cameraId = cam.id;
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${hub.mqttPort}`, { username: cam.username, password: cam.password, reconnectPeriod: 0 });
     await publishAcked(client, `hearth/cam/${cameraId}/status`, JSON.stringify({ state: 'online', ssid: 'Porchnet', rssi: -61 }));
-    for (const type of ['motion', 'motion', 'doorbell']) await publishAcked(client, `hearth/cam/${cameraId}/event`, JSON.stringify({ type, ts: Date.now() }));
+    for (const type of ['motion', 'motion', 'tamper']) await publishAcked(client, `hearth/cam/${cameraId}/event`, JSON.stringify({ type, ts: Date.now() }));
     client.end(true);
     const scale = await authed('POST', '/api/devices/scale', { address: SCALE_ADDRESS, nickname: 'Bathroom scale' });
     expect(scale.statusCode).toBe(201);
@@ -91,17 +91,17 @@ describe('web API routes', () => {
   it('filters a camera timeline by type, time and count', async () => {
     const events = async (query: string) => (await authed('GET', `/api/devices/${cameraId}/events?${query}`)).json().events as { type: string }[];
     expect((await events('type=motion')).map((e) => e.type)).toEqual(['motion', 'motion']);
-    expect(await events('type=doorbell')).toHaveLength(1);
+    expect(await events('type=tamper')).toHaveLength(1);
     expect(await events('limit=1')).toHaveLength(1);
     expect(await events(`since=${Date.now() + 60_000}`)).toHaveLength(0);
     expect(await events('until=1')).toHaveLength(0);
     expect((await events(`since=${Date.now() - 600_000}&until=${Date.now() + 1000}&type=motion`)).length).toBe(2);
     for (const q of ['limit=0', 'limit=501', 'since=-1', 'until=1e9', 'type=DROP%20TABLE', 'type=a&type=b']) expect((await authed('GET', `/api/devices/${cameraId}/events?${q}`)).statusCode, q).toBe(400);
     // The device route carries the same timeline, so one call fills the device page.
-    const device = (await authed('GET', `/api/devices/${cameraId}?type=doorbell`)).json();
+    const device = (await authed('GET', `/api/devices/${cameraId}?type=tamper`)).json();
     expect(device.device.nickname).toBe('Porch');
-    expect(device.events.map((e: { type: string }) => e.type)).toEqual(['doorbell']);
-    expect(device.types).toEqual(expect.arrayContaining(['doorbell', 'motion', 'online']));
+    expect(device.events.map((e: { type: string }) => e.type)).toEqual(['tamper']);
+    expect(device.types).toEqual(expect.arrayContaining(['tamper', 'motion', 'online']));
     expect((await authed('GET', `/api/devices/${cameraId}?limit=0`)).statusCode).toBe(400);
   });
 

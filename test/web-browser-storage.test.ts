@@ -39,7 +39,8 @@ describe.skipIf(!isRoot)('storage banner (needs root to mount a tmpfs)', () => {
     const set = cli(['admin', 'set-password', '--stdin', '--data-dir', dataDir], {}, `${PASSWORD}\n`);
     expect(set.code, set.stderr).toBe(0);
     const cam = enrolCamera(dataDir, 'Attic');
-    daemon = await startDaemon(dataDir);
+    // The 6 MB file system is far under the low-disk warning's threshold; this test is about writes failing.
+    daemon = await startDaemon(dataDir, [], { HEARTH_LOW_DISK_MB: '0' });
     const origin = `http://127.0.0.1:${daemon.httpPort}`;
     const url = `mqtt://127.0.0.1:${daemon.mqttPort}`;
     const topic = `hearth/cam/${cam.id}/event`;
