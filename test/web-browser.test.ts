@@ -165,12 +165,14 @@ describe.sequential('web UI in Chromium', () => {
     await expect.poll(() => JSON.parse(run(['consent', 'show', '--json']).stdout).categories).toEqual(expect.arrayContaining([expect.objectContaining({ category: 'adoption', enabled: true })]));
     await expect.poll(() => page.locator('#preview').textContent()).toContain('adoption');
     // Next to each number: that it is noised on purpose, and that negative or large values are normal.
+    // Format 2: one row per answer, named by its question (adoption's questions), with its bits and ε.
     const numbers = page.locator('#preview-numbers table.numbers tbody tr');
-    await expect.poll(() => numbers.count()).toBe(3); // adoption: activations, cameras, scales
-    expect(await page.locator('#preview-numbers td[data-label="Number"]').allTextContents()).toEqual(['activations', 'cameras', 'scales']);
+    await expect.poll(() => numbers.count()).toBeGreaterThan(0);
+    for (const name of await page.locator('#preview-numbers td[data-label="Number"]').allTextContents()) expect(['activations', 'activated', 'cameras', 'cameras_bucket', 'scales', 'has_scale']).toContain(name);
+    for (const value of await page.locator('#preview-numbers td[data-label="Value"]').allTextContents()) expect(value).toMatch(/^(\d|b\d=\d)[^(]* \(ε \d\.\d\d(, repeated)?\)$/);
     for (const note of await page.locator('#preview-numbers .noise-note').allTextContents()) {
       expect(note).toMatch(/home’s own value stays hidden/);
-      expect(note).toMatch(/negative or unexpectedly large values are normal/);
+      expect(note).toMatch(/an answer that looks wrong is normal/);
     }
     await shot(page, 'consent');
   });
@@ -206,10 +208,13 @@ describe.sequential('web UI in Chromium', () => {
     expect(await first.locator('.ledger-bytes').isVisible()).toBe(false);
     await first.locator('summary').click();
     expect(await first.locator('.ledger-bytes').isVisible()).toBe(true);
-    const metrics = JSON.parse(sent).metrics as Record<string, number>;
-    expect(await first.locator('td[data-label="Value"]').allTextContents()).toEqual(Object.values(metrics).map(String));
-    expect(await first.locator('.noise-note').first().textContent()).toMatch(/hidden.*negative or unexpectedly large values are normal/);
-    expect(await page.locator('#ledger-about').textContent()).toMatch(/hidden on purpose: negative or unexpectedly large values are normal/);
+    // Each answer that left, by its question, with the bits it carried.
+    const answers = JSON.parse(sent).answers as Record<string, { bit?: number; bits?: Record<string, number> }>;
+    expect(await first.locator('td[data-label="Number"]').allTextContents()).toEqual(Object.keys(answers));
+    const values = await first.locator('td[data-label="Value"]').allTextContents();
+    Object.values(answers).forEach((a, i) => expect(values[i]).toContain(a.bit !== undefined ? String(a.bit) : Object.entries(a.bits ?? {}).map(([k, v]) => `b${k}=${v}`).join(' ')));
+    expect(await first.locator('.noise-note').first().textContent()).toMatch(/hidden.*an answer that looks wrong is normal/);
+    expect(await page.locator('#ledger-about').textContent()).toMatch(/hidden on purpose: an answer that\s+looks wrong/);
     await shot(page, 'ledger');
     await page.fill('#ledger-q', 'no-such-thing-anywhere');
     await page.click('#ledger-search button');

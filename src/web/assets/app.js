@@ -205,9 +205,21 @@ document.addEventListener('DOMContentLoaded', () => {
 
 /** Said next to every number a report carries: it is noised before it may leave the hub. */
 export const NOISE_NOTE = 'Noised on purpose, so this home’s own value stays hidden; negative or unexpectedly large values are normal.';
+/** Format 2 answers are random bits whose odds lean towards the truth. */
+export const RANDOM_ANSWER_NOTE = 'Drawn at random on purpose, so this home’s own value stays hidden; an answer that looks wrong is normal. Only many homes together tell the maker anything.';
 
-/** The numbers of a report that are noised (everything under `metrics`), as [name, value] pairs. */
+/** A format 2 answer's bits as text: "1", or "b0=0 b3=1" for a histogram. */
+function answerBits(a) {
+  if (typeof a.bit === 'number') return String(a.bit);
+  if (a.bits && typeof a.bits === 'object') return Object.entries(a.bits).map(([k, v]) => `b${k}=${v}`).join(' ');
+  return '';
+}
+
+/** The numbers of a report that are noised, as [name, value] pairs: format 1's `metrics`, format 2's answers. */
 export function noisedNumbers(report) {
+  if (report && report.v === 2 && report.answers && typeof report.answers === 'object') {
+    return Object.entries(report.answers).map(([q, a]) => [q, `${answerBits(a)} (ε ${Number(a.epsilon).toFixed(2)}${a.memo ? ', repeated' : ''})`]);
+  }
   const out = [];
   const walk = (value, path) => {
     if (typeof value === 'number') out.push([path, value]);
@@ -233,7 +245,7 @@ export function numbersTable(report) {
         'tbody',
         {},
         ...rows.map(([name, value]) =>
-          el('tr', {}, el('td', { 'data-label': head[0] }, el('code', { text: name })), el('td', { 'data-label': head[1], class: 'num', text: String(value) }), el('td', { 'data-label': head[2], class: 'small muted noise-note', text: NOISE_NOTE })),
+          el('tr', {}, el('td', { 'data-label': head[0] }, el('code', { text: name })), el('td', { 'data-label': head[1], class: 'num', text: String(value) }), el('td', { 'data-label': head[2], class: 'small muted noise-note', text: report.v === 2 ? RANDOM_ANSWER_NOTE : NOISE_NOTE })),
         ),
       ),
     ),

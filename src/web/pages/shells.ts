@@ -135,8 +135,9 @@ field for field (its noise is drawn afresh when it is sent); the privacy ledger 
     title: 'Privacy ledger',
     active: 'ledger',
     script: 'ledger.js',
-    body: html`<p id="ledger-about">Every message that ever left this hub, with the time it left and its exact bytes. Each number in a report was
-noised on the hub before it left, so your home's own value stays hidden on purpose: negative or unexpectedly large values are normal.</p>
+    body: html`<p id="ledger-about">Every message that ever left this hub, with the time it left and its exact bytes. Each answer in a report was
+drawn at random on the hub before it left (older reports: noised), so your home's own value stays hidden on purpose: an answer that
+looks wrong, a negative or an unexpectedly large value is normal.</p>
 <form class="row" id="ledger-search" role="search">
   <label>Search <input type="search" name="q" id="ledger-q" maxlength="200" placeholder="topic, report id, text in the message"></label>
   <button type="submit" class="secondary">Search</button>
