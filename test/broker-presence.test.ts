@@ -10,7 +10,6 @@ import { promisify } from 'node:util';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { createLogger } from '../src/log/logger.js';
 import { connectPacket, publishPacket } from './helpers/raw-mqtt.js';
@@ -45,11 +44,7 @@ describe('presence after refused publishes', () => {
     dir.cleanup();
   });
 
-  function enrol(nickname: string) {
-    const password = generateDevicePassword();
-    const d = addCameraWithPassword(hub, nickname, password);
-    return { id: d.id, password };
-  }
+  const enrol = (nickname: string) => addCameraWithPassword(hub, nickname);
 
   /** CONNECT and the refused PUBLISH in one write (a camera publishing right after connecting); resolves when the hub closed it. */
   function rawConnectAndPublish(id: string, password: string, topic: string, payload: string, extra?: (s: Socket) => void): Promise<void> {

@@ -11,7 +11,6 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
-import { generateDevicePassword, hashPassword } from '../src/crypto/password.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { silentLogger } from '../src/log/logger.js';
 import { createMqtt5Bridge } from '../src/broker/mqtt5-bridge.js';
@@ -538,11 +537,7 @@ describe('bridge in front of the hub broker', () => {
     dir.cleanup();
   });
 
-  function enrol(nickname: string) {
-    const password = generateDevicePassword();
-    const d = addCameraWithPassword(hub, nickname, password);
-    return { id: d.id, password };
-  }
+  const enrol = (nickname: string) => addCameraWithPassword(hub, nickname);
 
   function connect(username: string, password: string, protocolVersion: 4 | 5): Promise<MqttClient> {
     const c = mqtt.connect(`mqtt://127.0.0.1:${hub.mqttPort}`, { username, password, protocolVersion, reconnectPeriod: 0, connectTimeout: 5000 });

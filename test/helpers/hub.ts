@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { hashPassword } from '../../src/crypto/password.js';
+import { generateDevicePassword, hashPassword } from '../../src/crypto/password.js';
 import { newDeviceId, type DeviceRecord } from '../../src/devices/registry.js';
 import type { RunningHub } from '../../src/hub/hub.js';
 
@@ -132,8 +132,8 @@ export function publishAcked(client: MqttClient, topic: string, payload: string 
   });
 }
 
-/** Enrols a camera on a hub started in this process with a password the test chose. */
-export function addCameraWithPassword(hub: RunningHub, nickname: string, password: string): DeviceRecord {
+/** Enrols a camera on a hub started in this process, with the password the test chose or a new one. */
+export function addCameraWithPassword(hub: RunningHub, nickname: string, password = generateDevicePassword()): DeviceRecord & { password: string } {
   const { registry, vault } = hub.internals;
-  return registry.add('camera', newDeviceId('cam'), nickname, { secretHash: hashPassword(vault.sodium, password, 'device') });
+  return { ...registry.add('camera', newDeviceId('cam'), nickname, { secretHash: hashPassword(vault.sodium, password, 'device') }), password };
 }
