@@ -2,11 +2,12 @@
  * Cameras that speak their own firmware's MQTT, against the real daemon: enrolled with the CLI
  * (--profile, --topic), publishing the firmware's own topics and payloads through the kind of
  * client the firmware uses (mqtt.js long-lived clients with a will for Frigate, Tasmota and
- * ESPHome; mosquitto_pub per message, MQTT 3.1, for Dafang and Thingino); `hearth device show`
+ * ESPHome; mosquitto_pub per message, MQTT 3.1, for Dafang; mosquitto_sub with a will and
+ * mosquitto_pub per value for Thingino); `hearth device show`
  * shows the normalised state and counts. Payload sources are named in test/camera-profiles.test.ts.
  */
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
@@ -64,7 +65,7 @@ describe('camera firmware profiles, end to end', () => {
       ['Hall Dafang', 'dafang', 'myhome/dafang'],
       ['Porch', 'esphome', 'porch-cam'],
       ['Garage', 'tasmota', 'garage_cam'],
-      ['Nursery', 'thingino', 'a0b1c2d3e4f5'],
+      ['Nursery', 'thingino', 'nursery-cam'],
     ] as const) {
       const r = enrol(nick, profile, topic);
       expect(r.code, r.stderr).toBe(0);
@@ -141,15 +142,35 @@ describe('camera firmware profiles, end to end', () => {
     expect(s.eventCounts.offline).toBeUndefined();
   }, 30_000);
 
-  it('Thingino: per-message clients under cameras/<id>/', async () => {
+  it('Thingino: a command subscriber with a will, mosquitto_pub per value under cameras/<hostname>/, base64 images dropped', async () => {
     const cam = cams.thingino!;
-    await mosquittoPub(cam, 'cameras/a0b1c2d3e4f5/status', 'online', ['-r']);
-    await mosquittoPub(cam, 'cameras/a0b1c2d3e4f5/rssi/state', '-58');
-    await mosquittoPub(cam, 'cameras/a0b1c2d3e4f5/motion/state', 'ON');
-    await mosquittoPub(cam, 'homeassistant/binary_sensor/thingino_a0b1c2d3e4f5/motion/config', '{"name":"Motion"}', ['-r']);
-    const s = show(cam.id);
-    expect(s).toMatchObject({ profile: 'thingino', online: true, rssi: -58 });
-    expect(s.eventCounts).toMatchObject({ motion: 1 });
+    const host = 'nursery-cam';
+    // package/thingino-ha/files/ha-commands: mosquitto_sub -i thingino-ha-cmd-<id> -v
+    // --will-topic cameras/<id>/status --will-payload offline --will-qos 1 -t 'cameras/<id>/+/set'.
+    const sub = spawn('mosquitto_sub', ['-h', '127.0.0.1', '-p', String(daemon.mqttPort), '-i', `thingino-ha-cmd-${host}`, '-u', cam.username, '-P', cam.password, '-v', '--will-topic', `cameras/${host}/status`, '--will-payload', 'offline', '--will-qos', '1', '-t', `cameras/${host}/+/set`], { stdio: 'ignore' });
+    try {
+      await expect.poll(() => show(cam.id).online, { timeout: 15_000 }).toBe(true);
+      // ha-common ha_mpub_cmd: mosquitto_pub -i thingino-ha-<suffix>-<id>; states retained (-r).
+      const pub = (suffix: string, topic: string, args: string[]) => run('mosquitto_pub', ['-h', '127.0.0.1', '-p', String(daemon.mqttPort), '-i', `thingino-ha-${suffix}-${host}`, '-u', cam.username, '-P', cam.password, '-t', topic, ...args]);
+      await pub('state', `cameras/${host}/status`, ['-r', '-m', 'online']);
+      await pub('state', `cameras/${host}/rssi/state`, ['-r', '-m', '-58']);
+      await pub('state', `cameras/${host}/motion/state`, ['-r', '-m', 'ON']);
+      await pub('disc', `homeassistant/binary_sensor/thingino_${host}/motion/config`, ['-r', '-m', '{"name":"Motion","unique_id":"thingino_nursery-cam_motion","state_topic":"cameras/nursery-cam/motion/state","payload_on":"ON","payload_off":"OFF","device_class":"motion"}']);
+      // ha-daemon: base64 of a snapshot, published with -f to cameras/<id>/live_view/image.
+      const b64 = join(dir.path, 'snap.b64');
+      writeFileSync(b64, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(150_000, 3)]).toString('base64'));
+      await pub('camera', `cameras/${host}/live_view/image`, ['-f', b64]);
+      await pub('state', `cameras/${host}/motion/state`, ['-r', '-m', 'OFF']);
+      const s = show(cam.id);
+      expect(s).toMatchObject({ profile: 'thingino', online: true, rssi: -58 });
+      expect(s.eventCounts).toEqual({ online: 1, motion: 1, motion_end: 1 });
+      // The per-value clients came and went; the subscriber held the camera online throughout.
+      expect(s.eventCounts.offline).toBeUndefined();
+    } finally {
+      sub.kill('SIGKILL');
+    }
+    // Gone without a DISCONNECT: its will and its last connection both say offline.
+    await expect.poll(() => show(cam.id).online, { timeout: 15_000 }).toBe(false);
   }, 30_000);
 
   it('Tasmota: LWT, STATE Signal as dBm, INFO1/INFO2, a switch as motion; only cmnd/<topic>/# to subscribe', async () => {
@@ -190,7 +211,7 @@ describe('camera firmware profiles, end to end', () => {
     // Let the daemon write and checkpoint what it has.
     await new Promise((r) => setTimeout(r, 300));
     const files = readdirSync(dir.path).filter((f) => f.startsWith('hearth.db'));
-    const canaries = ['front_door', 'CanaryNet', 'Jane Canary', 'CANARY1', 'driveway', 'a0b1c2d3e4f5', 'myhome/dafang'];
+    const canaries = ['front_door', 'CanaryNet', 'Jane Canary', 'CANARY1', 'driveway', 'nursery-cam', 'myhome/dafang'];
     for (const f of files) {
       const bytes = readFileSync(join(dir.path, f));
       for (const canary of canaries) expect(bytes.includes(Buffer.from(canary)), `${canary} in ${f}`).toBe(false);

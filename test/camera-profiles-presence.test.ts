@@ -1,5 +1,5 @@
 /**
- * Presence by timer for firmware that connects once per message (Dafang, Thingino): online while
+ * Presence by timer for firmware that connects once per message (Dafang, wz_mini): online while
  * its periodic messages arrive, offline after PRESENCE_GRACE report intervals of silence, on a
  * clock the test controls. Real SQLite vault, the camera runtime as the daemon builds it.
  */

@@ -3,7 +3,7 @@
  * file it was copied from).
  */
 import { describe, expect, it } from 'vitest';
-import { bindingProblem, bindingsOverlap, filterCovers, filtersOverlap, interpretPublish, maySubscribe, topicMatches, type CameraBinding } from '../src/devices/camera/profiles/index.js';
+import { FIRMWARE_PROFILES, bindingProblem, bindingsOverlap, filterCovers, filtersOverlap, interpretPublish, maySubscribe, topicMatches, type CameraBinding } from '../src/devices/camera/profiles/index.js';
 
 const b = (v: unknown) => (Buffer.isBuffer(v) ? v : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2000, 7)]);
@@ -78,22 +78,47 @@ describe('frigate', () => {
 });
 
 describe('thingino', () => {
-  const th: CameraBinding = { profile: 'thingino', root: 'a0b1c2d3e4f5' };
-  it('reads package/thingino-ha ha-state topics', () => {
-    // ha-state: mpub -r -t "${HA_AVAIL_TOPIC}" -m 'online' with HA_AVAIL_TOPIC=cameras/${HA_CAMERA_ID}/status.
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/status', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
-    // ha_pub_state motion ON → cameras/<id>/motion/state.
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/motion/state', b('ON'))).toMatchObject({ ok: true, items: [{ kind: 'presence' }, { kind: 'event', type: 'motion' }] });
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/motion/state', b('OFF'))).toMatchObject({ ok: true, items: [{}, { type: 'motion_end' }] });
-    // ha_pub_state rssi "$rssi" from wpa_cli signal_poll (dBm).
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/rssi/state', b('-58'))).toMatchObject({ ok: true, items: [{}, { kind: 'status', status: { rssi: -58 } }] });
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/firmware/state', b('3f2a1bc'))).toMatchObject({ ok: true, items: [{}, { status: { model: 'Thingino', firmware: '3f2a1bc' } }] });
-    // ha_pub_disc: homeassistant/<component>/thingino_<id>/<object_id>/config, retained.
-    expect(interpretPublish(th, 'homeassistant/binary_sensor/thingino_a0b1c2d3e4f5/motion/config', b({ name: 'Motion' }))).toMatchObject({ ok: true, items: [] });
+  // package/thingino-ha/files/ha-common: HA_CAMERA_ID=$(hostname …); HA_AVAIL_TOPIC="cameras/${HA_CAMERA_ID}/status";
+  // ha_pub_state: topic="cameras/${HA_CAMERA_ID}/${entity}/state", published retained (-r).
+  const th: CameraBinding = { profile: 'thingino', root: 'nursery-cam' };
+  const ST = 'cameras/nursery-cam';
+  // ha-discovery: AVAIL_JSON and DEVICE_JSON as the script builds them, for the motion entity.
+  const AVAIL_JSON = `{"topic":"${ST}/status","payload_available":"online","payload_not_available":"offline"}`;
+  const DEVICE_JSON = '{"identifiers":["thingino_nursery-cam"],"name":"nursery-cam","model":"Thingino Camera","manufacturer":"Thingino","sw_version":"3f2a1bc","hw_version":"","configuration_url":"http://192.168.1.77"}';
+  const MOTION_DISC = `{"name":"Motion","unique_id":"thingino_nursery-cam_motion","state_topic":"${ST}/motion/state","payload_on":"ON","payload_off":"OFF","device_class":"motion","availability":${AVAIL_JSON},"device":${DEVICE_JSON}}`;
+  it('takes the hostname as its topic and follows the command subscriber’s connection for presence', () => {
+    expect(FIRMWARE_PROFILES.thingino.presence).toBe('connection');
+    expect(FIRMWARE_PROFILES.thingino.topicHelp).toMatch(/hostname/);
+    expect(bindingProblem('thingino', 'nursery-cam')).toBeUndefined();
+    expect(bindingProblem('thingino', 'a0b1c2d3e4f5')).toBeUndefined(); // builds that used the MAC
+    expect(bindingProblem('thingino', 'cameras/nursery-cam')).toMatch(/hostname/);
+    expect(bindingProblem('thingino', 'nursery cam')).toMatch(/hostname/);
+  });
+  it('reads package/thingino-ha topics under cameras/<hostname>/', () => {
+    // ha-state (force): mpub -r -t "${HA_AVAIL_TOPIC}" -m 'online'; ha-commands: --will-payload offline.
+    expect(interpretPublish(th, `${ST}/status`, b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    expect(interpretPublish(th, `${ST}/status`, b('offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
+    // ha-state / ha-event: ha_pub_state motion ON|OFF.
+    expect(interpretPublish(th, `${ST}/motion/state`, b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion' }] });
+    expect(interpretPublish(th, `${ST}/motion/state`, b('OFF'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion_end' }] });
+    // ha-state: rssi from `wpa_cli signal_poll` (RSSI=-58, dBm).
+    expect(interpretPublish(th, `${ST}/rssi/state`, b('-58'))).toEqual({ ok: true, items: [{ kind: 'status', status: { rssi: -58 } }] });
+    // ha-state: mpub -t 'cameras/${HA_CAMERA_ID}/firmware/state' -m "$installed" (COMMIT_ID from os-release).
+    expect(interpretPublish(th, `${ST}/firmware/state`, b('3f2a1bc'))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'Thingino', firmware: '3f2a1bc' } }] });
+    expect(interpretPublish(th, `${ST}/firmware/latest`, b('2026-08-09'))).toMatchObject({ ok: true, items: [], dropped: 'not_kept' });
+    expect(interpretPublish(th, `${ST}/daynight/state`, b('night'))).toMatchObject({ ok: true, items: [], dropped: 'not_kept' });
+    // ha-daemon: base64 "$snap" | tr -d '\n' published to cameras/${HA_CAMERA_ID}/live_view/image.
+    expect(interpretPublish(th, `${ST}/live_view/image`, Buffer.from(JPEG.toString('base64')))).toEqual({ ok: true, items: [], dropped: 'image' });
+    // ha_pub_disc: ${disc_prefix}/${component}/thingino_${HA_CAMERA_ID}/${object_id}/config, retained.
+    expect(interpretPublish(th, 'homeassistant/binary_sensor/thingino_nursery-cam/motion/config', b(MOTION_DISC))).toMatchObject({ ok: true, items: [] });
+    // ha_clear_disc: an empty retained message.
+    expect(interpretPublish(th, 'homeassistant/switch/thingino_nursery-cam/ir940/config', Buffer.alloc(0))).toMatchObject({ ok: true, items: [] });
     expect(interpretPublish(th, 'homeassistant/binary_sensor/thingino_other/motion/config', b({}))).toEqual({ ok: false, reason: 'topic_not_own' });
-    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/rssi/state', b('-300'))).toEqual({ ok: false, reason: 'status_bad_rssi' });
-    expect(maySubscribe(th, 'cameras/a0b1c2d3e4f5/+/set')).toBe(true);
-    expect(maySubscribe(th, 'cameras/a0b1c2d3e4f5/#')).toBe(false);
+    expect(interpretPublish(th, 'cameras/a0b1c2d3e4f5/motion/state', b('ON'))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(interpretPublish(th, `${ST}/rssi/state`, b('-300'))).toEqual({ ok: false, reason: 'status_bad_rssi' });
+    // ha-commands: MSUB="$MSUB -t 'cameras/${HA_CAMERA_ID}/+/set'".
+    expect(maySubscribe(th, `${ST}/+/set`)).toBe(true);
+    expect(maySubscribe(th, `${ST}/#`)).toBe(false);
   });
 });
 
