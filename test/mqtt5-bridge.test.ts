@@ -70,6 +70,29 @@ describe('pure helpers', () => {
     expect(new PacketFramer(10).push(Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff]))).toBe('malformed');
   });
 
+  it('for a camera that sends images: a raised cap, and QoS 0 publishes over it skipped as they stream in', () => {
+    const big = (first: number) => Buffer.concat([Buffer.from([first, 0x80, 0x80, 0x04]), Buffer.alloc(65_536, 1)]); // announces 65,536 bytes
+    const ping = Buffer.from([0xc0, 0x00]);
+    expect(new PacketFramer(100).push(big(0x30))).toBe('too_large'); // not raised: refused
+    const framer = new PacketFramer(100);
+    framer.raise(1000, true);
+    expect(framer.limit).toBe(1000);
+    const qos0 = big(0x31); // retained QoS 0 PUBLISH
+    // Fed in pieces, the skipped bytes are never handed on; the packet after it is.
+    expect(framer.push(qos0.subarray(0, 3))).toEqual([]);
+    expect(framer.push(qos0.subarray(3, 30_000))).toEqual([]);
+    expect(framer.push(Buffer.concat([qos0.subarray(30_000), ping]))).toEqual([ping]);
+    expect(framer.discarded).toBe(1);
+    const within = Buffer.concat([Buffer.from([0x30, 0xe5, 0x07]), Buffer.alloc(1000 - 3, 2)]); // 1000 bytes in all
+    expect(framer.push(within.subarray(0, 500))).toEqual([]);
+    expect(framer.push(within.subarray(500))).toEqual([within]);
+    // QoS 1 and 2 must be answered, so over the cap they still end the connection.
+    expect(framer.push(big(0x32))).toBe('too_large');
+    const q2 = new PacketFramer(100);
+    q2.raise(1000, true);
+    expect(q2.push(big(0x34))).toBe('too_large');
+  });
+
   it('maps a v5 CONNECT to 3.1.1 session semantics', () => {
     const base = { cmd: 'connect' as const, clientId: 'c1', keepalive: 30 };
     expect(translateConnect({ ...base, clean: true }).v4).toMatchObject({ protocolVersion: 4, clean: true, clientId: 'c1', keepalive: 30 });

@@ -73,6 +73,8 @@ interface HubClient extends Client {
   nackPublish?: (packet: AedesPublishPacket, reason: string) => boolean;
   /** Set by a protocol adapter that can tell the client why it is refused or closed (MQTT 5 reason codes). */
   explainRefusal?: (code: BrokerErrorCode) => void;
+  /** Set by a protocol adapter with a packet cap of its own (MQTT 5): raise it for a camera that sends images. */
+  allowLargePublishes?: (maxPacketBytes: number) => void;
   /** aedes' own flag: the client has been closed (its disconnect already emitted, if it had connected). */
   readonly closed: boolean;
 }
@@ -113,10 +115,12 @@ export function mqttPacketLimit(maxPayloadBytes: number): number {
 }
 /**
  * Firmware that publishes snapshots (Frigate's retained JPEG per camera and label, Dafang's motion
- * JPEG) would be disconnected by the payload cap; for such devices a packet up to this size is read,
- * counted and dropped instead (at QoS 0 a 3.1.1 client has no other way to learn of a refusal).
+ * JPEG, Thingino's base64 one) would be disconnected by the payload cap; for such devices an image
+ * up to this size is read, counted and dropped instead (at QoS 0 a 3.1.1 client has no other way
+ * to learn of a refusal). Over MQTT 5 a larger QoS 0 publish is skipped unread (the bridge).
  */
-const IMAGE_PACKET_BYTES = 2 * 1024 * 1024;
+export const IMAGE_PAYLOAD_BYTES = 2 * 1024 * 1024;
+const IMAGE_PACKET_BYTES = mqttPacketLimit(IMAGE_PAYLOAD_BYTES);
 /** A camera needs one connection; a few allow for a reconnect overlapping the old socket's close. */
 const MAX_CONNECTIONS_PER_DEVICE = 4;
 
@@ -372,6 +376,8 @@ export class HubBroker {
       this.verifyQueue.succeeded(username, from);
       this.admission.authenticate(ticket);
       client.deviceId = username;
+      // Before the CONNACK, which announces the cap to an MQTT 5 client.
+      if (acceptsImages(client, this.deps.firmware)) client.allowLargePublishes?.(IMAGE_PACKET_BYTES);
       // Namespace the session id by device, so one camera can never take over another's session,
       // and keep at most one persistent session per camera.
       (client as { id: string }).id = sessionId(username, client.id, (client as { clean?: boolean }).clean !== false);

@@ -53,6 +53,8 @@ export interface Mqtt5BridgeOptions {
   topicAliasMaximum?: number;
   /** Called once per refused connection or bridged-connection protocol error; reason has no client data. */
   onRefused?: (reason: BridgeRefusal) => void;
+  /** Called with the number of QoS 0 publishes over the cap that were skipped unread (see PacketFramer). */
+  onDiscarded?: (count: number) => void;
 }
 
 export type BridgeRefusal =
@@ -76,6 +78,12 @@ export interface NegativeAckClient {
   nackPublish(packet: { qos: number; messageId?: number }, reason: string | number): boolean;
   /** Names the cause of the refusal or close that follows, for its CONNACK or DISCONNECT reason code. */
   explainRefusal(code: BrokerErrorCode): void;
+  /**
+   * Lets this connection send packets up to `maxPacketBytes` (announced in its CONNACK when called
+   * before it) and skips, instead of refusing, QoS 0 publishes larger still: for a camera whose
+   * firmware publishes images. Called by the broker once the camera authenticated.
+   */
+  allowLargePublishes(maxPacketBytes: number): void;
 }
 
 export type ConnectionHandler = (stream: Duplex) => unknown;
@@ -169,27 +177,105 @@ export function peekConnect(buf: Buffer, maxPacketBytes: number): ConnectPeek {
   return { kind: 'refuse', reason: 'unsupported_protocol' };
 }
 
-/** Splits a byte stream into whole MQTT packets, refusing any that announces more than the cap. */
+/**
+ * Splits a byte stream into whole MQTT packets, refusing any that announces more than the cap.
+ * Chunks are kept as they arrive and joined once per packet (a 2 MiB snapshot read in 64 KiB
+ * chunks is copied once, not once per chunk). With `discardQos0` set, a QoS 0 PUBLISH over the cap
+ * is skipped as its bytes stream in, never held in memory: its sender learns nothing (QoS 0 has
+ * no acknowledgement) and stays connected.
+ */
 export class PacketFramer {
-  private pending: Buffer = Buffer.alloc(0);
+  private chunks: Buffer[] = [];
+  private buffered = 0;
+  /** Bytes of a discarded packet still to come. */
+  private skipping = 0;
+  private discardQos0 = false;
+  /** Over-the-cap QoS 0 publishes skipped so far. */
+  discarded = 0;
 
-  constructor(private readonly maxPacketBytes: number) {}
+  constructor(private maxPacketBytes: number) {}
+
+  get limit(): number {
+    return this.maxPacketBytes;
+  }
+
+  /** A larger cap for this connection (an authenticated camera that sends images), and whether to skip bigger QoS 0 publishes. */
+  raise(maxPacketBytes: number, discardQos0: boolean): void {
+    this.maxPacketBytes = Math.max(this.maxPacketBytes, maxPacketBytes);
+    this.discardQos0 = discardQos0;
+  }
 
   /** Returns the complete packets now available, or an error reason (the stream is then unusable). */
   push(chunk: Buffer): Buffer[] | 'too_large' | 'malformed' {
-    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    if (chunk.length > 0) {
+      this.chunks.push(chunk);
+      this.buffered += chunk.length;
+    }
     const packets: Buffer[] = [];
     for (;;) {
-      const header = readFixedHeader(this.pending);
+      if (this.skipping > 0) {
+        const n = Math.min(this.skipping, this.buffered);
+        this.drop(n);
+        this.skipping -= n;
+        if (this.skipping > 0) break;
+      }
+      const header = readFixedHeader(this.head(5));
       if (header.kind === 'incomplete') break;
       if (header.kind === 'invalid') return 'malformed';
       const size = header.headerBytes + header.remainingLength;
-      if (size > this.maxPacketBytes) return 'too_large';
-      if (this.pending.length < size) break;
-      packets.push(this.pending.subarray(0, size));
-      this.pending = this.pending.subarray(size);
+      if (size > this.maxPacketBytes) {
+        // 0x30: PUBLISH; bits 1-2 of the first byte: its QoS.
+        if (!this.discardQos0 || header.firstByte >> 4 !== 3 || (header.firstByte & 0x06) !== 0) return 'too_large';
+        this.discarded++;
+        this.skipping = size;
+        continue;
+      }
+      if (this.buffered < size) break;
+      packets.push(this.take(size));
     }
     return packets;
+  }
+
+  /** Up to n bytes from the front, not consumed. */
+  private head(n: number): Buffer {
+    const first = this.chunks[0];
+    if (!first) return Buffer.alloc(0);
+    if (first.length >= n || this.chunks.length === 1) return first.subarray(0, n);
+    return Buffer.concat(this.chunks, Math.min(n, this.buffered)).subarray(0, n);
+  }
+
+  /** Exactly n bytes from the front (n <= buffered), consumed. */
+  private take(n: number): Buffer {
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      const out = first.subarray(0, n);
+      this.drop(n);
+      return out;
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      this.drop(k);
+    }
+    return out;
+  }
+
+  private drop(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      if (c.length <= n) {
+        this.chunks.shift();
+        n -= c.length;
+      } else {
+        this.chunks[0] = c.subarray(n);
+        n = 0;
+      }
+    }
   }
 }
 
@@ -390,6 +476,7 @@ interface AedesClientInternals {
   _nextBatch?: (err?: Error) => void;
   nackPublish?: NegativeAckClient['nackPublish'];
   explainRefusal?: NegativeAckClient['explainRefusal'];
+  allowLargePublishes?: NegativeAckClient['allowLargePublishes'];
 }
 
 /**
@@ -444,6 +531,7 @@ export class Mqtt5Bridge extends Duplex {
     this.aedesClient = client as AedesClientInternals;
     this.aedesClient.nackPublish = (packet, reason) => this.nackPublish(packet, reason);
     this.aedesClient.explainRefusal = (code) => (this.explained = code);
+    this.aedesClient.allowLargePublishes = (maxPacketBytes) => this.framer.raise(maxPacketBytes, true);
   }
 
   start(firstPackets: Buffer[]): void {
@@ -461,7 +549,9 @@ export class Mqtt5Bridge extends Duplex {
 
   private onSocketData(chunk: Buffer): void {
     if (this.ending) return;
+    const discarded = this.framer.discarded;
     const packets = this.framer.push(chunk);
+    if (this.framer.discarded > discarded) this.opts.onDiscarded?.(this.framer.discarded - discarded);
     if (packets === 'too_large') return this.protocolFailure('packet_too_large', ReasonCode.packetTooLarge, 'packet too large');
     if (packets === 'malformed') return this.protocolFailure('malformed', ReasonCode.malformedPacket, 'malformed packet');
     for (const bytes of packets) {
@@ -599,7 +689,7 @@ export class Mqtt5Bridge extends Duplex {
       this.accepted = true;
       const properties: NonNullable<IConnackPacket['properties']> = {
         topicAliasMaximum: this.topicAliasMaximum,
-        maximumPacketSize: this.opts.maxPacketBytes,
+        maximumPacketSize: this.framer.limit,
         subscriptionIdentifiersAvailable: false,
         sharedSubscriptionAvailable: false,
       };

@@ -120,6 +120,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
           createMqtt5Bridge({
             maxPacketBytes: mqttPacketLimit(config.mqtt.maxPayloadBytes),
             onRefused: (reason) => counters.increment(`mqtt.bridge_refused.${reason}`),
+            onDiscarded: (count) => counters.increment('mqtt.profile_dropped.image_too_large', count),
           }),
       },
     );
