@@ -95,4 +95,26 @@ describe('aggregates over profiled cameras', () => {
     // NVR and both of its cameras online the whole window, the Dafang never heard: 3 of 4.
     expect(deviceHealthMetrics(input).online_percent).toBe(75);
   });
+
+  it('count as connection attempts only a camera’s own connections, not an NVR’s cameras or presence by timer', async () => {
+    const r = await rig();
+    const start = r.now() - 1;
+    const dafang = await r.enrol('dafang', 'myhome/dafang');
+    const nvr = await r.enrol('frigate', 'frigate');
+    // The NVR connects (its presence is its connection's, as the broker reports it) and names two cameras.
+    await new Promise<void>((res, rej) => r.service.mqtt.ingest({ kind: 'presence', deviceId: nvr, online: true, at: r.now() }, (err) => (err ? rej(err) : res())));
+    await r.publish(nvr, 'frigate/front_door/motion', 'ON');
+    await r.publish(nvr, 'frigate/garden/motion', 'ON');
+    // The Dafang is heard, falls silent past its grace, and is heard again: two timed "online"s.
+    await r.publish(dafang, 'myhome/dafang', '{"ssid":"Home","signal_level":"88%"}');
+    r.advance(200_000);
+    expect(r.service.checkPresence(r.now())).toBe(1);
+    await new Promise((res) => setTimeout(res, 20));
+    await r.publish(dafang, 'myhome/dafang', '{"ssid":"Home","signal_level":"88%"}');
+    const input = new MetricsSource(r.vault.db).input({ start, end: r.now() + 1 });
+    expect(input.events.filter((e) => e.type === 'online')).toHaveLength(5);
+    // One real connection: the NVR's.
+    expect(deviceHealthMetrics(input).connect_attempts).toBe(1);
+    expect(input.devices.map((d) => d.connects).sort()).toEqual([false, false, false, true]);
+  });
 });

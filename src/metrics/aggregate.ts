@@ -15,6 +15,12 @@ export interface DeviceRow {
   id: string;
   kind: 'camera' | 'scale';
   createdAt: number;
+  /**
+   * False for a camera whose online/offline is not its own connection's: a camera an NVR reports
+   * (its presence is the NVR's) or firmware that connects once per message (presence by a timer).
+   * Its presence still counts towards online_percent, not towards connect_attempts. Default true.
+   */
+  connects?: boolean;
 }
 
 export interface EventRow {
@@ -59,7 +65,7 @@ export function adoptionMetrics(input: AggregationInput): MetricValues {
 export function deviceHealthMetrics(input: AggregationInput): MetricValues {
   const failures = countEvents(input, 'camera', 'connect_failed') + Math.max(0, input.brokerAuthFailures ?? 0);
   return {
-    connect_attempts: countEvents(input, 'camera', 'online') + failures,
+    connect_attempts: countEvents(input, 'camera', 'online', (d) => d.connects !== false) + failures,
     connect_failures: failures,
     online_percent: Math.round(onlineRatio(input) * 100),
     reboots: countEvents(input, 'camera', 'reboot'),
@@ -115,8 +121,8 @@ export function clampToBounds(category: Category, values: MetricValues): MetricV
   return out;
 }
 
-function countEvents(input: AggregationInput, kind: DeviceRow['kind'], type: string): number {
-  const ofKind = new Set(input.devices.filter((d) => d.kind === kind).map((d) => d.id));
+function countEvents(input: AggregationInput, kind: DeviceRow['kind'], type: string, which: (d: DeviceRow) => boolean = () => true): number {
+  const ofKind = new Set(input.devices.filter((d) => d.kind === kind && which(d)).map((d) => d.id));
   let n = 0;
   for (const e of input.events) {
     if (e.type === type && ofKind.has(e.deviceId) && e.at >= input.window.start && e.at < input.window.end) n++;

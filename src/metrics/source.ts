@@ -3,6 +3,7 @@
  * types and receive times in a window, camera presence at the window's start, and the broker's
  * refused-login counters. Nothing sealed is read or opened here.
  */
+import { FIRMWARE_PROFILES, isProfileName } from '../devices/camera/profiles/index.js';
 import { DEVICE_AUTH_FAILED_PREFIX } from '../store/counters.js';
 import type { Db } from '../store/database.js';
 import type { AggregationInput, DeviceRow, EventRow, TimeWindow } from './aggregate.js';
@@ -19,7 +20,11 @@ export class MetricsSource {
   constructor(db: Db) {
     const types = AGGREGATED_EVENT_TYPES.map((t) => `'${t}'`).join(', ');
     this.stmts = {
-      devices: db.prepare('SELECT id, kind, created_at FROM devices'),
+      // The profile name and the parent link are plain; nothing sealed is read.
+      devices: db.prepare(
+        `SELECT d.id, d.kind, d.created_at, p.profile, c.parent_id IS NOT NULL AS child FROM devices d
+         LEFT JOIN camera_profiles p ON p.device_id = d.id LEFT JOIN camera_children c ON c.device_id = d.id`,
+      ),
       events: db.prepare(`SELECT device_id, type, received_at FROM events WHERE received_at >= ? AND received_at < ? AND type IN (${types})`),
       presenceBefore: db.prepare(
         `SELECT e.device_id, e.type FROM events e
@@ -31,10 +36,11 @@ export class MetricsSource {
   }
 
   input(window: TimeWindow, brokerAuthFailures?: number): AggregationInput {
-    const devices = (this.stmts.devices.all() as { id: string; kind: DeviceRow['kind']; created_at: number }[]).map((d) => ({
+    const devices = (this.stmts.devices.all() as { id: string; kind: DeviceRow['kind']; created_at: number; profile: string | null; child: number }[]).map((d) => ({
       id: d.id,
       kind: d.kind,
       createdAt: d.created_at,
+      connects: ownConnections(d.profile, d.child === 1),
     }));
     const events: EventRow[] = (this.stmts.events.all(window.start, window.end) as { device_id: string; type: string; received_at: number }[]).map((e) => ({
       deviceId: e.device_id,
@@ -52,4 +58,11 @@ export class MetricsSource {
   authFailuresTotal(): number {
     return this.stmts.authFailed.get(AUTH_FAILED_PREFIX.length, AUTH_FAILED_PREFIX) as number;
   }
+}
+
+/** Is a camera's presence its own connection's (see DeviceRow.connects)? */
+function ownConnections(profile: string | null, child: boolean): boolean {
+  if (child) return false;
+  if (profile === null || !isProfileName(profile) || profile === 'hearth') return true;
+  return FIRMWARE_PROFILES[profile].presence === 'connection';
 }
