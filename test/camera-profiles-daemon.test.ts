@@ -75,7 +75,7 @@ describe('camera firmware profiles, end to end', () => {
       cams[profile] = out;
     }
     expect(cams.frigate!.topics).toEqual({ publish: ['frigate/#'], subscribe: ['frigate/#'] });
-    expect(cams.tasmota!.topics).toEqual({ publish: ['tele/garage_cam/#', 'stat/garage_cam/#'], subscribe: ['cmnd/garage_cam/#'] });
+    expect(cams.tasmota!.topics).toEqual({ publish: ['tele/garage_cam/#', 'stat/garage_cam/#', 'tasmota/discovery/+/config', 'tasmota/discovery/+/sensors', 'homeassistant/+/+/config', 'cmnd/garage_cam/POWER'], subscribe: ['cmnd/garage_cam/#'] });
     const overlap = enrol('Thief', 'rule', 'frigate/front_door');
     expect(overlap.code).toBe(1);
     expect(overlap.stderr).toMatch(/overlap/);
@@ -173,37 +173,58 @@ describe('camera firmware profiles, end to end', () => {
     await expect.poll(() => show(cam.id).online, { timeout: 15_000 }).toBe(false);
   }, 30_000);
 
-  it('Tasmota: LWT, STATE Signal as dBm, INFO1/INFO2, a switch as motion; only cmnd/<topic>/# to subscribe', async () => {
+  it('Tasmota: what MqttConnected sends (LWT, empty POWER, INFO1/2, discovery), STATE, a switch Action as motion; only cmnd/<topic>/# to subscribe', async () => {
     const cam = cams.tasmota!;
+    // xdrv_02_9_mqtt.ino MqttReconnect: will tele/<topic>/LWT "Offline", QoS 1, retained.
     const c = await connect(cam, { clientId: 'DVES_ABC123', will: { topic: 'tele/garage_cam/LWT', payload: Buffer.from('Offline'), qos: 1, retain: true } });
+    let closed = false;
+    c.on('close', () => (closed = true));
+    // MqttConnected, in its order: LWT Online (retained), the empty cmnd POWER, then its subscriptions.
+    await c.publishAsync('tele/garage_cam/LWT', 'Online', { qos: 0, retain: true });
+    await c.publishAsync('cmnd/garage_cam/POWER', '', { qos: 0 });
     expect((await c.subscribeAsync('cmnd/garage_cam/#'))[0]!.qos).toBe(0);
     await expect(c.subscribeAsync('cmnd/tasmotas/#')).rejects.toThrow(/Subscribe error/);
-    await c.publishAsync('tele/garage_cam/LWT', 'Online', { qos: 1, retain: true });
-    await c.publishAsync('tele/garage_cam/INFO1', JSON.stringify({ Info1: { Module: 'ESP32-Cam', Version: '13.4.0(tasmota32-webcam)', FallbackTopic: 'cmnd/DVES_ABC123_fb/', GroupTopic: 'cmnd/tasmotas/' } }), { qos: 1 });
-    await c.publishAsync('tele/garage_cam/INFO2', JSON.stringify({ Info2: { WebServerMode: 'Admin', Hostname: 'tasmota-ABC123-1234', IPAddress: '192.168.1.50' } }), { qos: 1 });
-    const state = { Time: '2024-05-01T10:00:00', Uptime: '0T01:00:00', UptimeSec: 3600, Wifi: { AP: 1, SSId: 'CanaryNet', BSSId: '30:B5:C2:00:11:22', Channel: 6, Mode: '11n', RSSI: 78, Signal: -61, LinkCount: 1, Downtime: '0T00:00:03' } };
-    await c.publishAsync('tele/garage_cam/STATE', JSON.stringify(state), { qos: 1 });
-    await c.publishAsync('tele/garage_cam/SENSOR', JSON.stringify({ Time: '2024-05-01T10:00:05', Switch1: 'ON' }), { qos: 1 });
+    await c.publishAsync('tele/garage_cam/INFO1', '{"Info1":{"Module":"ESP32-DevKit","Version":"14.3.0(tasmota32-webcam)","FallbackTopic":"cmnd/DVES_ABC123_fb/","GroupTopic":"cmnd/tasmotas/"}}', { qos: 0 });
+    await c.publishAsync('tele/garage_cam/INFO2', '{"Info2":{"WebServerMode":"Admin","Hostname":"tasmota-ABC123-1234","IPAddress":"192.168.1.50","IPv6Address":""}}', { qos: 0 });
+    // xdrv_12_discovery.ino TasDiscovery, retained (payloads in test/camera-profiles.test.ts).
+    await c.publishAsync('tasmota/discovery/30B5C2001122/config', '{"ip":"192.168.1.50","mac":"30B5C2001122","t":"garage_cam","ver":1}', { qos: 0, retain: true });
+    await c.publishAsync('tasmota/discovery/30B5C2001122/sensors', '{"sn":{"Time":"2024-05-01T10:00:00","Switch1":"OFF"},"ver":1}', { qos: 0, retain: true });
+    const state = '{"Time":"2024-05-01T10:00:00","Uptime":"0T01:00:00","UptimeSec":3600,"Heap":120,"SleepMode":"Dynamic","Sleep":50,"LoadAvg":19,"MqttCount":1,"POWER":"OFF","Wifi":{"AP":1,"SSId":"CanaryNet","BSSId":"30:B5:C2:00:11:22","Channel":6,"Mode":"11n","RSSI":78,"Signal":-61,"LinkCount":1,"Downtime":"0T00:00:03"},"Hostname":"tasmota-ABC123-1234","IPAddress":"192.168.1.50"}';
+    await c.publishAsync('tele/garage_cam/STATE', state, { qos: 0 });
+    await c.publishAsync('tele/garage_cam/SENSOR', '{"Time":"2024-05-01T10:00:00","Switch1":"OFF"}', { qos: 0 });
+    await c.publishAsync('stat/garage_cam/RESULT', '{"Switch1":{"Action":"ON"}}', { qos: 0 });
+    await publishAcked(c, 'stat/garage_cam/RESULT', '{"Switch1":{"Action":"OFF"}}');
+    expect(closed).toBe(false);
     const s = show(cam.id);
-    expect(s).toMatchObject({ profile: 'tasmota', online: true, ssid: 'CanaryNet', rssi: -61, ip: '192.168.1.50', model: 'ESP32-Cam', firmware: '13.4.0(tasmota32-webcam)' });
-    expect(s.eventCounts).toMatchObject({ motion: 1 });
+    expect(s).toMatchObject({ profile: 'tasmota', online: true, ssid: 'CanaryNet', rssi: -61, ip: '192.168.1.50', model: 'ESP32-DevKit', firmware: '14.3.0(tasmota32-webcam)' });
+    expect(s.eventCounts).toEqual({ online: 1, motion: 1, motion_end: 1 });
+    expect(s.lastRefusal).toBeNull();
     // The will: gone without a DISCONNECT, the hub marks it offline.
     c.stream.destroy();
     await expect.poll(() => show(cam.id).online, { timeout: 15_000 }).toBe(false);
   }, 30_000);
 
-  it('ESPHome: birth/will status and entity states', async () => {
+  it('ESPHome: birth/will status, its node announcement and discovery, entity states', async () => {
     const cam = cams.esphome!;
-    const c = await connect(cam, { clientId: 'porch-cam', will: { topic: 'porch-cam/status', payload: Buffer.from('offline'), qos: 1, retain: true } });
+    // __init__.py validate_config: will <prefix>/status "offline", QoS 0, retained.
+    const c = await connect(cam, { clientId: 'porch-cam', will: { topic: 'porch-cam/status', payload: Buffer.from('offline'), qos: 0, retain: true } });
+    let closed = false;
+    c.on('close', () => (closed = true));
+    // mqtt_client.cpp check_connected: resubscribe, then send_device_info_ (QoS 2, retained); then the birth.
+    expect((await c.subscribeAsync('esphome/discover', { qos: 2 }))[0]!.qos).toBe(2);
+    expect((await c.subscribeAsync('esphome/ping/porch-cam', { qos: 2 }))[0]!.qos).toBe(2);
     expect((await c.subscribeAsync('homeassistant/status'))[0]!.qos).toBe(0);
-    await c.publishAsync('porch-cam/status', 'online', { qos: 1, retain: true });
-    await c.publishAsync('homeassistant/binary_sensor/porch-cam/pir_motion/config', '{"name":"PIR"}', { qos: 1, retain: true });
-    await c.publishAsync('porch-cam/sensor/wifi_signal/state', '-67.00000', { qos: 1 });
-    await c.publishAsync('porch-cam/binary_sensor/pir_motion/state', 'ON', { qos: 1 });
-    await c.publishAsync('porch-cam/binary_sensor/pir_motion/state', 'OFF', { qos: 1 });
+    await c.publishAsync('esphome/discover/porch-cam', '{"ip":"192.168.1.31","name":"porch-cam","port":6053,"version":"2025.11.2","mac":"30b5c2001122","platform":"ESP32","board":"esp32cam","network":"wifi"}', { qos: 2, retain: true });
+    await c.publishAsync('porch-cam/status', 'online', { qos: 0, retain: true });
+    await c.publishAsync('homeassistant/binary_sensor/porch-cam/pir_motion/config', '{"dev_cla":"motion","name":"PIR Motion","stat_t":"porch-cam/binary_sensor/pir_motion/state","avty_t":"porch-cam/status","uniq_id":"ESPbinary_sensorpir_motion"}', { qos: 0, retain: true });
+    await c.publishAsync('porch-cam/debug', '[I][mqtt:274]: Connected', { qos: 0, retain: true });
+    await c.publishAsync('porch-cam/sensor/wifi_signal/state', '-67', { qos: 0 });
+    await c.publishAsync('porch-cam/binary_sensor/pir_motion/state', 'ON', { qos: 0 });
+    await publishAcked(c, 'porch-cam/binary_sensor/pir_motion/state', 'OFF');
+    expect(closed).toBe(false);
     const s = show(cam.id);
-    expect(s).toMatchObject({ profile: 'esphome', online: true, rssi: -67 });
-    expect(s.eventCounts).toMatchObject({ motion: 1, motion_end: 1 });
+    expect(s).toMatchObject({ profile: 'esphome', online: true, rssi: -67, model: 'ESPHome', firmware: '2025.11.2', ip: '192.168.1.31' });
+    expect(s.eventCounts).toEqual({ online: 1, motion: 1, motion_end: 1 });
     await c.endAsync();
   }, 30_000);
 

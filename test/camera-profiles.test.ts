@@ -140,17 +140,52 @@ describe('dafang', () => {
 
 describe('tasmota', () => {
   const ta: CameraBinding = { profile: 'tasmota', root: 'tasmota_ABC123' };
-  it('reads LWT, STATE (Signal is dBm, RSSI a percentage), INFO1/INFO2 and switch edges', () => {
+  // tasmota/tasmota_support/support_tasmota.ino MqttShowState, as MqttPublishTeleState sends it to
+  // tele/<topic>/STATE: Time, Uptime, UptimeSec, Heap, SleepMode, Sleep, LoadAvg, MqttCount, POWER,
+  // Wifi {AP, SSId, BSSId, Channel, Mode, RSSI (WifiGetRssiAsQuality: a percentage), Signal (dBm),
+  // LinkCount, Downtime}, Hostname, IPAddress.
+  const STATE = '{"Time":"2024-05-01T10:00:00","Uptime":"0T01:00:00","UptimeSec":3600,"Heap":120,"SleepMode":"Dynamic","Sleep":50,"LoadAvg":19,"MqttCount":1,"POWER":"OFF","Wifi":{"AP":1,"SSId":"CanaryNet","BSSId":"30:B5:C2:00:11:22","Channel":6,"Mode":"11n","RSSI":78,"Signal":-61,"LinkCount":1,"Downtime":"0T00:00:03"},"Hostname":"tasmota-ABC123-1234","IPAddress":"192.168.1.50"}';
+  // tasmota_xdrv_driver/xdrv_02_9_mqtt.ino MqttConnected: Info1 {Module, Version (version + image
+  // name), FallbackTopic, GroupTopic}; Info2 {WebServerMode, Hostname, IPAddress, IPv6Address}.
+  const INFO1 = '{"Info1":{"Module":"ESP32-DevKit","Version":"14.3.0(tasmota32-webcam)","FallbackTopic":"cmnd/DVES_ABC123_fb/","GroupTopic":"cmnd/tasmotas/"}}';
+  const INFO2 = '{"Info2":{"WebServerMode":"Admin","Hostname":"tasmota-ABC123-1234","IPAddress":"192.168.1.50","IPv6Address":""}}';
+  it('reads LWT, STATE (Signal is dBm, RSSI a percentage), INFO1 and INFO2', () => {
+    // MQTT_LWT_ONLINE "Online" / MQTT_LWT_OFFLINE "Offline" (my_user_config.h); the will is retained.
     expect(interpretPublish(ta, 'tele/tasmota_ABC123/LWT', b('Online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
     expect(interpretPublish(ta, 'tele/tasmota_ABC123/LWT', b('Offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
-    // support_tasmota.ino MqttShowState: "Wifi":{"AP","SSId","BSSId","Channel","Mode","RSSI","Signal","LinkCount","Downtime"}.
-    const state = { Time: '2024-05-01T10:00:00', Uptime: '0T01:00:00', UptimeSec: 3600, Heap: 120, SleepMode: 'Dynamic', Sleep: 50, LoadAvg: 19, MqttCount: 1, Wifi: { AP: 1, SSId: 'CanaryNet', BSSId: '30:B5:C2:00:11:22', Channel: 6, Mode: '11n', RSSI: 78, Signal: -61, LinkCount: 1, Downtime: '0T00:00:03' } };
-    expect(interpretPublish(ta, 'tele/tasmota_ABC123/STATE', b(state))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet', rssi: -61 } }] });
-    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO1', b({ Info1: { Module: 'ESP32-Cam', Version: '13.4.0(tasmota32-webcam)', FallbackTopic: 'cmnd/DVES_ABC123_fb/', GroupTopic: 'cmnd/tasmotas/' } }))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'ESP32-Cam', firmware: '13.4.0(tasmota32-webcam)' } }] });
-    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO2', b({ Info2: { WebServerMode: 'Admin', Hostname: 'tasmota-ABC123-1234', IPAddress: '192.168.1.50' } }))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.50' } }] });
-    expect(interpretPublish(ta, 'tele/tasmota_ABC123/SENSOR', b({ Time: '2024-05-01T10:00:05', Switch1: 'ON' }))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', detail: 'Switch1' }] });
-    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b({ Switch1: { Action: 'OFF' } }))).toMatchObject({ ok: true, items: [{ type: 'motion_end' }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/STATE', b(STATE))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet', rssi: -61, ip: '192.168.1.50' } }] });
+    // Over Ethernet only, or before Wi-Fi has an address: IPAddress is 0.0.0.0 and there is no Wifi object.
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/STATE', b('{"Time":"2024-05-01T10:00:00","Uptime":"0T00:00:09","UptimeSec":9,"Hostname":"tasmota-ABC123-1234","IPAddress":"0.0.0.0"}'))).toEqual({ ok: true, items: [{ kind: 'status', status: {} }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO1', b(INFO1))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'ESP32-DevKit', firmware: '14.3.0(tasmota32-webcam)' } }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO2', b(INFO2))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.50' } }] });
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/INFO3', b('{"Info3":{"RestartReason":"Software/System restart"}}'))).toMatchObject({ ok: true, items: [] });
+  });
+  it('takes a switch’s Action ON/OFF as motion edges, not the level TelePeriod repeats', () => {
+    // support_switch.ino SwitchHandler with SetOption114 1: Response_P(S_JSON_SVALUE_ACTION_SVALUE,
+    // GetSwitchText(i), state text) to RESULT_OR_STAT: stat/<topic>/RESULT, or stat/<topic>/SWITCH1 with SetOption4 1.
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b('{"Switch1":{"Action":"ON"}}'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion', detail: 'Switch1' }] });
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/SWITCH1', b('{"Switch1":{"Action":"OFF"}}'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion_end', detail: 'Switch1' }] });
+    // SwitchText renames the key; the Action shape still marks it.
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b('{"PIR":{"Action":"ON"}}'))).toMatchObject({ ok: true, items: [{ type: 'motion', detail: 'PIR' }] });
+    // A push-button mode's TOGGLE or HOLD, and a button's SINGLE, are not motion edges.
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b('{"Switch1":{"Action":"TOGGLE"}}'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b('{"Button1":{"Action":"SINGLE"}}'))).toMatchObject({ ok: true, items: [] });
+    // MqttShowSensor at each TelePeriod: ,"Switch1":"ON" — the current level, not a change.
+    expect(interpretPublish(ta, 'tele/tasmota_ABC123/SENSOR', b('{"Time":"2024-05-01T10:05:00","Switch1":"ON"}'))).toMatchObject({ ok: true, items: [] });
+    // Command answers and the relay's state are not motion.
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/RESULT', b('{"POWER":"ON"}'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(ta, 'stat/tasmota_ABC123/POWER', b('ON'))).toMatchObject({ ok: true, items: [] });
+  });
+  it('accepts the empty POWER and the discovery it sends on connect; nothing else outside tele/ and stat/', () => {
+    // MqttConnected: "Satisfy iobroker (#299)" ResponseClear(); MqttPublishPrefixTopic_P(CMND, S_RSLT_POWER).
+    expect(interpretPublish(ta, 'cmnd/tasmota_ABC123/POWER', Buffer.alloc(0))).toMatchObject({ ok: true, items: [] });
     expect(interpretPublish(ta, 'cmnd/tasmota_ABC123/POWER', b('ON'))).toEqual({ ok: false, reason: 'topic_not_own' });
+    expect(interpretPublish(ta, 'cmnd/tasmota_ABC123/Backlog', Buffer.alloc(0))).toEqual({ ok: false, reason: 'topic_not_own' });
+    // xdrv_12_discovery.ino TasDiscovery: tasmota/discovery/<MAC>/config (TasDiscoverMessage, abridged to its tail)
+    // and /sensors ({"sn": MqttShowSensor, "ver":1}); retained, and empty when discovery is off.
+    expect(interpretPublish(ta, 'tasmota/discovery/30B5C2001122/config', b('{"ip":"192.168.1.50","dn":"Tasmota","hn":"tasmota-ABC123-1234","mac":"30B5C2001122","t":"tasmota_ABC123","ft":"%prefix%/%topic%/","so":{"4":0,"11":0,"13":0,"17":0,"20":0,"30":0,"68":0,"73":0,"82":0,"114":1,"117":0},"lk":0,"lt_st":0,"sho":[0,0,0,0],"ver":1}'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(ta, 'tasmota/discovery/30B5C2001122/sensors', b('{"sn":{"Time":"2024-05-01T10:00:00","Switch1":"OFF"},"ver":1}'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(ta, 'tasmota/discovery/30B5C2001122/config', Buffer.alloc(0))).toMatchObject({ ok: true, items: [] });
     expect(maySubscribe(ta, 'cmnd/tasmota_ABC123/#')).toBe(true);
     expect(maySubscribe(ta, 'cmnd/tasmotas/#')).toBe(false);
   });
@@ -159,15 +194,35 @@ describe('tasmota', () => {
 describe('esphome', () => {
   const es: CameraBinding = { profile: 'esphome', root: 'porch-cam' };
   it('reads the birth/will status and the entity state topics', () => {
+    // esphome/components/mqtt/__init__.py validate_config: birth/will/shutdown `<topic_prefix>/status`, online/offline, retained.
     expect(interpretPublish(es, 'porch-cam/status', b('online'))).toEqual({ ok: true, items: [{ kind: 'presence', online: true }] });
+    expect(interpretPublish(es, 'porch-cam/status', b('offline'))).toEqual({ ok: true, items: [{ kind: 'presence', online: false }] });
+    // mqtt_binary_sensor.cpp publish_state: state ? "ON" : "OFF" to <prefix>/binary_sensor/<object_id>/state
+    // (object id: the name "PIR Motion" in lower case, spaces as _; get_default_topic_for in __init__.py).
     expect(interpretPublish(es, 'porch-cam/binary_sensor/pir_motion/state', b('ON'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion' }] });
-    expect(interpretPublish(es, 'porch-cam/sensor/wifi_signal/state', b('-67.00000'))).toEqual({ ok: true, items: [{ kind: 'status', status: { rssi: -67 } }] });
-    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_ssid/state', b('CanaryNet'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet' } }] });
-    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_bssid/state', b('30:B5:C2:00:11:22'))).toMatchObject({ ok: true, items: [] });
-    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_info_ip_address/state', b('192.168.1.31'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.31' } }] });
-    expect(interpretPublish(es, 'homeassistant/binary_sensor/porch-cam/pir_motion/config', b({}))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(es, 'porch-cam/binary_sensor/pir_motion/state', b('OFF'))).toEqual({ ok: true, items: [{ kind: 'event', type: 'motion_end' }] });
+    expect(interpretPublish(es, 'porch-cam/binary_sensor/front_door/state', b('ON'))).toMatchObject({ ok: true, items: [] });
+    // mqtt_sensor.cpp: value_accuracy_to_string(value, accuracy); wifi_signal/sensor.py: dBm, accuracy_decimals=0.
+    expect(interpretPublish(es, 'porch-cam/sensor/wifi_signal/state', b('-67'))).toEqual({ ok: true, items: [{ kind: 'status', status: { rssi: -67 } }] });
+    // wifi_info/text_sensor.py: ssid, bssid, ip_address entities (named e.g. "WiFi SSID", "WiFi BSSID", "WiFi IP Address").
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_ssid/state', b('CanaryNet'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ssid: 'CanaryNet' } }] });
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_bssid/state', b('30:B5:C2:00:11:22'))).toMatchObject({ ok: true, items: [] });
+    expect(interpretPublish(es, 'porch-cam/text_sensor/wifi_ip_address/state', b('192.168.1.31'))).toEqual({ ok: true, items: [{ kind: 'status', status: { ip: '192.168.1.31' } }] });
+    // The log topic (validate_config: `<topic_prefix>/debug`, retained).
+    expect(interpretPublish(es, 'porch-cam/debug', b('[I][mqtt:274]: Connected'))).toMatchObject({ ok: true, items: [] });
+  });
+  it('accepts its discovery and node announcement, keeping the version and address from the latter', () => {
+    // mqtt_component.cpp get_discovery_topic_: <discovery_prefix>/<component>/<node name>/<object_id>/config.
+    expect(interpretPublish(es, 'homeassistant/binary_sensor/porch-cam/pir_motion/config', b('{"dev_cla":"motion","name":"PIR Motion","stat_t":"porch-cam/binary_sensor/pir_motion/state","avty_t":"porch-cam/status","uniq_id":"ESPbinary_sensorpir_motion"}'))).toMatchObject({ ok: true, items: [] });
+    // mqtt_client.cpp send_device_info_: esphome/discover/<name>, QoS 2, retained.
+    const announce = '{"ip":"192.168.1.31","name":"porch-cam","port":6053,"version":"2025.11.2","mac":"30b5c2001122","platform":"ESP32","board":"esp32cam","network":"wifi"}';
+    expect(interpretPublish(es, 'esphome/discover/porch-cam', b(announce))).toEqual({ ok: true, items: [{ kind: 'status', status: { model: 'ESPHome', firmware: '2025.11.2', ip: '192.168.1.31' } }] });
+    // It subscribes to esphome/discover and esphome/ping/<name> for that announcement.
+    expect(maySubscribe(es, 'esphome/discover')).toBe(true);
+    expect(maySubscribe(es, 'esphome/ping/porch-cam')).toBe(true);
     expect(maySubscribe(es, 'homeassistant/status')).toBe(true);
     expect(maySubscribe(es, 'homeassistant/#')).toBe(false);
+    expect(maySubscribe(es, 'esphome/#')).toBe(false);
   });
 });
 
