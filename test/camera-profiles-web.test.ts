@@ -22,7 +22,7 @@ describe('web enrolment with a firmware profile', () => {
     const res = await session.request('POST', '/api/devices/camera', { nickname: 'Garage', profile: 'tasmota', topic: 'garage_cam' });
     expect(res.statusCode).toBe(201);
     const cam = res.json();
-    expect(cam).toMatchObject({ kind: 'camera', nickname: 'Garage', username: cam.id, profile: 'tasmota', topic: 'garage_cam', topics: { publish: ['tele/garage_cam/#', 'stat/garage_cam/#'], subscribe: ['cmnd/garage_cam/#'] } });
+    expect(cam).toMatchObject({ kind: 'camera', nickname: 'Garage', username: cam.id, profile: 'tasmota', topic: 'garage_cam', topics: { publish: ['tele/garage_cam/#', 'stat/garage_cam/#', 'tasmota/discovery/+/config', 'tasmota/discovery/+/sensors', 'homeassistant/+/+/config', 'cmnd/garage_cam/POWER'], subscribe: ['cmnd/garage_cam/#'] } });
     const clash = await session.request('POST', '/api/devices/camera', { nickname: 'Clash', profile: 'rule', topic: 'tele/garage_cam/SENSOR' });
     expect(clash.statusCode).toBe(409);
     expect(clash.json().error).toMatch(/overlap/);

@@ -379,6 +379,47 @@ describe.sequential('web UI in Chromium', () => {
     expect(JSON.parse(readFileSync(join(data.path, 'hearth.json'), 'utf8')).uplink.questionsPerDay).not.toBe(0);
   });
 
+  it('enrols a camera with a firmware profile: the help follows the select, the topic is required, overlaps are refused', async () => {
+    await page.goto(`${origin}/enrol`);
+    const topicLabel = page.locator('#camera-topic-label');
+    const help = (p: string) => page.locator(`[data-profile-help="${p}"]`);
+    // hearth's own protocol needs no topic; no profile help is shown.
+    expect(await topicLabel.isVisible()).toBe(false);
+    expect(await page.locator('[data-profile-help]:visible').count()).toBe(0);
+    await page.selectOption('#camera-profile', 'thingino');
+    expect(await topicLabel.isVisible()).toBe(true);
+    expect(await help('thingino').isVisible()).toBe(true);
+    await page.selectOption('#camera-profile', 'frigate');
+    expect(await help('thingino').isVisible()).toBe(false);
+    expect(await help('frigate').textContent()).toContain('mqtt.topic_prefix');
+    await page.fill('#camera-nickname', 'Driveway NVR');
+    // Without a topic the browser refuses to submit (the field is required for a profile).
+    await page.click('#enrol-camera button[type=submit]');
+    expect(await page.locator('#camera-topic').evaluate((i: HTMLInputElement) => i.validity.valueMissing)).toBe(true);
+    expect(await page.locator('#camera-credentials').isVisible()).toBe(false);
+    await page.fill('#camera-topic', 'frigate');
+    await page.click('#enrol-camera button[type=submit]');
+    await page.locator('#cred-qr svg').waitFor();
+    expect(await page.locator('#cred-topics').textContent()).toBe('frigate/#');
+    const nvrId = (await page.locator('#cred-device').getAttribute('href'))!.replace('/devices/', '');
+    // After a successful enrolment the form is back to hearth's protocol.
+    expect(await page.locator('#camera-profile').inputValue()).toBe('hearth');
+    expect(await topicLabel.isVisible()).toBe(false);
+    await page.click('#cred-hide');
+    // A rule under the NVR's prefix overlaps: the hub's reason is shown, nothing is enrolled.
+    await page.selectOption('#camera-profile', 'rule');
+    await page.fill('#camera-nickname', 'Thief');
+    await page.fill('#camera-topic', 'frigate/front_door');
+    await page.click('#enrol-camera button[type=submit]');
+    await expect.poll(() => page.locator('#flash.error').textContent()).toMatch(/overlap/);
+    expect(await page.locator('#camera-credentials').isVisible()).toBe(false);
+    expect(JSON.parse(run(['device', 'show', nvrId, '--json']).stdout)).toMatchObject({ profile: 'frigate', nickname: 'Driveway NVR' });
+    const nicknames = (JSON.parse(run(['device', 'list', '--json']).stdout) as Array<{ nickname: string }>).map((d) => d.nickname);
+    expect(nicknames).toContain('Driveway NVR');
+    expect(nicknames).not.toContain('Thief');
+    await shot(page, 'enrol-camera-profile');
+  });
+
   it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {
     const phone = await context.newPage();
     await watch(phone);
