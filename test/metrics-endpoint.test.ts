@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/config.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { HUB_SERVICES } from '../src/hub/services.js';
-import { counterCode, countersByCode } from '../src/integrations/prometheus/exposition.js';
+import { HubMetrics, counterCode, countersByCode } from '../src/integrations/prometheus/exposition.js';
 import { createLogger } from '../src/log/logger.js';
 import { cli, publishAcked, tempDir } from './helpers/hub.js';
 
@@ -83,6 +83,25 @@ describe('GET /metrics', () => {
     expect(codes.get('device.auth_failed')).toBeGreaterThanOrEqual(1);
     expect(codes.get('http.refused.metrics_token')).toBeGreaterThanOrEqual(3);
     for (const name of ['process_resident_memory_bytes', 'process_cpu_seconds_total', 'nodejs_heap_size_used_bytes', 'hearth_uptime_seconds', 'hearth_outbox_reports', 'hearth_ledger_entries']) expect(families.has(name), name).toBe(true);
+    // The status message went through a committed batch: received, committed, timed and sized.
+    const value = (name: string, labels: Record<string, string> = {}) => Number(families.get(name)!.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))!.value);
+    expect(value('hearth_messages_received_total')).toBeGreaterThanOrEqual(1);
+    expect(value('hearth_messages_committed_total')).toBeGreaterThanOrEqual(1);
+    expect(value('hearth_messages_committed_total')).toBeLessThanOrEqual(value('hearth_messages_received_total') + 10);
+    expect(families.get('hearth_commit_seconds')!.type).toBe('HISTOGRAM');
+    expect(families.get('hearth_commit_batch_messages')!.type).toBe('HISTOGRAM');
+    const commits = families.get('hearth_commit_seconds')!.metrics[0] as unknown as { count: string; sum: string; buckets: Record<string, string> };
+    expect(Number(commits.count)).toBeGreaterThanOrEqual(1);
+    expect(Number(commits.sum)).toBeGreaterThan(0);
+    const sizes = families.get('hearth_commit_batch_messages')!.metrics[0] as unknown as { count: string; sum: string };
+    expect(Number(sizes.sum)).toBe(value('hearth_messages_committed_total'));
+    // One BLE reader state is current (no Bluetooth here: it waits for a scale or finds none).
+    const ble = families.get('hearth_ble_reader_state')!.metrics;
+    expect(ble.filter((m) => m.value === '1')).toHaveLength(1);
+    expect(ble.map((m) => m.labels!.state)).toContain('unavailable');
+    // Nothing was reported today: the whole daily budget (1 by default) is left.
+    expect(value('hearth_privacy_budget_remaining')).toBe(1);
+    expect(value('hearth_report_sends_total', { result: 'ok' })).toBe(0);
     // hearth's label values are the hub's own codes only (process metrics carry Node's own words).
     for (const f of families.values()) if (f.name.startsWith('hearth_')) for (const m of f.metrics) for (const v of Object.values(m.labels ?? {})) expect(v).toMatch(/^[a-z0-9_.-]{1,80}$/);
     for (const canary of [NICKNAME, SSID, IP, MEMBER, camId]) expect(text).not.toContain(canary);
@@ -97,6 +116,27 @@ describe('GET /metrics', () => {
     const outside = await hub.internals.web.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${fresh}` }, remoteAddress: '203.0.113.9' });
     expect(outside.statusCode).toBe(403);
     expect(outside.body).not.toContain('hearth_');
+  });
+});
+
+describe('the exposition', () => {
+  it('keeps process metrics out of each hub’s registry (collected once per process), and in every answer', async () => {
+    const source = { counters: () => ({}), deviceKinds: () => [], devicesOnline: () => 0, outboxSize: () => 0, ledgerSize: () => 0, storageHealthy: () => true, upstream: () => 'off' as const, homeAssistantEnabled: () => false, publishesReceived: () => 7, privacyBudgetRemaining: () => 0.5, bleReaderState: () => 'scanning' };
+    const hubs = Array.from({ length: 5 }, () => new HubMetrics(source));
+    for (const h of hubs) expect((await h.registry.getMetricsAsJSON()).map((m) => m.name).filter((n) => n.startsWith('process_') || n.startsWith('nodejs_'))).toEqual([]);
+    hubs[0]!.observeCommit(3, 0.002);
+    hubs[0]!.observeCommit(5, 0.004);
+    for (const [i, h] of hubs.entries()) {
+      const families = new Map(parse(await h.render()).map((f) => [f.name, f]));
+      expect(families.get('process_cpu_seconds_total')!.metrics).toHaveLength(1);
+      expect(families.get('hearth_messages_received_total')!.metrics[0]!.value).toBe('7');
+      expect(families.get('hearth_ble_reader_state')!.metrics.find((m) => m.value === '1')!.labels!.state).toBe('scanning');
+      expect(families.get('hearth_messages_committed_total')!.metrics[0]!.value).toBe(i === 0 ? '8' : '0');
+    }
+    const first = parse(await hubs[0]!.render()).find((f) => f.name === 'hearth_commit_batch_messages')!.metrics[0] as unknown as { buckets: Record<string, string>; count: string };
+    expect(first.count).toBe('2');
+    expect(first.buckets['2']).toBe('0');
+    expect(first.buckets['5']).toBe('2');
   });
 });
 

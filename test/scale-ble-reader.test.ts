@@ -54,6 +54,8 @@ interface Rig {
   counters: Counters;
   reader: ScaleReader;
   lines: string[];
+  /** Every state the reader announced (onState), in order. */
+  states: string[];
   stored: () => ReturnType<ScaleStore['list']>;
 }
 
@@ -68,7 +70,9 @@ async function rig(enrol: [string, string][], overrides: Partial<ScaleReaderOpti
   const logger = createLogger({ level: 'debug', sink: (l) => lines.push(l) });
   const ingest = new ScaleIngest({ store: scales, members, logger, counters, assignToleranceKg: 2, dedup: { settleMs: 300, windowMs: 60_000, toleranceKg: 0.05, maxGroups: 256 } });
   const tick = setInterval(() => ingest.tick(), 50);
+  const states: string[] = [];
   const reader = new ScaleReader({
+    onState: (state) => states.push(state),
     adapter: 'hci0',
     scanWindowMs: 60_000,
     scanIntervalMs: 60_000,
@@ -90,7 +94,7 @@ async function rig(enrol: [string, string][], overrides: Partial<ScaleReaderOpti
     vault.close();
     dir.cleanup();
   });
-  return { vault, scales, members, counters, reader, lines, stored: () => scales.list() };
+  return { vault, scales, members, counters, reader, lines, states, stored: () => scales.list() };
 }
 
 async function standin(opts: { noAdapter?: boolean } = {}): Promise<BluezStandin> {
@@ -181,6 +185,9 @@ describe('reading scales through BlueZ', () => {
     expect(r.reader.status().state).toBe('idle');
     await s.waitFor('the next window', (st) => st.adapter?.discovering === true && st.stats.startDiscovery === 2, 3_000);
     await s.waitFor('the third window', (st) => st.stats.startDiscovery === 3 && st.stats.stopDiscovery >= 2, 3_000);
+    // Each change was announced once (what the hub's metrics follow): open, then windows and gaps.
+    expect(r.states.slice(0, 5)).toEqual(['idle', 'scanning', 'idle', 'scanning', 'idle']);
+    expect(r.states.every((st, i) => i === 0 || st !== r.states[i - 1])).toBe(true);
     // Adverts outside a window are not received, as with a real adapter.
     await s.waitFor('a gap', (st) => st.adapter?.discovering === false, 3_000);
     expect(await s.advert(MI_SCALE, { '181d': MI_REMOVED })).toBe(false);
@@ -376,6 +383,7 @@ describe('when Bluetooth is missing or goes away', () => {
     const status = r.reader.status();
     expect(status.state).toBe('scanning');
     expect(status.sessionsOpened).toBe(11);
+    expect(r.states.filter((st) => st === 'unavailable')).toHaveLength(10);
     expect(process.getActiveResourcesInfo().length).toBeLessThanOrEqual(baseline.handles + 2);
     const log = r.lines.join('\n');
     expect(log).toMatch(/Bluetooth unavailable: (BlueZ is not running \(no org\.bluez on the system bus\)|BlueZ restarted)/);

@@ -137,6 +137,8 @@ export class HubBroker {
   private readonly log: Logger;
   private readonly admission: ConnectionAdmission;
   private readonly tickets = new WeakMap<Client, Ticket>();
+  /** Publishes that reached the hub's checks since start (stored, refused or dropped). */
+  private received = 0;
   private readonly subscriptionCap = new SubscriptionCap();
   private readonly eventBudget: EventBudget;
   private readonly verifyQueue: VerifyQueue;
@@ -434,7 +436,12 @@ export class HubBroker {
     );
   }
 
+  publishesReceived(): number {
+    return this.received;
+  }
+
   private authorizePublish(client: HubClient | null, packet: AedesPublishPacket, cb: (err?: Error | null) => void): void {
+    this.received++;
     if (client?.principal) {
       const size = Buffer.isBuffer(packet.payload) ? packet.payload.length : Buffer.byteLength(String(packet.payload));
       if (packet.topic.length > MAX_TOPIC_BYTES || size > this.opts.maxPayloadBytes || !client.principal.rules.mayPublish(packet.topic)) {

@@ -43,6 +43,10 @@ export interface DomainEventMap {
   'storage.changed': { healthy: boolean; problem: string | null };
   /** The retention purge ran: how many rows of each kind it deleted (events after their roll-up) and how long it held the loop at most. */
   'store.purged': { events: number; measurements: number; ledger: number; pagesReleased: number; durationMs: number; longestChunkMs: number };
+  /** A batch of device messages was committed (one transaction): its size and how long the commit took. */
+  'store.batch-committed': { items: number; seconds: number };
+  /** The BLE scale reader changed state (starting, no_scales, scanning, idle, unavailable, stopped). */
+  'ble.reader-state': { state: string };
   /** Free space on the data dir's file system went under the warning threshold, or back over it. */
   'storage.disk': { low: boolean; freeBytes: number | null };
   /**

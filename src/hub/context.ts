@@ -14,6 +14,7 @@ import type { Counters } from '../store/counters.js';
 import type { StorageHealth } from '../store/health.js';
 import type { Vault } from '../store/vault.js';
 import type { RetentionService } from '../store/retention-service.js';
+import type { MetricsService } from '../integrations/prometheus/service.js';
 import type { UplinkService } from '../uplink/service.js';
 
 /** A part of the hub with a lifecycle (privacy switch, uplink...). */
@@ -47,8 +48,8 @@ export interface HubServices {
   devices: DeviceService;
   members: MemberService;
   consent: ConsentService;
-  /** Which devices are connected to the broker now. */
-  presence: { connectedDeviceIds(): string[] };
+  /** Which devices are connected to the broker now, and how many publishes it has seen since start. */
+  presence: { connectedDeviceIds(): string[]; publishesReceived(): number };
   /** The port the broker listens on (the configured one, or the one picked for port 0). */
   mqttPort: number;
   mqtt: HubMqtt;
@@ -58,6 +59,8 @@ export interface HubServices {
   uplink?: UplinkService;
   /** Set by the retention service: purge now, the last free-space check. */
   retention?: RetentionService;
+  /** Set by the metrics service: the one Prometheus exposition of this hub. */
+  metrics?: MetricsService;
 }
 
 export interface HubContext {

@@ -20,6 +20,8 @@ export interface GroupCommitOptions<T> {
   callbackError?(err: Error, waiting: number): Error;
   /** Called with every batch once it is done with, committed or failed, after its callbacks. */
   settled?(items: T[]): void;
+  /** Told each committed batch's size and how long its commit took (for the hub's metrics). */
+  committed?(items: number, seconds: number): void;
 }
 
 export class GroupCommitter<T> {
@@ -64,8 +66,11 @@ export class GroupCommitter<T> {
     this.items = [];
     this.callbacks = [];
     let failure: Error | null = null;
+    const started = performance.now();
+    let seconds = 0;
     try {
       this.opts.commit(items);
+      seconds = (performance.now() - started) / 1000;
       this.stats.batches++;
       this.stats.items += items.length;
     } catch (err) {
@@ -74,6 +79,7 @@ export class GroupCommitter<T> {
       this.opts.onError?.(failure, items.length);
       if (this.opts.callbackError) failure = this.opts.callbackError(failure, callbacks.filter((cb) => cb !== undefined).length);
     }
+    if (!failure) this.opts.committed?.(items.length, seconds);
     try {
       for (const cb of callbacks) cb?.(failure);
     } finally {

@@ -44,5 +44,8 @@ export function webDepsFromHub(ctx: HubContext): WebDeps {
     get retention() {
       return s.retention;
     },
+    get metrics() {
+      return s.metrics;
+    },
   };
 }

@@ -78,6 +78,7 @@ export class CameraService implements KindRuntime {
       },
       callbackError: (_err, waiting) => this.notStored(waiting),
       settled: (items) => cameras.release(items),
+      committed: (items, seconds) => bus.emit('store.batch-committed', { items, seconds }),
       onError: (err, items) => {
         cameras.invalidateCaches();
         storage.failed(err, 'messages', items);

@@ -42,6 +42,7 @@ export class ScaleService implements KindRuntime {
       onMeasurement: (deviceId, m, at) => ingest.push(deviceId, m, at),
       logger,
       counters: ctx.counters,
+      onState: (state) => bus.emit('ble.reader-state', { state }),
     });
     // A scale enrolled or removed anywhere (web UI, CLI) is picked up at once.
     const targetsChanged = (e: { kind: string }) => {

@@ -37,6 +37,8 @@ export interface ScaleReaderOptions {
   logger: Logger;
   counters?: Counters;
   now?: () => number;
+  /** Told each change of state (for the hub's metrics). */
+  onState?: (state: ReaderState) => void;
 }
 
 /** How often a reader without enrolled scales looks again, besides being told (invalidateTargets). */
@@ -82,7 +84,7 @@ interface Watch {
 }
 
 export class ScaleReader {
-  private readonly opts: Required<Omit<ScaleReaderOptions, 'counters'>> & Pick<ScaleReaderOptions, 'counters'>;
+  private readonly opts: Required<Omit<ScaleReaderOptions, 'counters' | 'onState'>> & Pick<ScaleReaderOptions, 'counters' | 'onState'>;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -92,6 +94,12 @@ export class ScaleReader {
   private readonly advertScales = new Set<string>();
   private targetCache: ScaleTarget[] | undefined;
   private state: ReaderState = 'starting';
+
+  private setState(state: ReaderState): void {
+    if (state === this.state) return;
+    this.state = state;
+    this.opts.onState?.(state);
+  }
   private reason: string | undefined;
   private sessionsOpened = 0;
   private lastWarned: { reason: string | undefined; at: number } = { reason: undefined, at: 0 };
@@ -109,7 +117,7 @@ export class ScaleReader {
     this.stopping = true;
     this.wake?.();
     await this.loopDone;
-    this.state = 'stopped';
+    this.setState('stopped');
   }
 
   /** The enrolled scales changed (the CLI enrolled or removed one). */
@@ -128,7 +136,7 @@ export class ScaleReader {
     while (!this.stopping && (this.targetCache ??= this.opts.targets()).length === 0) {
       if (!said) this.opts.logger.info('no scale enrolled; Bluetooth stays closed until one is', { adapter: this.opts.adapter });
       said = true;
-      this.state = 'no_scales';
+      this.setState('no_scales');
       await this.sleep(NO_SCALES_RECHECK_MS);
       this.targetCache = undefined; // re-read: an enrolment this process was not told of counts too
     }
@@ -160,7 +168,7 @@ export class ScaleReader {
         if (this.state === 'unavailable') this.opts.logger.info('Bluetooth available again; reading scales', { adapter: this.opts.adapter });
         else this.opts.logger.info('reading Bluetooth scales', { adapter: this.opts.adapter });
         this.reason = undefined;
-        this.state = 'idle';
+        this.setState('idle');
         failures = 0;
         await this.runSession(session);
       } catch (err) {
@@ -169,7 +177,7 @@ export class ScaleReader {
         const delay = Math.min(this.opts.retryMaxMs, this.opts.retryMinMs * 2 ** Math.min(failures, 20));
         failures++;
         this.reason = err instanceof BluetoothUnavailable ? err.message : `unexpected error (${(err as Error).name}: ${errorText(err)})`;
-        this.state = 'unavailable';
+        this.setState('unavailable');
         this.opts.counters?.increment('ble.unavailable');
         this.reportUnavailable(this.reason, delay, failures);
         await this.teardown(session, false);
@@ -225,11 +233,11 @@ export class ScaleReader {
         // adapter was reset); start again either way.
         await session.startScan();
         scanning = true;
-        this.state = 'scanning';
+        this.setState('scanning');
       } else if (!shouldScan && scanning) {
         await session.stopScan();
         scanning = false;
-        this.state = 'idle';
+        this.setState('idle');
       }
       if (scanning) await this.syncDevices(session);
       await this.sleep(this.opts.pollMs);
