@@ -27,7 +27,7 @@ describe('Home Assistant switch in the web UI', () => {
 
   it('is off by default, and refuses a change without a session or with an unknown field', async () => {
     const res = await session.request('GET', '/api/integrations/home-assistant');
-    expect(res.json()).toEqual({ enabled: false, shareNames: true, username: 'homeassistant', port: web.hub.mqttPort });
+    expect(res.json()).toEqual({ enabled: false, shareNames: true, weightMembers: [], username: 'homeassistant', port: web.hub.mqttPort });
     const anon = await web.hub.internals.web.inject({ method: 'PUT', url: '/api/integrations/home-assistant', payload: { enabled: true } });
     expect(anon.statusCode).toBe(401);
     expect((await session.request('PUT', '/api/integrations/home-assistant', { enabled: true, ssid: 'x' })).statusCode).toBe(400);
@@ -57,6 +57,28 @@ describe('Home Assistant switch in the web UI', () => {
     expect(res.json()).toMatchObject({ enabled: true, shareNames: false });
     expect(res.json()).not.toHaveProperty('password');
     await expect.poll(() => [...configs.values()].join('').includes('Hallway'), { timeout: 10_000 }).toBe(false);
+    expect(configs.size).toBe(6);
+  });
+
+  it("a member's weight switch: off by default, on publishes their weight sensor (named only with names shared), off clears it", async () => {
+    const member = web.hub.ctx.services.members.add('Robin');
+    const topic = `homeassistant/sensor/${member.id}/weight/config`;
+    const anon = await web.hub.internals.web.inject({ method: 'PUT', url: `/api/integrations/home-assistant/weights/${member.id}`, payload: { share: true } });
+    expect(anon.statusCode).toBe(401);
+    expect((await session.request('PUT', '/api/integrations/home-assistant/weights/mem-000000000000', { share: true })).statusCode).toBe(404);
+    expect((await session.request('PUT', `/api/integrations/home-assistant/weights/${member.id}`, { share: 'yes' })).statusCode).toBe(400);
+    expect((await session.request('PUT', '/api/integrations/home-assistant/weights/not-a-member-id', { share: true })).statusCode).toBe(404);
+    expect((await session.request('GET', '/api/integrations/home-assistant')).json().weightMembers).toEqual([]);
+    const on = await session.request('PUT', `/api/integrations/home-assistant/weights/${member.id}`, { share: true });
+    expect(on.statusCode).toBe(200);
+    expect(on.json().weightMembers).toEqual([member.id]);
+    await expect.poll(() => configs.has(topic), { timeout: 10_000 }).toBe(true);
+    expect(JSON.parse(configs.get(topic)!).device.name).toBe(`Member ${member.id}`);
+    await session.request('PUT', '/api/integrations/home-assistant', { enabled: true, shareNames: true });
+    await expect.poll(() => JSON.parse(configs.get(topic) ?? '{}').device?.name, { timeout: 10_000 }).toBe('Robin');
+    const off = await session.request('PUT', `/api/integrations/home-assistant/weights/${member.id}`, { share: false });
+    expect(off.json().weightMembers).toEqual([]);
+    await expect.poll(() => configs.has(topic), { timeout: 10_000 }).toBe(false);
     expect(configs.size).toBe(6);
   });
 

@@ -5,7 +5,9 @@
  * camera connecting, reporting, a motion start and end, dropping; the account's rules; the
  * `homeassistant/status` birth message; a removed device; the integration removed and added again
  * with names hidden; and the hub's stop seen by a second client as the bridge going offline.
- * Canary: no SSID, IP address or member name in any message on the broker.
+ * Canary: no SSID, IP address, weight or member name in any message on the broker by default; a
+ * member's weight sensor only once sharing is turned on for them, gone again when turned off or
+ * when the member is forgotten.
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,12 +16,16 @@ import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { HUB_SERVICES } from '../src/hub/services.js';
 import { createLogger } from '../src/log/logger.js';
 import { HomeAssistantSettings } from '../src/integrations/home-assistant/settings.js';
+import { emptyMeasurement } from '../src/devices/scale/measurement.js';
+import { ScaleStore } from '../src/devices/scale/store.js';
 import { cli, publishAcked, tempDir } from './helpers/hub.js';
 import { discoveryProblems } from './helpers/ha-discovery.js';
 
 const SSID = 'CanaryNet-5f1e';
 const IP = '10.77.66.55';
 const MEMBER = 'Canarymember';
+/** A weight no other number in these messages has, so a leak would show. */
+const WEIGHT = 73.37;
 
 interface Seen {
   topic: string;
@@ -71,6 +77,8 @@ describe('Home Assistant over MQTT discovery, on a real hub', () => {
   let haPassword: string;
   let hubId: string;
   let cam: { id: string; password: string };
+  let memberId: string;
+  let scaleId: string;
   const clients: MqttClient[] = [];
   /** Everything any client of this test saw, for the canary. */
   const everything: Seen[] = [];
@@ -81,8 +89,15 @@ describe('Home Assistant over MQTT discovery, on a real hub', () => {
     port = hub.mqttPort;
     const enrolled = await hub.ctx.services.devices.enrol('camera', { nickname: 'Front door' });
     cam = { id: enrolled.device.id, password: String(enrolled.shownOnce.password) };
-    await hub.ctx.services.members.add(MEMBER);
+    memberId = hub.ctx.services.members.add(MEMBER).id;
+    scaleId = (await hub.ctx.services.devices.enrol('scale', { address: 'C8:47:8C:00:00:51', nickname: 'Bathroom' })).device.id;
   }, 30_000);
+
+  /** A weigh-in as the scale's ingest stores it (unassigned), then given to the member as the web UI does. */
+  function weighIn(weightKg: number, measuredAt = Date.now()): void {
+    const stored = new ScaleStore(hub.ctx.services.vault.db, hub.ctx.services.vault.sealer).record({ deviceId: scaleId, measuredAt, measurement: { ...emptyMeasurement('mi-scale-2', 'kg'), weightKg, weightReported: weightKg } }, { memberId: null, reason: 'no-members' });
+    expect(hub.ctx.services.members.assignWeighIn(stored.id, memberId)).toBe('ok');
+  }
 
   afterAll(async () => {
     for (const c of clients) c.end(true);
@@ -205,10 +220,50 @@ describe('Home Assistant over MQTT discovery, on a real hub', () => {
     expect(JSON.stringify([...ha.retained.values()])).not.toContain('Front door');
   });
 
-  it('canary: no SSID, IP address or member name in any message', () => {
+  it('canary: no SSID, IP address, weight or member name in any message', async () => {
+    // A member's weigh-in, with sharing off (the default): nothing about it reaches the broker.
+    weighIn(WEIGHT);
+    await publishAcked(ha.client, 'homeassistant/status', 'online');
+    await expect.poll(() => ha.seen.filter((m) => m.topic.endsWith('/config')).length, { timeout: 10_000 }).toBeGreaterThan(6);
     expect(everything.length).toBeGreaterThan(20);
     const all = JSON.stringify(everything);
-    for (const canary of [SSID, IP, MEMBER]) expect(all).not.toContain(canary);
+    for (const canary of [SSID, IP, MEMBER, String(WEIGHT), memberId]) expect(all).not.toContain(canary);
+  });
+
+  it("shares a member's weight only once turned on for them; off, or forgetting them, takes it out of the broker", async () => {
+    const config = `homeassistant/sensor/${memberId}/weight/config`;
+    const state = `hearth/ha/${hubId}/${memberId}/state`;
+    const res = cli(['integration', 'share-weight', memberId, 'on', '--data-dir', dir.path]);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toMatch(/unencrypted/);
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(true);
+    const sensor = ha.configs().get(config)!;
+    expect(discoveryProblems(config, sensor)).toEqual([]);
+    // Names are hidden at this point (added again with --hide-names): the member is named by id.
+    expect(sensor).toMatchObject({ device_class: 'weight', unit_of_measurement: 'kg', state_topic: state, device: { name: `Member ${memberId}`, via_device: `hearth_${hubId}` } });
+    await expect.poll(() => ha.last(state), { timeout: 10_000 }).toBeDefined();
+    expect(JSON.parse(ha.last(state)!)).toMatchObject({ weight: WEIGHT });
+    // A new weigh-in given to them: the sensor follows.
+    weighIn(74.1, Date.now() + 1000);
+    await expect.poll(() => (JSON.parse(ha.last(state) ?? '{}') as { weight?: number }).weight, { timeout: 10_000 }).toBe(74.1);
+    expect(JSON.stringify(ha.seen)).not.toContain(MEMBER);
+    // Off: the config and the retained weight are emptied; a client subscribing afresh gets neither.
+    expect(cli(['integration', 'share-weight', memberId, 'off', '--data-dir', dir.path]).code).toBe(0);
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(false);
+    expect(ha.last(state)).toBeUndefined();
+    const fresh = await haConnect();
+    await expect.poll(() => fresh.configs().size, { timeout: 10_000 }).toBe(6);
+    expect([...fresh.retained.keys()].some((t) => t.includes(memberId))).toBe(false);
+    // On again, then the member is forgotten: the same.
+    expect(cli(['integration', 'share-weight', memberId, 'on', '--data-dir', dir.path]).code).toBe(0);
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(true);
+    expect(hub.ctx.services.members.forget(memberId)).toBe(true);
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(false);
+    expect(ha.last(state)).toBeUndefined();
+    expect(new HomeAssistantSettings(hub.ctx.services.vault.db).weightSharedMembers()).toEqual([]);
+    // Unknown members and bad states are refused by the CLI.
+    expect(cli(['integration', 'share-weight', memberId, 'on', '--data-dir', dir.path]).code).toBe(1);
+    expect(cli(['integration', 'share-weight', 'mem-000000000000', 'maybe', '--data-dir', dir.path]).code).not.toBe(0);
   });
 
   it("the hub's stop marks the bridge offline for a client still connected (its last will)", async () => {

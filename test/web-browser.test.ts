@@ -420,6 +420,26 @@ describe.sequential('web UI in Chromium', () => {
     await shot(page, 'enrol-camera-profile');
   });
 
+  it("turns a member's weight sharing with Home Assistant on and off from the settings page (off by default)", async () => {
+    expect(run(['member', 'add', 'Ada <b>Lovelace</b>']).code).toBe(0);
+    const memberId = (JSON.parse(run(['member', 'list', '--json']).stdout) as Array<{ id: string }>)[0]!.id;
+    await page.goto(`${origin}/settings`);
+    const box = page.locator(`#ha-weight-members input[data-member-id="${memberId}"]`);
+    await box.waitFor();
+    expect(await box.isChecked()).toBe(false);
+    // The name is text, not markup.
+    expect(await page.locator('#ha-weight-members label').textContent()).toContain('Ada <b>Lovelace</b>');
+    expect(await page.locator('#ha-weight-members b').count()).toBe(0);
+    expect(await page.locator('#ha-weights').textContent()).toContain('unencrypted');
+    const shared = async () => ((await (await page.request.get(`${origin}/api/integrations/home-assistant`)).json()) as { weightMembers: string[] }).weightMembers;
+    await box.check();
+    await expect.poll(shared).toEqual([memberId]);
+    await page.reload();
+    await expect.poll(() => box.isChecked()).toBe(true);
+    await box.uncheck();
+    await expect.poll(shared).toEqual([]);
+  });
+
   it('fits a phone screen (390x844) without horizontal scrolling on every page', async () => {
     const phone = await context.newPage();
     await watch(phone);

@@ -10,6 +10,9 @@ import { HomeAssistantBridge } from '../integrations/home-assistant/service.js';
 import { HomeAssistantSettings } from '../integrations/home-assistant/settings.js';
 import { hearthVersion } from '../integrations/version.js';
 import { RetentionService } from '../store/retention-service.js';
+import { MetricsService } from '../integrations/prometheus/service.js';
+import { HomeBudget } from '../metrics/budget.js';
+import { Outbox } from '../uplink/outbox.js';
 import type { HubContext, HubService } from './context.js';
 
 export type ServiceFactory = (ctx: HubContext) => HubService | HubService[] | undefined;
@@ -61,6 +64,7 @@ function homeAssistant(ctx: HubContext): HubService {
     bus,
     logger,
     devices: services.devices,
+    members: services.members,
     settings: new HomeAssistantSettings(services.vault.db),
     mqtt: services.mqtt,
     version: hearthVersion(),
@@ -80,4 +84,32 @@ function retention(ctx: HubContext): HubService {
   return service;
 }
 
-export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, homeAssistant, retention];
+/** The Prometheus exposition behind GET /metrics, one per hub (src/integrations/prometheus). */
+function metrics(ctx: HubContext): HubService {
+  const { config, bus, services } = ctx;
+  const db = services.vault.db;
+  const outbox = new Outbox(db);
+  const ledger = new PrivacyLedger(db);
+  const ha = new HomeAssistantSettings(db);
+  const budget = new HomeBudget(db, config.uplink.dailyEpsilonBudget);
+  const service = new MetricsService({
+    bus,
+    bleEnabled: config.ble.enabled,
+    source: {
+      counters: () => services.counters.snapshot(),
+      deviceKinds: () => services.devices.list().map((d) => d.kind),
+      devicesOnline: () => services.presence.connectedDeviceIds().length,
+      publishesReceived: () => services.presence.publishesReceived(),
+      outboxSize: () => outbox.size(),
+      ledgerSize: () => ledger.size(),
+      storageHealthy: () => services.storage.status().healthy,
+      upstream: () => upstreamState(services.privacy?.status(), Boolean(config.uplink.url), services.consent.store.all().some((c) => c.enabled)),
+      homeAssistantEnabled: () => ha.enabled(),
+      privacyBudgetRemaining: () => budget.remaining(Date.now()),
+    },
+  });
+  services.metrics = service;
+  return service;
+}
+
+export const HUB_SERVICES: ServiceFactory[] = [privacyAndUplink, homeAssistant, retention, metrics];

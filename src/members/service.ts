@@ -52,6 +52,12 @@ export class MemberService {
     return true;
   }
 
+  /** A member's most recent weight (kg) and when it was measured, or null when none is known. */
+  latestWeight(memberId: string): { weightKg: number; at: number } | null {
+    for (const m of this.scales.history(memberId, 5)) if (m.measurement.weightKg !== null) return { weightKg: m.measurement.weightKg, at: m.measuredAt };
+    return null;
+  }
+
   /**
    * Gives a weigh-in to a member (null takes it back). 'no_measurement' or 'no_member' when either
    * does not exist.

@@ -239,6 +239,17 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 21,
+    name: 'ha_weight_sharing: members whose weight the household shares with Home Assistant',
+    sql: `
+      -- Off unless a row is here (turned on per member); goes with the member.
+      CREATE TABLE ha_weight_sharing (
+        member_id  TEXT PRIMARY KEY REFERENCES members(id) ON DELETE CASCADE,
+        since      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
     version: 5,
     name: 'camera_profiles and the cameras an NVR reports',
     sql: `

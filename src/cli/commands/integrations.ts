@@ -67,6 +67,26 @@ const remove: CommandSpec = {
   },
 };
 
+const shareWeight: CommandSpec = {
+  name: 'integration share-weight',
+  usage: '<member-id> <on|off> [--data-dir DIR]',
+  summary: "show a member's latest weight in Home Assistant (on), or take it back out (off); off for everyone by default",
+  async run(ctx) {
+    const [memberId, state] = ctx.args;
+    if (ctx.args.length !== 2 || !memberId || (state !== 'on' && state !== 'off')) throw new UsageError('name a member id (hearth member list) and on or off');
+    return withVault(ctx, (vault) => {
+      const settings = new HomeAssistantSettings(vault.db);
+      if (!settings.setShareWeight(memberId, state === 'on')) throw new UsageError(`no member with id ${memberId}`, 1);
+      ctx.out(
+        state === 'on'
+          ? `${memberId}'s latest weight is shown in Home Assistant while the integration is on. Home Assistant keeps it in its own database, unencrypted, with its history.`
+          : `${memberId}'s weight is no longer sent to Home Assistant; a running hub removes the sensor and its last value from the broker.`,
+      );
+      return 0;
+    });
+  },
+};
+
 const metricsToken: CommandSpec = {
   name: 'metrics token',
   usage: '[--json] [--data-dir DIR]',
@@ -81,4 +101,4 @@ const metricsToken: CommandSpec = {
   },
 };
 
-export const integrationCommands: CommandSpec[] = [add, remove, metricsToken];
+export const integrationCommands: CommandSpec[] = [add, remove, shareWeight, metricsToken];

@@ -11,7 +11,8 @@
  * device, read with value templates; availability to `.../availability` as `online`/`offline`.
  *
  * Nothing personal is in these messages: a camera's nickname only when the household shares
- * names, its Wi-Fi signal strength (dBm) but never its SSID or address.
+ * names, its Wi-Fi signal strength (dBm) but never its SSID or address. A member's weight only
+ * when the household turned sharing on for that member (their name, too, only with names shared).
  */
 import { UPSTREAM_STATES, type UpstreamState } from '../../uplink/upstream-state.js';
 import { HA_DISCOVERY_PREFIX, HA_STATE_ROOT } from './acl.js';
@@ -153,6 +154,28 @@ export function deviceConfigs(ctx: HaContext, d: HaDevice): HaConfigMessage[] {
     ];
   }
   return [];
+}
+
+/** A household member as discovery needs it: the name only when names are shared. */
+export interface HaMember {
+  id: string;
+  name?: string;
+}
+
+export const MEMBER_WEIGHT_OBJECT = 'weight';
+
+/**
+ * The weight sensor of a member whose weight the household shares. The member is a device of its
+ * own under the bridge (Home Assistant groups entities by device); the sensor follows the bridge.
+ */
+export function memberConfigs(ctx: HaContext, m: HaMember): HaConfigMessage[] {
+  const device = { identifiers: [`hearth_${ctx.hubId}_${m.id}`], name: m.name ?? `Member ${m.id}`, manufacturer: 'hearth', model: 'Household member', via_device: bridgeNode(ctx.hubId) };
+  return [entity(ctx, 'sensor', m.id, MEMBER_WEIGHT_OBJECT, device, { name: 'Weight', device_class: 'weight', unit_of_measurement: 'kg', state_class: 'measurement', suggested_display_precision: 1, value_template: '{{ value_json.weight }}' }, false)];
+}
+
+/** A member's state message: the latest weight (kg) and when it was measured (ISO 8601), or nulls. */
+export function memberState(latest: { weightKg: number; at: number } | null): Record<string, unknown> {
+  return latest ? { weight: Math.round(latest.weightKg * 100) / 100, measured_at: new Date(latest.at).toISOString() } : { weight: null, measured_at: null };
 }
 
 /** The empty retained messages that remove a device's entities from Home Assistant. */

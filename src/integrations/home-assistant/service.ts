@@ -23,6 +23,8 @@ import {
   cameraState,
   clearDeviceConfigs,
   deviceConfigs,
+  memberConfigs,
+  memberState,
   stateTopic,
   type HaContext,
   type HaDevice,
@@ -38,9 +40,16 @@ export interface HaMqtt {
   isOnline(deviceId: string): boolean;
 }
 
+/** The household members, as far as weight sharing needs them (MemberService). */
+export interface HaMembers {
+  store: { get(memberId: string): { id: string; name: string } | undefined };
+  latestWeight(memberId: string): { weightKg: number; at: number } | null;
+}
+
 export interface HaBridgeDeps {
   bus: DomainBus;
   devices: DeviceService;
+  members: HaMembers;
   settings: HomeAssistantSettings;
   mqtt: HaMqtt;
   /** Whether reports go upstream now (same words as the dashboard). */
@@ -68,6 +77,8 @@ export class HomeAssistantBridge {
   readonly name = OWNER;
   private active: HaContext | undefined;
   private shareNames = true;
+  /** Members whose weight is announced now (the stored setting, as last followed). */
+  private weightMembers: string[] = [];
   /** Config topics published per node (device id or the bridge), to clear exactly those. */
   private readonly published = new Map<string, string[]>();
   private readonly motion = new Set<string>();
@@ -117,6 +128,12 @@ export class HomeAssistantBridge {
       this.reports = day === this.reports.day ? { day, count: this.reports.count + 1 } : { day, count: 1 };
       this.run(() => this.publishBridgeState());
     });
+    // A weigh-in stored or (re)assigned: the shared members' latest weights may have changed.
+    bus.on('measurement.stored', OWNER, (e) => {
+      if (e.assigned) this.run(() => this.publishMemberStates());
+    });
+    bus.on('measurement.assigned', OWNER, () => this.run(() => this.publishMemberStates()));
+    bus.on('member.forgotten', OWNER, () => this.run(() => this.followSettings()));
     bus.on('privacy.changed', OWNER, () => this.run(() => this.publishBridgeState()));
     bus.on('consent.changed', OWNER, () => this.run(() => this.publishBridgeState()));
     await this.run(() => this.followSettings());
@@ -141,17 +158,24 @@ export class HomeAssistantBridge {
       return;
     }
     const shareNames = settings.shareNames();
-    if (this.active && shareNames === this.shareNames) return;
+    const weightMembers = settings.weightSharedMembers();
+    if (this.active && shareNames === this.shareNames) {
+      if (weightMembers.join() !== this.weightMembers.join()) await this.followWeightSharing(this.active, weightMembers);
+      return;
+    }
+    if (this.active) for (const id of this.weightMembers) if (!weightMembers.includes(id)) await this.clearNode(id, this.published.get(id) ?? []);
     this.shareNames = shareNames;
+    this.weightMembers = weightMembers;
     this.active = { hubId: hubId!, version: this.deps.version };
     await this.announceAll();
     this.log.info('Home Assistant discovery published', { devices: this.published.size - 1 });
   }
 
   private async turnOff(ctx: HaContext): Promise<void> {
+    // Configs, and the retained states behind them (a weight among them), leave the broker.
+    for (const [node, topics] of [...this.published]) await this.clearNode(node, topics);
     this.active = undefined;
-    for (const topics of this.published.values()) for (const t of topics) await this.deps.mqtt.publish(t, '', { qos: 1, retain: true });
-    this.published.clear();
+    this.weightMembers = [];
     await this.deps.mqtt.publish(bridgeAvailabilityTopic(ctx.hubId), '', { qos: 1, retain: true });
     const closed = this.deps.mqtt.disconnectPrincipal(HA_USERNAME);
     this.log.info('Home Assistant integration removed; discovery cleared', { connections: closed });
@@ -166,6 +190,35 @@ export class HomeAssistantBridge {
     this.published.set(bridgeNode(ctx.hubId), bridge.map((m) => m.topic));
     await this.publishBridgeState();
     for (const d of this.deps.devices.list()) await this.announceDevice(ctx, d);
+    for (const id of this.weightMembers) await this.announceMember(ctx, id);
+  }
+
+  /** Announces members whose weight sharing was turned on, and clears those turned off or forgotten. */
+  private async followWeightSharing(ctx: HaContext, now: string[]): Promise<void> {
+    const before = new Set(this.weightMembers);
+    this.weightMembers = now;
+    for (const id of before) if (!now.includes(id)) await this.clearNode(id, this.published.get(id) ?? []);
+    for (const id of now) if (!before.has(id)) await this.announceMember(ctx, id);
+  }
+
+  private async announceMember(ctx: HaContext, memberId: string): Promise<void> {
+    const member = this.deps.members.store.get(memberId);
+    if (!member) return;
+    const configs = memberConfigs(ctx, { id: member.id, ...(this.shareNames ? { name: member.name } : {}) });
+    for (const m of configs) await this.publishConfig(m.topic, m.config);
+    this.published.set(member.id, configs.map((m) => m.topic));
+    await this.publishMemberState(ctx, member.id);
+  }
+
+  private async publishMemberStates(): Promise<void> {
+    const ctx = this.active;
+    if (!ctx) return;
+    for (const id of this.weightMembers) await this.publishMemberState(ctx, id);
+  }
+
+  private async publishMemberState(ctx: HaContext, memberId: string): Promise<void> {
+    if (!this.published.has(memberId)) return;
+    await this.deps.mqtt.publish(stateTopic(ctx.hubId, memberId), JSON.stringify(memberState(this.deps.members.latestWeight(memberId))), { qos: 1, retain: true });
   }
 
   private haDevice(d: DeviceRecord, fields: Record<string, unknown>): HaDevice {
@@ -190,13 +243,17 @@ export class HomeAssistantBridge {
   }
 
   private async clearDevice(deviceId: string, kind: string): Promise<void> {
+    await this.clearNode(deviceId, this.published.get(deviceId) ?? clearDeviceConfigs(kind, deviceId));
+  }
+
+  /** Empty retained messages for a node's configs, state and availability: gone from Home Assistant and the broker. */
+  private async clearNode(node: string, configTopics: string[]): Promise<void> {
     const ctx = this.active;
-    const topics = this.published.get(deviceId) ?? clearDeviceConfigs(kind, deviceId);
-    this.published.delete(deviceId);
-    for (const t of topics) await this.deps.mqtt.publish(t, '', { qos: 1, retain: true });
+    this.published.delete(node);
+    for (const t of configTopics) await this.deps.mqtt.publish(t, '', { qos: 1, retain: true });
     if (ctx) {
-      await this.deps.mqtt.publish(stateTopic(ctx.hubId, deviceId), '', { qos: 1, retain: true });
-      await this.deps.mqtt.publish(availabilityTopic(ctx.hubId, deviceId), '', { qos: 1, retain: true });
+      await this.deps.mqtt.publish(stateTopic(ctx.hubId, node), '', { qos: 1, retain: true });
+      await this.deps.mqtt.publish(availabilityTopic(ctx.hubId, node), '', { qos: 1, retain: true });
     }
   }
 

@@ -2,7 +2,8 @@
  * The Home Assistant integration's stored state, in the meta table: the Argon2id hash of the MQTT
  * password Home Assistant connects with (present = the integration is on), this hub's random id in
  * Home Assistant's topics and unique ids, and whether camera nicknames may be shown there. Read
- * each time it is asked, so a change made by the CLI applies to the running hub at once.
+ * each time it is asked, so a change made by the CLI applies to the running hub at once. The
+ * members whose weight is shared are rows of ha_weight_sharing (they go with the member).
  */
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../store/database.js';
@@ -14,7 +15,7 @@ export const HA_USERNAME = 'homeassistant';
 export class HomeAssistantSettings {
   private readonly meta: MetaStore;
 
-  constructor(db: Db) {
+  constructor(private readonly db: Db) {
     this.meta = new MetaStore(db);
   }
 
@@ -54,5 +55,20 @@ export class HomeAssistantSettings {
 
   setShareNames(share: boolean): void {
     this.meta.write(META_KEYS.homeAssistantShareNames, Buffer.from(share ? '1' : '0', 'utf8'));
+  }
+
+  /** Members whose latest weight Home Assistant may show (off for everyone by default), sorted. */
+  weightSharedMembers(): string[] {
+    return this.db.prepare('SELECT member_id FROM ha_weight_sharing ORDER BY member_id').pluck().all() as string[];
+  }
+
+  /** Turns one member's weight sharing on or off; false when there is no such member. */
+  setShareWeight(memberId: string, share: boolean, now = Date.now()): boolean {
+    return this.db.transaction(() => {
+      if (!this.db.prepare('SELECT 1 FROM members WHERE id = ?').get(memberId)) return false;
+      if (share) this.db.prepare('INSERT OR IGNORE INTO ha_weight_sharing (member_id, since) VALUES (?, ?)').run(memberId, now);
+      else this.db.prepare('DELETE FROM ha_weight_sharing WHERE member_id = ?').run(memberId);
+      return true;
+    })();
   }
 }

@@ -69,6 +69,8 @@ export const MetricsRoute = {
 const HomeAssistantIntegration = {
   enabled: Type.Boolean(),
   shareNames: Type.Boolean(),
+  /** Members whose latest weight Home Assistant shows (none by default). */
+  weightMembers: Type.Array(Type.String()),
   username: Type.String(),
   port: Type.Integer(),
 };
@@ -84,6 +86,14 @@ export const SetHomeAssistantIntegrationRoute = {
   body: Type.Object({ enabled: Type.Boolean(), shareNames: Type.Optional(Type.Boolean()) }, { additionalProperties: false, refusal: 'send { "enabled": true|false, "shareNames"?: true|false }' }),
   /** The password only when this request turned the integration on: shown once. */
   response: { 200: Type.Object({ ...HomeAssistantIntegration, password: Type.Optional(Type.String()) }), ...REFUSALS },
+};
+
+/** One member's "share weight with Home Assistant" switch. */
+export const ShareWeightRoute = {
+  querystring: NoQuery,
+  params: MemberIdParams,
+  body: Type.Object({ share: Type.Boolean() }, { additionalProperties: false, refusal: 'send { "share": true|false }' }),
+  response: { 200: Type.Object(HomeAssistantIntegration), ...REFUSALS },
 };
 
 export const LoginRoute = {

@@ -92,7 +92,38 @@ $('privacy-toggle').addEventListener('click', async () => {
 
 let haEnabled = false;
 
+// One switch per member; names go in as text, never as markup.
+async function renderWeightSharing(shared) {
+  const { members } = await api('GET', '/api/members');
+  const list = $('ha-weight-members');
+  list.replaceChildren(
+    ...members.map((m) => {
+      const label = document.createElement('label');
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.dataset.memberId = m.id;
+      box.checked = shared.includes(m.id);
+      box.addEventListener('change', async () => {
+        box.disabled = true;
+        try {
+          const ha = await api('PUT', `/api/integrations/home-assistant/weights/${encodeURIComponent(m.id)}`, { share: box.checked });
+          box.checked = ha.weightMembers.includes(m.id);
+        } catch (err) {
+          box.checked = !box.checked;
+          showError(err);
+        } finally {
+          box.disabled = false;
+        }
+      });
+      label.append(box, ` ${m.name}`);
+      return label;
+    }),
+  );
+  $('ha-weight-none').hidden = members.length > 0;
+}
+
 function renderHomeAssistant(ha) {
+  renderWeightSharing(ha.weightMembers ?? []).catch(showError);
   haEnabled = Boolean(ha.enabled);
   $('ha-state').textContent = haEnabled ? 'On: Home Assistant may connect with its own MQTT account.' : 'Off: Home Assistant cannot connect.';
   $('ha-share-names').checked = Boolean(ha.shareNames);

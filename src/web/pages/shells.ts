@@ -232,10 +232,16 @@ its rows are deleted and the database is compacted so the bytes are gone from th
 </section>
 <section class="card" aria-labelledby="h-ha"><h2 id="h-ha">Home Assistant</h2>
   <p class="muted small">Lets Home Assistant on your network show your cameras (connectivity, motion, Wi-Fi signal, last seen) and the hub's
-  upstream state, over MQTT on this hub. Home Assistant stores what it receives in its own database, unencrypted. SSIDs, IP
-  addresses, weights and member names are never sent.</p>
+  upstream state, over MQTT on this hub. Home Assistant stores what it receives in its own database, unencrypted. SSIDs and IP
+  addresses are never sent; a member's weight only if you turn it on for that member below.</p>
   <p class="muted small" id="ha-state"></p>
-  <label><input type="checkbox" id="ha-share-names"> Share camera names with Home Assistant</label>
+  <label><input type="checkbox" id="ha-share-names"> Share camera and member names with Home Assistant</label>
+  <fieldset id="ha-weights"><legend>Share weights with Home Assistant</legend>
+    <p class="muted small">Off for everyone unless turned on here. Home Assistant keeps every weight it receives in its own
+    database, unencrypted, with its history; turning it off removes the sensor, not what Home Assistant already recorded.</p>
+    <div class="stack" id="ha-weight-members"></div>
+    <p class="muted small" id="ha-weight-none" hidden>No household members yet.</p>
+  </fieldset>
   <div class="actions"><button type="button" id="ha-toggle" disabled>…</button></div>
   <div id="ha-credential" hidden>
     <p>In Home Assistant add the MQTT integration with this hub's address, port <code id="ha-port"></code>, username
