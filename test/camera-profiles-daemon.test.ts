@@ -225,6 +225,7 @@ describe('camera firmware profiles, end to end', () => {
     const s = show(cam.id);
     expect(s).toMatchObject({ profile: 'esphome', online: true, rssi: -67, model: 'ESPHome', firmware: '2025.11.2', ip: '192.168.1.31' });
     expect(s.eventCounts).toEqual({ online: 1, motion: 1, motion_end: 1 });
+    expect(s.lastRefusal).toBeNull();
     await c.endAsync();
   }, 30_000);
 
