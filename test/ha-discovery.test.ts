@@ -12,6 +12,9 @@ import {
   cameraState,
   clearDeviceConfigs,
   deviceConfigs,
+  memberConfigs,
+  memberState,
+  scaleState,
   type HaConfigMessage,
 } from '../src/integrations/home-assistant/discovery.js';
 import { upstreamState } from '../src/uplink/upstream-state.js';
@@ -77,6 +80,23 @@ describe('discovery configs against Home Assistant schemas', () => {
     expect(byObject.wifi_signal).toMatchObject({ device_class: 'signal_strength', unit_of_measurement: 'dBm', entity_category: 'diagnostic' });
   });
 
+  it("gives a scale a battery sensor only once it reported its level, and a member's weight sensor, both valid", () => {
+    const scale = { id: 'scale-0123456789ab', kind: 'scale', kindLabel: 'Scale', nickname: 'Bathroom' };
+    expect(deviceConfigs(ctx, scale)).toEqual([]);
+    const [battery] = deviceConfigs(ctx, { ...scale, hasBattery: true });
+    expect(battery!.topic).toBe('homeassistant/sensor/scale-0123456789ab/battery/config');
+    expect(discoveryProblems(battery!.topic, battery!.config)).toEqual([]);
+    expect(battery!.config).toMatchObject({ device_class: 'battery', unit_of_measurement: '%', entity_category: 'diagnostic' });
+    expect(clearDeviceConfigs('scale', scale.id)).toEqual([battery!.topic]);
+    expect(scaleState(85)).toEqual({ battery: 85 });
+    const [weight] = memberConfigs(ctx, { id: 'mem-0123456789ab' });
+    expect(discoveryProblems(weight!.topic, weight!.config)).toEqual([]);
+    expect(weight!.config).toMatchObject({ device_class: 'weight', unit_of_measurement: 'kg', device: { name: 'Member mem-0123456789ab', via_device: bridgeNode(ctx.hubId) } });
+    expect((memberConfigs(ctx, { id: 'mem-0123456789ab', name: 'Ada' })[0]!.config.device as { name: string }).name).toBe('Ada');
+    expect(memberState({ weightKg: 72.345, at: Date.UTC(2026, 0, 2) })).toEqual({ weight: 72.35, measured_at: '2026-01-02T00:00:00.000Z' });
+    expect(memberState(null)).toEqual({ weight: null, measured_at: null });
+  });
+
   it('names a device by kind and id when names are not shared', () => {
     const configs = deviceConfigs(ctx, { ...camera, nickname: undefined });
     expect(JSON.stringify(configs)).not.toContain('Front door');
@@ -85,7 +105,7 @@ describe('discovery configs against Home Assistant schemas', () => {
 
   it('clears exactly the topics it published for a device', () => {
     expect(clearDeviceConfigs('camera', camera.id).sort()).toEqual(deviceConfigs(ctx, camera).map((m) => m.topic).sort());
-    expect(clearDeviceConfigs('scale', 'sca-0123456789ab')).toEqual([]);
+    expect(clearDeviceConfigs('scale', 'sca-0123456789ab')).toEqual(deviceConfigs(ctx, { id: 'sca-0123456789ab', kind: 'scale', kindLabel: 'Scale', hasBattery: true }).map((m) => m.topic));
   });
 
   it('states: ON/OFF for binary sensors, ISO 8601 for timestamps, null when unknown', () => {

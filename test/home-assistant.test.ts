@@ -266,6 +266,25 @@ describe('Home Assistant over MQTT discovery, on a real hub', () => {
     expect(cli(['integration', 'share-weight', 'mem-000000000000', 'maybe', '--data-dir', dir.path]).code).not.toBe(0);
   });
 
+  it("gives a scale a battery sensor once the scale reported its level, following it; removing the scale clears it", async () => {
+    const config = `homeassistant/sensor/${scaleId}/battery/config`;
+    const state = `hearth/ha/${hubId}/${scaleId}/state`;
+    expect(ha.configs().has(config)).toBe(false);
+    // What the scale service does when the BLE reader read the level (test/scale-ble-daemon.test.ts reads it over GATT).
+    const scales = new ScaleStore(hub.ctx.services.vault.db, hub.ctx.services.vault.sealer);
+    scales.recordBattery(scaleId, 64, Date.now());
+    hub.ctx.bus.emit('device.status', { deviceId: scaleId });
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(true);
+    expect(discoveryProblems(config, ha.configs().get(config)!)).toEqual([]);
+    await expect.poll(() => ha.last(state), { timeout: 10_000 }).toBe(JSON.stringify({ battery: 64 }));
+    scales.recordBattery(scaleId, 63, Date.now());
+    hub.ctx.bus.emit('device.status', { deviceId: scaleId });
+    await expect.poll(() => ha.last(state), { timeout: 10_000 }).toBe(JSON.stringify({ battery: 63 }));
+    await hub.ctx.services.devices.forget(scaleId);
+    await expect.poll(() => ha.configs().has(config), { timeout: 10_000 }).toBe(false);
+    expect(ha.last(state)).toBeUndefined();
+  });
+
   it("the hub's stop marks the bridge offline for a client still connected (its last will)", async () => {
     const second = await haConnect();
     const topic = `hearth/ha/${hubId}/hearth_${hubId}/availability`;

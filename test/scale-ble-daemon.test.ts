@@ -73,6 +73,21 @@ describe('the daemon reads enrolled scales', () => {
     await new Promise((r) => setTimeout(r, 2500));
     await bluez.advert(SECOND, { '181d': 'a23e30e607020e10293a' }); // 61.75 kg, stepped off
     await eventually('weigh-in from the new scale', () => json<{ weightKg: number }[]>(['scale', 'measurements'], dir.path).some((m) => m.weightKg === 61.75), 15_000, 300);
+
+    // A GATT scale with a Battery Service: its level (0x2A19 = 0x4B, 75 %) is read on connecting
+    // and kept; the device's details show it.
+    const GATT = 'D0:00:00:00:00:0B';
+    await bluez.addDevice({ address: GATT, uuids: ['181d', '180f'], gatt: [{ uuid: '181d', chars: [{ uuid: '2a9d', flags: ['indicate'] }] }, { uuid: '180f', chars: [{ uuid: '2a19', flags: ['read'], value: '4b' }] }] });
+    const gattId = json<{ id: string }>(['device', 'add', 'scale', GATT, 'Hall scale'], dir.path).id;
+    expect(json<{ battery: number | null }>(['device', 'show', gattId], dir.path).battery).toBeNull();
+    await new Promise((r) => setTimeout(r, 2500));
+    await bluez.advert(GATT, {}, -50);
+    const shown = await eventually('the battery level kept', () => {
+      const d = json<{ battery: number | null; batteryAt: number | null }>(['device', 'show', gattId], dir.path);
+      return d.battery !== null ? d : undefined;
+    }, 15_000, 300);
+    expect(shown.battery).toBe(75);
+    expect(shown.batteryAt).toBeGreaterThan(Date.now() - 60_000);
     expect(await daemon.stop()).toBe(0);
   });
 

@@ -56,6 +56,8 @@ interface Rig {
   lines: string[];
   /** Every state the reader announced (onState), in order. */
   states: string[];
+  /** Battery levels read (onBattery): device id and percent. */
+  batteries: [string, number][];
   stored: () => ReturnType<ScaleStore['list']>;
 }
 
@@ -71,8 +73,10 @@ async function rig(enrol: [string, string][], overrides: Partial<ScaleReaderOpti
   const ingest = new ScaleIngest({ store: scales, members, logger, counters, assignToleranceKg: 2, dedup: { settleMs: 300, windowMs: 60_000, toleranceKg: 0.05, maxGroups: 256 } });
   const tick = setInterval(() => ingest.tick(), 50);
   const states: string[] = [];
+  const batteries: [string, number][] = [];
   const reader = new ScaleReader({
     onState: (state) => states.push(state),
+    onBattery: (deviceId, percent) => batteries.push([deviceId, percent]),
     adapter: 'hci0',
     scanWindowMs: 60_000,
     scanIntervalMs: 60_000,
@@ -94,7 +98,7 @@ async function rig(enrol: [string, string][], overrides: Partial<ScaleReaderOpti
     vault.close();
     dir.cleanup();
   });
-  return { vault, scales, members, counters, reader, lines, states, stored: () => scales.list() };
+  return { vault, scales, members, counters, reader, lines, states, batteries, stored: () => scales.list() };
 }
 
 async function standin(opts: { noAdapter?: boolean } = {}): Promise<BluezStandin> {
@@ -215,7 +219,8 @@ describe('reading scales through BlueZ', () => {
 
   it('connects to a GATT scale when it advertises and stores its 0x2A9D indication', async () => {
     const s = await standin();
-    await s.addDevice({ address: GATT_WEIGHT, uuids: ['181d', '1805'], gatt: [{ uuid: '1805', chars: [{ uuid: '2a2b', flags: ['read', 'notify'] }] }, { uuid: '181d', chars: [{ uuid: '2a9e', flags: ['read'] }, { uuid: '2a9d', flags: ['indicate'] }] }] });
+    // With a Battery Service (0x180F) whose Battery Level (0x2A19) reads 0x55: 85 %.
+    await s.addDevice({ address: GATT_WEIGHT, uuids: ['181d', '1805', '180f'], gatt: [{ uuid: '1805', chars: [{ uuid: '2a2b', flags: ['read', 'notify'] }] }, { uuid: '181d', chars: [{ uuid: '2a9e', flags: ['read'] }, { uuid: '2a9d', flags: ['indicate'] }] }, { uuid: '180f', chars: [{ uuid: '2a19', flags: ['read', 'notify'], value: '55' }] }] });
     const r = await rig([[GATT_WEIGHT, 'Hall']], { gattRetryMs: 1_500 });
     await s.call('setConnectable', { address: GATT_WEIGHT, connectable: false });
     r.reader.start();
@@ -235,6 +240,10 @@ describe('reading scales through BlueZ', () => {
     await s.advert(GATT_WEIGHT, {}, -50);
     await s.waitFor('indications on', (st) => st.devices[0]!.notifying.length === 1);
     expect((await s.state()).devices[0]!.notifying).toEqual(['00002a9d-0000-1000-8000-00805f9b34fb']);
+    // The battery level was read once on connecting (not subscribed to).
+    await eventually('battery read', () => r.batteries.length === 1);
+    const scaleId = r.scales.targets()[0]!.deviceId;
+    expect(r.batteries).toEqual([[scaleId, 85]]);
     // flags 0x0E: time stamp, user 2, BMI 23.0, height 1.750 m, 70.5 kg
     expect(await s.notify(GATT_WEIGHT, '2a9d', '0e1437e807030f071e0502e600d606')).toBe(true);
     const [m] = await eventually('one stored weigh-in', () => (r.stored().length === 1 ? r.stored() : undefined));

@@ -4,7 +4,7 @@
  * captures of Xiaomi scales (sources cited next to each).
  */
 import { describe, expect, it } from 'vitest';
-import { decodeCapture, decodeMiBodyComposition, decodeMiScale2, decodeWeightMeasurement } from '../src/devices/scale/decoders/index.js';
+import { decodeBatteryLevel, decodeCapture, decodeMiBodyComposition, decodeMiScale2, decodeWeightMeasurement } from '../src/devices/scale/decoders/index.js';
 import { decodeBodyCompositionPackets, pushBodyCompositionPacket, EMPTY_ASSEMBLY } from '../src/devices/scale/decoders/body-composition.js';
 import { parseHex, SCALE_FORMATS, type DecodeResult, type ScaleMeasurement } from '../src/devices/scale/measurement.js';
 
@@ -256,6 +256,19 @@ describe('Xiaomi Mi Body Composition Scale (service data 0x181B)', () => {
     fails(decodeMiBodyComposition(hex('0226e607020e10293a00009a38')), 'inconsistent', /impedance/);
     fails(decodeMiBodyComposition(hex('0226e607020e10293af7019a')), 'truncated');
     fails(decodeMiBodyComposition(hex('0226e607020e10293af7019a3800')), 'oversized');
+  });
+});
+
+describe('Battery Level 0x2A19', () => {
+  // GATT Specification Supplement, Battery Level: uint8, unit percentage, range 0 to 100.
+  it('reads one byte of percent and refuses other lengths and values over 100', () => {
+    expect(decodeBatteryLevel(Uint8Array.of(0x55))).toEqual({ ok: true, percent: 85 });
+    expect(decodeBatteryLevel(Uint8Array.of(0x00))).toEqual({ ok: true, percent: 0 });
+    expect(decodeBatteryLevel(Uint8Array.of(0x64))).toEqual({ ok: true, percent: 100 });
+    expect(decodeBatteryLevel(Uint8Array.of(0x65))).toMatchObject({ ok: false, code: 'battery-range' });
+    expect(decodeBatteryLevel(Uint8Array.of(0xff))).toMatchObject({ ok: false, code: 'battery-range' });
+    expect(decodeBatteryLevel(new Uint8Array(0))).toMatchObject({ ok: false, code: 'battery-length' });
+    expect(decodeBatteryLevel(Uint8Array.of(0x55, 0x00))).toMatchObject({ ok: false, code: 'battery-length' });
   });
 });
 

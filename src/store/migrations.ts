@@ -250,6 +250,15 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 22,
+    name: "scales: the battery level a scale reported (GATT Battery Level), when it was read",
+    sql: `
+      -- Percent, 0-100, and when it was read; NULL until the scale reported one. Not personal.
+      ALTER TABLE scales ADD COLUMN battery_percent INTEGER;
+      ALTER TABLE scales ADD COLUMN battery_at INTEGER;
+    `,
+  },
+  {
     version: 5,
     name: 'camera_profiles and the cameras an NVR reports',
     sql: `

@@ -339,6 +339,8 @@ function exportGatt(d) {
     svc.chars.forEach((c, j) => {
       const cPath = `${sPath}/char${(0x10 + i * 0x10 + j + 1).toString(16).padStart(4, '0')}`;
       const ch = new GattCharacteristic(c.uuid, sPath, c.flags);
+      // A value to answer ReadValue with (hex), e.g. a Battery Level.
+      if (c.value) ch.Value = Buffer.from(c.value, 'hex');
       exportIface(cPath, ch);
       announce(cPath);
       d.gattExported.push(cPath);

@@ -36,7 +36,8 @@ export const scaleKind: DeviceKindPlugin = {
 
   details(store, deviceId) {
     const scales = new ScaleStore(store.db, store.sealer);
-    return { online: null, lastSeen: scales.lastSeen(deviceId), eventCounts: scales.eventCounts(deviceId), fields: {} };
+    const battery = scales.battery(deviceId);
+    return { online: null, lastSeen: scales.lastSeen(deviceId), eventCounts: scales.eventCounts(deviceId), fields: { battery: battery?.percent ?? null, batteryAt: battery?.at ?? null } };
   },
 
   setup(ctx) {

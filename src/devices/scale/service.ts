@@ -43,6 +43,14 @@ export class ScaleService implements KindRuntime {
       logger,
       counters: ctx.counters,
       onState: (state) => bus.emit('ble.reader-state', { state }),
+      onBattery: (deviceId, percent, at) => {
+        try {
+          scales.recordBattery(deviceId, percent, at);
+          bus.emit('device.status', { deviceId });
+        } catch (err) {
+          logger.warn('could not keep a scale battery level', { deviceId, code: (err as { code?: string }).code ?? (err as Error).name });
+        }
+      },
     });
     // A scale enrolled or removed anywhere (web UI, CLI) is picked up at once.
     const targetsChanged = (e: { kind: string }) => {

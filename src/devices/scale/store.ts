@@ -90,6 +90,17 @@ export class ScaleStore {
     this.db.prepare('INSERT INTO scales (device_id, address) VALUES (?, ?)').run(deviceId, this.sealer.seal(SCALE_ADDRESS.purpose, scaleAddressAad(deviceId), normalizedAddress));
   }
 
+  /** Keeps a scale's latest battery level (percent, 0–100). */
+  recordBattery(deviceId: string, percent: number, at: number): void {
+    this.db.prepare('UPDATE scales SET battery_percent = ?, battery_at = ? WHERE device_id = ?').run(percent, at, deviceId);
+  }
+
+  /** A scale's latest battery level, or null when it never reported one. */
+  battery(deviceId: string): { percent: number; at: number } | null {
+    const row = this.db.prepare('SELECT battery_percent AS percent, battery_at AS at FROM scales WHERE device_id = ?').get(deviceId) as { percent: number | null; at: number | null } | undefined;
+    return row && row.percent !== null && row.at !== null ? { percent: row.percent, at: row.at } : null;
+  }
+
   /** The enrolled scales with their (unsealed) addresses, for the BLE reader. */
   targets(): ScaleTarget[] {
     return (this.stmts.targets.all() as { device_id: string; address: Buffer }[]).map((r) => ({

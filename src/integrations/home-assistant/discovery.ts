@@ -41,6 +41,8 @@ export interface HaDevice {
   nickname?: string;
   model?: string | null;
   firmware?: string | null;
+  /** A scale that has reported its battery level (only then does it get a battery entity). */
+  hasBattery?: boolean;
 }
 
 /** One discovery config message: where it goes and what it says (empty body = remove). */
@@ -133,8 +135,9 @@ export function entityKeys(kind: string): { component: 'sensor' | 'binary_sensor
       { component: 'sensor', objectId: 'last_seen' },
     ];
   }
-  // Scales: no entity yet. The supported scales report no battery level, and when a scale was
-  // used says when someone weighed in, which stays on the hub.
+  // A scale: its battery, once it reported one. When it was last used says when someone weighed
+  // in, which stays on the hub.
+  if (kind === 'scale') return [{ component: 'sensor', objectId: 'battery' }];
   return [];
 }
 
@@ -153,7 +156,15 @@ export function deviceConfigs(ctx: HaContext, d: HaDevice): HaConfigMessage[] {
       entity(ctx, 'sensor', d.id, 'last_seen', device, { name: 'Last seen', device_class: 'timestamp', value_template: '{{ value_json.last_seen }}', entity_category: 'diagnostic' }, false),
     ];
   }
+  if (d.kind === 'scale' && d.hasBattery) {
+    return [entity(ctx, 'sensor', d.id, 'battery', device, { name: 'Battery', device_class: 'battery', unit_of_measurement: '%', state_class: 'measurement', value_template: '{{ value_json.battery }}', entity_category: 'diagnostic' }, false)];
+  }
   return [];
+}
+
+/** A scale's state message: its battery level in percent (null until it reported one). */
+export function scaleState(batteryPercent: number | null): Record<string, unknown> {
+  return { battery: batteryPercent };
 }
 
 /** A household member as discovery needs it: the name only when names are shared. */

@@ -25,6 +25,7 @@ import {
   deviceConfigs,
   memberConfigs,
   memberState,
+  scaleState,
   stateTopic,
   type HaContext,
   type HaDevice,
@@ -230,6 +231,7 @@ export class HomeAssistantBridge {
       ...(this.shareNames ? { nickname: d.nickname } : {}),
       model: str(fields.model),
       firmware: str(fields.firmware),
+      hasBattery: typeof fields.battery === 'number',
     };
   }
 
@@ -259,9 +261,18 @@ export class HomeAssistantBridge {
 
   private async publishDeviceState(deviceId: string): Promise<void> {
     const ctx = this.active;
-    if (!ctx || !this.published.has(deviceId)) return;
+    if (!ctx) return;
     const d = this.deps.devices.get(deviceId);
-    if (!d || d.kind !== 'camera') return;
+    if (!d) return;
+    if (d.kind === 'scale') {
+      const battery = this.deps.devices.details(d).fields.battery;
+      if (typeof battery !== 'number') return;
+      // Its first battery reading gives a scale its entity.
+      if (!this.published.has(deviceId)) return this.announceDevice(ctx, d);
+      await this.deps.mqtt.publish(stateTopic(ctx.hubId, deviceId), JSON.stringify(scaleState(battery)), { qos: 1, retain: true });
+      return;
+    }
+    if (d.kind !== 'camera' || !this.published.has(deviceId)) return;
     const view = this.deps.devices.details(d);
     const connected = this.deps.mqtt.isOnline(deviceId);
     const rssi = typeof view.fields.rssi === 'number' ? view.fields.rssi : null;

@@ -182,6 +182,9 @@ export const DeviceRoute = {
         ssid: Type.Optional(Nullable(Type.String())),
         ip: Type.Optional(Nullable(Type.String())),
         rssi: Type.Optional(Nullable(Type.Number())),
+        // A scale's battery level (percent) and when it was read, when it reported one.
+        battery: Type.Optional(Nullable(Type.Integer({ minimum: 0, maximum: 100 }))),
+        batteryAt: Type.Optional(Nullable(Type.Number())),
         eventCounts: Type.Optional(EventCounts),
         // The last refused input: the hub's reason code, when, how many in all; never payload data.
         lastRefusal: Type.Optional(Nullable(Type.Object({ reason: Type.String({ pattern: '^[a-z][a-z0-9_]{0,47}$' }), at: Type.Number(), count: Type.Integer() }))),

@@ -28,7 +28,10 @@ function renderState() {
     );
     if (d.ip) rows.push(['Address', d.ip]);
     rows.push(['Last refused message', refusalText(d.lastRefusal)]);
-  } else rows.push(['Last weigh-in', fmtAgo(d.lastSeen)]);
+  } else {
+    rows.push(['Last weigh-in', fmtAgo(d.lastSeen)]);
+    rows.push(['Battery', typeof d.battery === 'number' ? `${d.battery} % (read ${fmtAgo(d.batteryAt)})` : 'not reported by this scale']);
+  }
   rows.push(['Enrolled', fmtTime(d.createdAt)]);
   $('state').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v ?? '—')]));
 }

@@ -30,10 +30,12 @@ interface MessageBus {
 export const SERVICE_UUID = {
   weightScale: '0000181d-0000-1000-8000-00805f9b34fb',
   bodyComposition: '0000181b-0000-1000-8000-00805f9b34fb',
+  battery: '0000180f-0000-1000-8000-00805f9b34fb',
 } as const;
 export const CHARACTERISTIC_UUID = {
   weightMeasurement: '00002a9d-0000-1000-8000-00805f9b34fb',
   bodyCompositionMeasurement: '00002a9c-0000-1000-8000-00805f9b34fb',
+  batteryLevel: '00002a19-0000-1000-8000-00805f9b34fb',
 } as const;
 
 /** What changed on a device object: service data by 128-bit UUID, and connection state. */
@@ -191,11 +193,13 @@ export class BluezSession {
 
   /**
    * Connects to a GATT scale and turns on notifications/indications of the given characteristics
-   * (those it has), calling onValue for each. onClosed runs once when the scale disconnects.
+   * (those it has), calling onValue for each; those marked `read` are read once instead (a read
+   * that fails is skipped: it is extra, not the measurement). onClosed runs once when the scale
+   * disconnects.
    */
   async connectGatt(
     address: string,
-    wanted: { service: string; characteristic: string }[],
+    wanted: { service: string; characteristic: string; read?: boolean }[],
     onValue: (characteristic: string, bytes: Uint8Array) => void,
     onClosed: () => void,
   ): Promise<GattLink> {
@@ -231,7 +235,13 @@ export class BluezSession {
           const ch = await this.call(service.getCharacteristic(charUuid), 'read a characteristic');
           const entry = { ch, notifying: false };
           opened.push(entry);
-          if (!wanted.some((w) => w.service === uuid && w.characteristic === charUuid)) continue;
+          const want = wanted.find((w) => w.service === uuid && w.characteristic === charUuid);
+          if (!want) continue;
+          if (want.read) {
+            const bytes = await this.call(ch.readValue(), 'read a value').catch(() => undefined);
+            if (bytes) onValue(charUuid, new Uint8Array(bytes));
+            continue;
+          }
           ch.on('valuechanged', (bytes: Buffer) => onValue(charUuid, new Uint8Array(bytes)));
           await this.call(ch.startNotifications(), 'turn on indications');
           entry.notifying = true;

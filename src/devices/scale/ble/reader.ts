@@ -13,7 +13,7 @@
  */
 import type { Logger } from '../../../log/logger.js';
 import type { Counters } from '../../../store/counters.js';
-import { decodeSingleFrame, pushBodyCompositionPacket, EMPTY_ASSEMBLY, type BodyCompositionAssembly } from '../decoders/index.js';
+import { decodeBatteryLevel, decodeSingleFrame, pushBodyCompositionPacket, EMPTY_ASSEMBLY, type BodyCompositionAssembly } from '../decoders/index.js';
 import type { DecodeResult, ScaleFormat, ScaleMeasurement } from '../measurement.js';
 import type { ScaleTarget } from '../store.js';
 import { BluetoothUnavailable, BluezSession, errorText, CHARACTERISTIC_UUID, SERVICE_UUID, type DeviceChange, type DeviceSnapshot, type GattLink } from './bluez.js';
@@ -39,6 +39,8 @@ export interface ScaleReaderOptions {
   now?: () => number;
   /** Told each change of state (for the hub's metrics). */
   onState?: (state: ReaderState) => void;
+  /** A scale's battery level (percent), read when the reader connects to it. */
+  onBattery?: (deviceId: string, percent: number, at: number) => void;
 }
 
 /** How often a reader without enrolled scales looks again, besides being told (invalidateTargets). */
@@ -65,6 +67,8 @@ const ADVERT_FORMATS: ReadonlyMap<string, ScaleFormat> = new Map([
 const GATT_MEASUREMENTS = [
   { service: SERVICE_UUID.weightScale, characteristic: CHARACTERISTIC_UUID.weightMeasurement },
   { service: SERVICE_UUID.bodyComposition, characteristic: CHARACTERISTIC_UUID.bodyCompositionMeasurement },
+  // Read once per connection when the scale has it (most advertising-only scales do not).
+  { service: SERVICE_UUID.battery, characteristic: CHARACTERISTIC_UUID.batteryLevel, read: true },
 ];
 
 /** Consecutive attempts with the same reason that are each a warning; later ones are reminders. */
@@ -84,7 +88,7 @@ interface Watch {
 }
 
 export class ScaleReader {
-  private readonly opts: Required<Omit<ScaleReaderOptions, 'counters' | 'onState'>> & Pick<ScaleReaderOptions, 'counters' | 'onState'>;
+  private readonly opts: Required<Omit<ScaleReaderOptions, 'counters' | 'onState' | 'onBattery'>> & Pick<ScaleReaderOptions, 'counters' | 'onState' | 'onBattery'>;
   private stopping = false;
   private loopDone: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -337,7 +341,15 @@ export class ScaleReader {
 
   private onIndication(w: Watch, characteristic: string, bytes: Uint8Array): void {
     const now = this.opts.now();
-    if (characteristic === CHARACTERISTIC_UUID.weightMeasurement) {
+    if (characteristic === CHARACTERISTIC_UUID.batteryLevel) {
+      const level = decodeBatteryLevel(bytes);
+      if (!level.ok) {
+        this.opts.counters?.increment(`ble.refused.${level.code}`);
+        this.opts.logger.debug('scale battery level refused', { deviceId: w.target.deviceId, code: level.code, reason: level.reason });
+        return;
+      }
+      this.opts.onBattery?.(w.target.deviceId, level.percent, now);
+    } else if (characteristic === CHARACTERISTIC_UUID.weightMeasurement) {
       this.handle(w, decodeSingleFrame('2a9d', bytes), now);
     } else if (characteristic === CHARACTERISTIC_UUID.bodyCompositionMeasurement) {
       const step = pushBodyCompositionPacket(w.assembly, bytes, now);

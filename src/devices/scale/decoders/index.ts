@@ -35,3 +35,4 @@ export { decodeBodyCompositionPacket, decodeBodyCompositionPackets, pushBodyComp
 export type { BodyCompositionAssembly } from './body-composition.js';
 export { decodeMiScale2 } from './mi-scale-2.js';
 export { decodeMiBodyComposition } from './mi-body-composition.js';
+export { decodeBatteryLevel, type BatteryLevelResult } from './battery-level.js';
