@@ -17,6 +17,7 @@ import { newDeviceId } from '../src/devices/registry.js';
 import { createLogger } from '../src/log/logger.js';
 import { DB_FILE_NAME, type Db } from '../src/store/database.js';
 import { databaseStats } from '../src/store/db-stats.js';
+import { EventTotals } from '../src/store/event-totals.js';
 import { DAY_MS, enableIncrementalVacuumOnce, Retention, rolledUpDays } from '../src/store/retention.js';
 import { RetentionService } from '../src/store/retention-service.js';
 import { truncateWal } from '../src/store/scrub.js';
@@ -60,6 +61,8 @@ describe('retention purge', () => {
     expect(purged).toBeGreaterThan(800);
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2); // new files start incremental
 
+    const countsBefore = new Map(ids.map((id) => [id, new EventTotals(db).countsByType(id)]));
+    expect(Object.values(countsBefore.get(ids[0]!)!).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     let pauses = 0;
     const report = await new Retention(db).purge({ eventDays: 90, measurementDays: 0, ledgerDays: 0 }, { now: () => NOW, chunkMs: 0, rowsPerStep: 40, pause: async () => void pauses++ });
     expect(report.events).toBe(purged);
@@ -70,7 +73,9 @@ describe('retention purge', () => {
     const rolled = db.prepare('SELECT device_id, day, type, n FROM event_days ORDER BY 1, 2, 3').all();
     expect(rolled).toEqual(expectedRollUp);
     expect(rolledUpDays(db, ids[0]!, 0, Number.MAX_SAFE_INTEGER).reduce((s, r) => s + r.n, 0)).toBe(expectedRollUp.filter((r) => r.device_id === ids[0]).reduce((s, r) => s + r.n, 0));
-    // Totals (the device page's counts) still equal the rows kept.
+    // The device page's counts are all-time: the purged events are counted from their roll-ups.
+    for (const id of ids) expect(new EventTotals(db).countsByType(id)).toEqual(countsBefore.get(id));
+    // The raw totals still equal the rows kept.
     const totals = db.prepare('SELECT SUM(n) FROM event_totals').pluck().get() as number;
     const tail = db.prepare('SELECT COUNT(*) FROM events WHERE id > (SELECT id FROM event_totals_through)').pluck().get() as number;
     expect(totals + tail).toBe(kept);

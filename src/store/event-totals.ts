@@ -40,10 +40,13 @@ export class EventTotals {
          ON CONFLICT (device_id, type) DO UPDATE SET n = n + excluded.n, last_received_at = MAX(last_received_at, excluded.last_received_at)`,
       ),
       advance: db.prepare('UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events)'),
+      // Raw events counted (totals and tail) plus those the retention purge rolled up into
+      // event_days before deleting them: a device's counts are all-time, whatever was purged.
       countsByType: db.prepare(
         `SELECT type, SUM(n) AS n FROM (
            SELECT type, n FROM event_totals WHERE device_id = @id
            UNION ALL SELECT type, 1 FROM (${TAIL}) WHERE device_id = @id
+           UNION ALL SELECT type, n FROM event_days WHERE device_id = @id
          ) GROUP BY type ORDER BY type`,
       ),
       lastReceivedAt: db
@@ -71,7 +74,7 @@ export class EventTotals {
     if (this.rowsSinceFold >= FOLD_AFTER_ROWS || (this.rowsSinceFold > 0 && this.now() - this.lastFoldAt >= FOLD_AFTER_MS)) this.fold();
   }
 
-  /** Events per type for one device, types in order. */
+  /** Events per type for one device since it was enrolled (purged ones included), types in order. */
   countsByType(deviceId: string): Record<string, number> {
     const out: Record<string, number> = {};
     for (const r of this.stmts.countsByType.all({ id: deviceId }) as { type: string; n: number }[]) if (r.n > 0) out[r.type] = r.n;
