@@ -99,6 +99,15 @@ describe('purge and history on the web', () => {
     expect((await session.request('POST', '/api/db/purge', {})).json()).toMatchObject({ events: 7, measurements: 0, ledger: 0 });
     const date = new Date(day * 86_400_000).toISOString().slice(0, 10);
     expect((await session.request('GET', `/api/devices/${cam.id}/days`)).json()).toEqual({ days: [{ day: date, type: 'motion', n: 5 }, { day: date, type: 'reboot', n: 2 }] });
+    // The device page's chart draws the purged day from the counts, and the device's counts are all-time.
+    const chart = await session.request('GET', `/devices/${cam.id}/activity.svg`);
+    expect(chart.statusCode).toBe(200);
+    expect(chart.headers['content-type']).toMatch(/^image\/svg\+xml/);
+    expect(chart.body.match(/<rect /g)).toHaveLength(1);
+    expect(chart.body).toContain(`<title>${date}: 7</title>`);
+    expect((await session.request('GET', `/api/devices/${cam.id}`)).json().device.eventCounts).toEqual({ motion: 5, reboot: 2 });
+    expect((await session.request('GET', '/devices/cam-000000000000/activity.svg')).statusCode).toBe(404);
+    expect((await web.hub.internals.web.inject({ method: 'GET', url: `/devices/${cam.id}/activity.svg` })).statusCode).not.toBe(200);
     expect((await session.request('GET', '/api/db/stats')).json().lastPurge).toMatchObject({ events: 7 });
     expect((await session.request('GET', '/api/devices/cam-000000000000/days')).statusCode).toBe(404);
     expect((await web.hub.internals.web.inject({ method: 'POST', url: '/api/db/purge', payload: {} })).statusCode).toBe(401);

@@ -49,12 +49,13 @@ function dayCounts(db: Db, where: string, arg: number): { device_id: string; day
 }
 
 describe('retention purge', () => {
-  it('rolls events up per device, day and type, then deletes them in small steps; the sealed bytes leave the file', async () => {
+  it('keeps the per-device, per-day counts of every event, then deletes old events in small steps; the sealed bytes leave the file', async () => {
     const { vault, ids, write } = await cameraStoreRig(cleanups, 3);
     const db = vault.db;
     write(history(ids, 120, 30));
     const cutoff = NOW - 90 * DAY_MS;
-    const expectedRollUp = dayCounts(db, 'received_at < ?', cutoff);
+    // The roll-ups hold every event, before and after the purge (the writer keeps them).
+    const expectedRollUp = dayCounts(db, 'received_at >= ?', 0);
     const kept = db.prepare('SELECT COUNT(*) FROM events WHERE received_at >= ?').pluck().get(cutoff) as number;
     const purged = db.prepare('SELECT COUNT(*) FROM events WHERE received_at < ?').pluck().get(cutoff) as number;
     const purgedDetails = db.prepare('SELECT detail FROM events WHERE received_at < ? AND detail IS NOT NULL ORDER BY id LIMIT 5').pluck().all(cutoff) as Buffer[];
@@ -93,16 +94,22 @@ describe('retention purge', () => {
     expect(db.prepare('SELECT device_id, day, type, n FROM event_days ORDER BY 1, 2, 3').all()).toEqual(expectedRollUp);
   });
 
-  it('adds to the roll-up of a day that was already partly purged', async () => {
+  it("keeps a day's count whole while its events are purged in parts, and counts the not yet folded tail before purging it", async () => {
     const { vault, ids, write } = await cameraStoreRig(cleanups, 1);
     const db = vault.db;
     const day = Math.floor((NOW - 100 * DAY_MS) / DAY_MS);
     const at = (h: number) => day * DAY_MS + h * 3600_000;
-    write([0, 1, 2].map((h) => ({ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: at(h) }, at: at(h) }) as CameraRecord));
-    await new Retention(db).purge({ eventDays: 1, measurementDays: 0, ledgerDays: 0 }, { now: () => at(2) + DAY_MS - 1 }); // only hours 0 and 1 are older than a day
-    expect(db.prepare('SELECT n FROM event_days').pluck().all()).toEqual([2]);
-    await new Retention(db).purge({ eventDays: 1, measurementDays: 0, ledgerDays: 0 }, { now: () => NOW });
+    const event = (h: number) => ({ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: at(h) }, at: at(h) }) as CameraRecord;
+    write([event(0)]); // the writer's first batch folds at once
+    write([event(1), event(2)]); // these stay in the tail (the next fold is seconds away)
+    expect(db.prepare('SELECT SUM(n) FROM event_days').pluck().get()).toBe(1);
+    const first = await new Retention(db).purge({ eventDays: 1, measurementDays: 0, ledgerDays: 0 }, { now: () => at(2) + DAY_MS - 1 }); // only hours 0 and 1 are older than a day
+    expect(first.events).toBe(2);
     expect(db.prepare('SELECT day, n FROM event_days').all()).toEqual([{ day, n: 3 }]);
+    await new Retention(db).purge({ eventDays: 1, measurementDays: 0, ledgerDays: 0 }, { now: () => NOW });
+    expect(db.prepare('SELECT COUNT(*) FROM events').pluck().get()).toBe(0);
+    expect(db.prepare('SELECT day, n FROM event_days').all()).toEqual([{ day, n: 3 }]);
+    expect(rolledUpDays(db, ids[0]!, day, day + 1)).toEqual([{ day, type: 'motion', n: 3 }]);
   });
 
   it('keeps weigh-ins for ever by default and the ledger for its own number of days', async () => {

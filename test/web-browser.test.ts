@@ -148,6 +148,8 @@ describe.sequential('web UI in Chromium', () => {
       await page.fill('#filter-from', '');
       await page.click('#event-filter button[type=submit]');
       await expect.poll(() => page.locator('#events tbody tr').count()).toBe(3);
+      // The activity chart (drawn by the hub) loads under the page's CSP and shows today's events.
+      await expect.poll(() => page.locator('#activity-chart').evaluate((i: HTMLImageElement) => (i.complete ? i.naturalWidth : 0))).toBeGreaterThan(0);
       await shot(page, 'device-camera');
     } finally {
       await client.endAsync();

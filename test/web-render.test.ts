@@ -1,6 +1,6 @@
 import jsQR from 'jsqr';
 import { describe, expect, it } from 'vitest';
-import { weightChartSvg, niceStep } from '../src/web/render/chart.js';
+import { dailyCountsSvg, weightChartSvg, niceStep } from '../src/web/render/chart.js';
 import { escapeHtml, html, trusted } from '../src/web/render/html.js';
 import { NAV, renderPage } from '../src/web/render/layout.js';
 import { credentialsUri, qrMatrix, qrSvg } from '../src/web/render/qr.js';
@@ -174,5 +174,22 @@ describe('QR code of camera credentials', () => {
     const svg = qrSvg(uri).replace(/<path d="[^"]*"/, '<path d=""');
     const img = rasterise(svg);
     expect(jsQR(img.data, img.width, img.height)?.data).not.toBe(uri);
+  });
+});
+
+describe('events per day chart', () => {
+  const DAY = 86_400_000;
+  const from = Date.UTC(2026, 0, 1);
+  const to = from + 364 * DAY;
+  it('draws one bar per day with a count, inside the period, each with its date and count', () => {
+    const svg = dailyCountsSvg([{ at: from, n: 3 }, { at: from + 10 * DAY, n: 120 }, { at: from + 11 * DAY, n: 0 }, { at: to + DAY, n: 9 }, { at: Number.NaN, n: 1 }], { fromAt: from, toAt: to });
+    expect(svg.match(/<rect /g)).toHaveLength(2);
+    expect(svg).toContain('<title>2026-01-01: 3</title>');
+    expect(svg).toContain('<title>2026-01-11: 120</title>');
+    // The taller bar is the larger count.
+    const heights = [...svg.matchAll(/<rect [^>]*height="([0-9.]+)"/g)].map((m) => Number(m[1]));
+    expect(heights[1]!).toBeGreaterThan(heights[0]! * 10);
+    expect(dailyCountsSvg([], { fromAt: from, toAt: to, emptyText: 'Nothing <here>' })).toContain('Nothing &lt;here&gt;');
+    expect(dailyCountsSvg([{ at: from, n: 1 }], { fromAt: from, toAt: to, title: '<script>' })).not.toContain('<script>');
   });
 });

@@ -7,14 +7,19 @@
  * type: with 200 cameras that was most of the hub's disk writes and a third of its CPU per
  * message. The events table is now appended to in id order only (rowid and receive time).
  *
- * Instead, `event_totals` holds the counts of every event up to `event_totals_through.id`; the
- * events after it (the tail, at most a few seconds of them) are counted live, by rowid range. The
- * tail is folded into the totals in one set-based statement, inside the writer's transaction, every
- * FOLD_AFTER_ROWS rows or FOLD_AFTER_MS. Deleting events keeps both right: triggers (migration 2)
- * take a deleted counted event off its total and lower the mark when the largest ids go, so a
- * reused id can never be taken for counted.
+ * Instead, `event_totals` holds the counts of every event kept up to `event_totals_through.id`,
+ * and `event_days` the per-device, per-day counts by type of every event ever folded (kept when
+ * the retention purge deletes the raw rows: the device's counts and its activity chart are
+ * all-time). The events after the mark (the tail, at most a few seconds of them) are counted
+ * live, by rowid range. The tail is folded into both in set-based statements, inside the writer's
+ * transaction, every FOLD_AFTER_ROWS rows or FOLD_AFTER_MS. Deleting events keeps the totals right:
+ * triggers (migration 2) take a deleted counted event off its total and lower the mark when the
+ * largest ids go, so a reused id can never be taken for counted.
  */
 import type { Db } from './database.js';
+
+/** A UTC day number is received_at / DAY_MS (event_days.day). */
+export const DAY_MS = 86_400_000;
 
 /** Rows the writer inserts before folding the tail (keeps live counting of the tail cheap). */
 export const FOLD_AFTER_ROWS = 20_000;
@@ -39,15 +44,24 @@ export class EventTotals {
            SELECT device_id, type, COUNT(*), MAX(received_at) FROM (${TAIL}) WHERE true GROUP BY device_id, type
          ON CONFLICT (device_id, type) DO UPDATE SET n = n + excluded.n, last_received_at = MAX(last_received_at, excluded.last_received_at)`,
       ),
+      foldDays: db.prepare(
+        `INSERT INTO event_days (device_id, day, type, n)
+           SELECT device_id, received_at / ${DAY_MS}, type, COUNT(*) FROM (${TAIL}) WHERE true GROUP BY 1, 2, 3
+         ON CONFLICT (device_id, day, type) DO UPDATE SET n = n + excluded.n`,
+      ),
       advance: db.prepare('UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events)'),
-      // Raw events counted (totals and tail) plus those the retention purge rolled up into
-      // event_days before deleting them: a device's counts are all-time, whatever was purged.
+      // All-time: every folded event by day (purged raw rows included) plus the tail.
       countsByType: db.prepare(
         `SELECT type, SUM(n) AS n FROM (
-           SELECT type, n FROM event_totals WHERE device_id = @id
+           SELECT type, n FROM event_days WHERE device_id = @id
            UNION ALL SELECT type, 1 FROM (${TAIL}) WHERE device_id = @id
-           UNION ALL SELECT type, n FROM event_days WHERE device_id = @id
          ) GROUP BY type ORDER BY type`,
+      ),
+      daysOf: db.prepare(
+        `SELECT day, type, SUM(n) AS n FROM (
+           SELECT day, type, n FROM event_days WHERE device_id = @id AND day >= @from AND day < @to
+           UNION ALL SELECT received_at / ${DAY_MS}, type, 1 FROM (${TAIL}) WHERE device_id = @id AND received_at >= @from * ${DAY_MS} AND received_at < @to * ${DAY_MS}
+         ) GROUP BY day, type ORDER BY day, type`,
       ),
       lastReceivedAt: db
         .prepare(
@@ -63,6 +77,7 @@ export class EventTotals {
   /** Folds the tail into the totals. Must run inside a write transaction. */
   fold(): void {
     this.stmts.fold.run();
+    this.stmts.foldDays.run();
     this.stmts.advance.run();
     this.rowsSinceFold = 0;
     this.lastFoldAt = this.now();
@@ -79,6 +94,11 @@ export class EventTotals {
     const out: Record<string, number> = {};
     for (const r of this.stmts.countsByType.all({ id: deviceId }) as { type: string; n: number }[]) if (r.n > 0) out[r.type] = r.n;
     return out;
+  }
+
+  /** Per-day counts by type of one device, days [fromDay, toDay) (UTC day numbers), in order. */
+  days(deviceId: string, fromDay: number, toDay: number): { day: number; type: string; n: number }[] {
+    return this.stmts.daysOf.all({ id: deviceId, from: fromDay, to: toDay }) as { day: number; type: string; n: number }[];
   }
 
   /** The event types a device has reported, in order. */

@@ -299,6 +299,19 @@ export const MIGRATIONS: Migration[] = [
     `,
   },
   {
+    version: 62,
+    name: 'event_days: the per-day counts of every event, kept as events arrive (not only when the purge deletes them)',
+    sql: `
+      -- Until now event_days held only purged events. From here the writer folds every event into
+      -- it (event-totals.ts); the events already counted in event_totals are added once here. The
+      -- rows present are purged events, disjoint from the events still in the table.
+      INSERT INTO event_days (device_id, day, type, n)
+        SELECT device_id, received_at / 86400000, type, COUNT(*) FROM events
+         WHERE id <= (SELECT id FROM event_totals_through) GROUP BY 1, 2, 3
+      ON CONFLICT (device_id, day, type) DO UPDATE SET n = n + excluded.n;
+    `,
+  },
+  {
     version: 61,
     name: 'events: an index by type and receive time for filtered timelines',
     sql: `

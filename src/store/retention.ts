@@ -1,20 +1,21 @@
 /**
- * Retention: raw events older than `retention.eventDays` are rolled up into per-device, per-day
- * counts by type (`event_days`, kept for ever) and then deleted; weigh-ins and the privacy ledger
- * go after their own number of days (0 keeps them). Everything runs in small chunks: each chunk is
- * one transaction of a few hundred rows at a time until its time budget is spent, then the event
- * loop gets a turn (a camera's commit and PUBACK go between two chunks). The roll-up of a chunk's
- * events is written in the same transaction that deletes them, so no count is ever lost.
+ * Retention: raw events older than `retention.eventDays` are deleted; their per-device, per-day
+ * counts by type stay in `event_days`, which the writer keeps as events arrive (event-totals.ts),
+ * so only events already counted there are purged (the tail is folded first). Weigh-ins and the
+ * privacy ledger go after their own number of days (0 keeps them). Everything runs in small
+ * chunks: each chunk is one transaction of a few hundred rows at a time until its time budget is
+ * spent, then the event loop gets a turn (a camera's commit and PUBACK go between two chunks).
  *
  * secure_delete is on for every connection (database.ts): the deleted cells and freed pages are
  * overwritten as they go. Freed pages are reused by later inserts; with auto_vacuum=INCREMENTAL a
  * few hundred of them at a time are given back to the file system after a purge, between yields.
  */
 import type { Db } from './database.js';
+import { DAY_MS, EventTotals } from './event-totals.js';
 import { META_KEYS, MetaStore } from './meta.js';
 import { truncateWal } from './scrub.js';
 
-export const DAY_MS = 86_400_000;
+export { DAY_MS };
 
 export interface RetentionPolicy {
   eventDays: number;
@@ -62,12 +63,8 @@ export class Retention {
   constructor(private readonly db: Db) {
     const ids = 'SELECT value FROM json_each(@ids)';
     this.stmts = {
-      oldestEvents: db.prepare('SELECT id FROM events WHERE received_at < @cutoff ORDER BY received_at LIMIT @limit').pluck(),
-      rollUp: db.prepare(
-        `INSERT INTO event_days (device_id, day, type, n)
-           SELECT device_id, received_at / ${DAY_MS}, type, COUNT(*) FROM events WHERE id IN (${ids}) GROUP BY 1, 2, 3
-         ON CONFLICT (device_id, day, type) DO UPDATE SET n = n + excluded.n`,
-      ),
+      // Only events already counted in event_days (id up to the fold mark).
+      oldestEvents: db.prepare('SELECT id FROM events WHERE received_at < @cutoff AND id <= (SELECT id FROM event_totals_through) ORDER BY received_at LIMIT @limit').pluck(),
       deleteEvents: db.prepare(`DELETE FROM events WHERE id IN (${ids})`),
       deleteMeasurements: db.prepare('DELETE FROM measurements WHERE id IN (SELECT id FROM measurements WHERE measured_at < @cutoff ORDER BY measured_at LIMIT @limit)'),
       // The ledger is appended in time order, so its oldest rows are its smallest ids.
@@ -92,6 +89,9 @@ export class Retention {
     if (policy.measurementDays > 0) cutoffs.push(['measurements', startedAt - policy.measurementDays * DAY_MS]);
     if (policy.ledgerDays > 0) cutoffs.push(['ledger', startedAt - policy.ledgerDays * DAY_MS]);
 
+    // Count the tail into event_days first, so the old events in it can go too.
+    const totals = new EventTotals(this.db);
+    this.db.transaction(() => totals.fold()).immediate();
     for (const [table, cutoff] of cutoffs) {
       for (;;) {
         const t0 = performance.now();
@@ -138,9 +138,7 @@ export class Retention {
     if (table === 'events') {
       const ids = this.stmts.oldestEvents.all({ cutoff, limit }) as number[];
       if (ids.length === 0) return 0;
-      const json = JSON.stringify(ids);
-      this.stmts.rollUp.run({ ids: json });
-      return this.stmts.deleteEvents.run({ ids: json }).changes;
+      return this.stmts.deleteEvents.run({ ids: JSON.stringify(ids) }).changes;
     }
     if (table === 'measurements') return this.stmts.deleteMeasurements.run({ cutoff, limit }).changes;
     return this.stmts.deleteLedger.run({ cutoff, limit }).changes;
@@ -178,7 +176,7 @@ export function enableIncrementalVacuumOnce(db: Db): boolean {
   return true;
 }
 
-/** Per-day event counts of one device from the roll-ups (days before the raw events' retention). */
+/** Per-day event counts of one device, all-time (purged days included), from the roll-ups and the tail. */
 export function rolledUpDays(db: Db, deviceId: string, fromDay: number, toDay: number): { day: number; type: string; n: number }[] {
-  return db.prepare('SELECT day, type, n FROM event_days WHERE device_id = ? AND day >= ? AND day < ? ORDER BY day, type').all(deviceId, fromDay, toDay) as { day: number; type: string; n: number }[];
+  return new EventTotals(db).days(deviceId, fromDay, toDay);
 }

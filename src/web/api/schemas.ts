@@ -462,6 +462,13 @@ export const DevicePageRoute = {
   response: { 200: Text('an HTML page'), ...REFUSALS },
 };
 
+/** A device's events per day over the last year (all-time counts from the roll-ups), as SVG. */
+export const DeviceActivityChartRoute = {
+  params: DeviceIdParams,
+  querystring: Type.Object({ v: Type.Optional(Type.String({ pattern: '^[0-9]{1,16}$' })) }, { additionalProperties: false }),
+  response: { 200: Text('an SVG chart'), ...REFUSALS },
+};
+
 /** /cameras/:id and /scales/:id lead to the device page. */
 export const DeviceRedirectRoute = {
   params: DeviceIdParams,

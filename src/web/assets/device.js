@@ -85,6 +85,12 @@ function showRemoved() {
   $('device-removed').hidden = false;
   $('state-card').hidden = true;
   $('events-card').hidden = true;
+  $('activity-card').hidden = true;
+}
+
+/** The hub draws the chart; a query that changes makes the browser fetch it again. */
+function loadActivity() {
+  $('activity-chart').src = `/devices/${encodeURIComponent(id)}/activity.svg?v=${Date.now()}`;
 }
 
 function dayStart(value) {
@@ -120,6 +126,7 @@ async function load() {
   device = data.device || data;
   $('device-removed').hidden = true;
   renderState();
+  loadActivity();
   await loadEvents();
 }
 

@@ -9,10 +9,11 @@
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import { DevicePageRoute, DeviceRedirectRoute, EnrolQrRoute, PageRoute, WeightChartRoute } from '../api/schemas.js';
+import { DeviceActivityChartRoute, DevicePageRoute, DeviceRedirectRoute, EnrolQrRoute, PageRoute, WeightChartRoute } from '../api/schemas.js';
 import { DEVICE_ID_PATTERN } from '../../devices/registry.js';
 import { MEMBER_ID_PATTERN } from '../../members/store.js';
-import { weightChartSvg, type ChartPoint } from '../render/chart.js';
+import { DAY_MS } from '../../store/event-totals.js';
+import { dailyCountsSvg, weightChartSvg, type ChartPoint, type DayCount } from '../render/chart.js';
 import { credentialsUri, qrSvg } from '../render/qr.js';
 import { registerAssets } from './assets.js';
 import { loginPage, shellPage } from './shells.js';
@@ -20,9 +21,14 @@ import { loginPage, shellPage } from './shells.js';
 export interface PagesDeps {
   /** One member's weigh-ins (kg, oldest first), or undefined when there is no such member. */
   weightHistory(memberId: string): { name: string; points: ChartPoint[] } | undefined;
+  /** A device's events per day (all types) in [fromAt, toAt], or undefined when there is no such device. */
+  deviceActivity(deviceId: string, fromAt: number, toAt: number): DayCount[] | undefined;
   /** Where cameras reach the MQTT broker, given the host name the browser used for the page. */
   mqttEndpoint(requestHost: string): { host: string; port: number };
 }
+
+/** How far back the device page's activity chart goes. */
+const ACTIVITY_DAYS = 365;
 
 /** Host names and IP literals; anything else in a Host header is not put into a QR code. */
 const HOST_NAME = /^(\[[0-9a-fA-F:.]{2,45}\]|[A-Za-z0-9.-]{1,253})$/;
@@ -63,6 +69,16 @@ export function registerPages(server: FastifyInstance, deps: PagesDeps): void {
   app.get('/devices/:id', { schema: DevicePageRoute }, async (req, reply) => {
     if (!DEVICE_ID_PATTERN.test(req.params.id)) return reply.code(404).send({ error: 'not found' });
     return sendHtml(reply, shellPage('device', { 'device-id': req.params.id }));
+  });
+
+  // A year of the device's activity, drawn from the per-day counts (purged days included).
+  app.get('/devices/:id/activity.svg', { schema: DeviceActivityChartRoute }, async (req, reply) => {
+    const toDay = Math.floor(Date.now() / DAY_MS);
+    const fromAt = (toDay - ACTIVITY_DAYS + 1) * DAY_MS;
+    const days = DEVICE_ID_PATTERN.test(req.params.id) ? deps.deviceActivity(req.params.id, fromAt, toDay * DAY_MS) : undefined;
+    if (!days) return reply.code(404).send({ error: 'not found' });
+    const svg = dailyCountsSvg(days, { title: `Events per day, last ${ACTIVITY_DAYS} days`, fromAt, toAt: toDay * DAY_MS, emptyText: `No events in the last ${ACTIVITY_DAYS} days` });
+    return reply.header('cache-control', 'no-store').type('image/svg+xml').send(svg);
   });
 
   // Cameras and scales share one page; the kind-specific addresses lead there.

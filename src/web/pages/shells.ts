@@ -84,6 +84,10 @@ ${table('devices', ['Device', 'Kind', 'State', 'Last seen', 'Enrolled'], html`No
     body: html`<section class="card" aria-labelledby="h-state" id="state-card"><h2 id="h-state">State</h2>
   <dl class="state" id="state"></dl>
 </section>
+<section class="card" aria-labelledby="h-activity" id="activity-card"><h2 id="h-activity">Activity</h2>
+  <div class="chart-box"><img id="activity-chart" alt="Events per day over the last year" width="520" height="180"></div>
+  <p class="muted small">Events per day over the last year. The daily counts stay when old events are deleted after the retention period, so the chart covers the whole year.</p>
+</section>
 <p class="banner warn" id="device-removed" role="status" hidden>This device is no longer enrolled: it was removed, and everything the hub stored about it was deleted.
   <a href="/devices">All cameras &amp; scales</a></p>
 <section class="card" aria-labelledby="h-events" id="events-card"><h2 id="h-events">Events</h2>

@@ -114,3 +114,53 @@ export function weightChartSvg(input: readonly ChartPoint[], opts: ChartOptions 
   parts.push('</svg>');
   return parts.join('');
 }
+
+/** One day's count for a bar chart: the day's start (ms since the epoch, UTC) and its count. */
+export interface DayCount {
+  at: number;
+  n: number;
+}
+
+/**
+ * Counts per day as an SVG bar chart (a device's events per day over its history, all-time counts
+ * from the roll-ups). Days without a count are gaps; bars get at least one pixel. Pure.
+ */
+export function dailyCountsSvg(input: readonly DayCount[], opts: ChartOptions & { fromAt: number; toAt: number }): string {
+  const width = opts.width ?? 520;
+  const height = opts.height ?? 180;
+  const title = opts.title ?? 'Events per day';
+  const formatDate = opts.formatDate ?? isoDate;
+  const open = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escapeHtml(title)}" class="chart" font-family="system-ui, sans-serif">`;
+  const titleEl = `<title>${escapeHtml(title)}</title>`;
+  const days = input.filter((d) => Number.isFinite(d.at) && Number.isFinite(d.n) && d.n > 0 && d.at >= opts.fromAt && d.at <= opts.toAt);
+  if (days.length === 0) {
+    const text = escapeHtml(opts.emptyText ?? 'No events in this period');
+    return `${open}${titleEl}<text x="${width / 2}" y="${height / 2}" text-anchor="middle" fill="#666" font-size="14">${text}</text></svg>`;
+  }
+  const plotW = width - MARGIN.left - MARGIN.right;
+  const plotH = height - MARGIN.top - MARGIN.bottom;
+  const span = Math.max(1, opts.toAt - opts.fromAt);
+  const slots = Math.max(1, Math.round(span / 86_400_000) + 1);
+  const barW = Math.max(1, plotW / slots - (plotW / slots > 3 ? 1 : 0));
+  const step = niceStep(Math.max(...days.map((d) => d.n)), 3);
+  const hi = Math.max(step, Math.ceil(Math.max(...days.map((d) => d.n)) / step) * step);
+  const x = (at: number) => MARGIN.left + ((at - opts.fromAt) / span) * (plotW - barW);
+  const y = (v: number) => MARGIN.top + (1 - v / hi) * plotH;
+  const parts: string[] = [open, titleEl];
+  const decimals = decimalsOf(step);
+  for (let v = 0, i = 0; v <= hi + step / 2 && i < 50; v += step, i++) {
+    const yy = fmt(y(v));
+    parts.push(`<line x1="${MARGIN.left}" y1="${yy}" x2="${width - MARGIN.right}" y2="${yy}" stroke="#ddd" stroke-width="1"/>`);
+    parts.push(`<text x="${MARGIN.left - 6}" y="${yy}" text-anchor="end" dominant-baseline="middle" fill="#444" font-size="13">${escapeHtml(v.toFixed(decimals))}</text>`);
+  }
+  parts.push(`<text x="${MARGIN.left}" y="${height - 12}" text-anchor="start" fill="#444" font-size="13">${escapeHtml(formatDate(opts.fromAt))}</text>`);
+  parts.push(`<text x="${width - MARGIN.right}" y="${height - 12}" text-anchor="end" fill="#444" font-size="13">${escapeHtml(formatDate(opts.toAt))}</text>`);
+  for (const d of days) {
+    const top = y(d.n);
+    const h = Math.max(1, MARGIN.top + plotH - top);
+    parts.push(`<rect x="${fmt(x(d.at))}" y="${fmt(MARGIN.top + plotH - h)}" width="${fmt(barW)}" height="${fmt(h)}" fill="#2a6f97"><title>${escapeHtml(`${formatDate(d.at)}: ${d.n}`)}</title></rect>`);
+  }
+  parts.push(`<line x1="${MARGIN.left}" y1="${MARGIN.top + plotH}" x2="${width - MARGIN.right}" y2="${MARGIN.top + plotH}" stroke="#888" stroke-width="1"/>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
