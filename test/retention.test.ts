@@ -22,7 +22,8 @@ import { DAY_MS, enableIncrementalVacuumOnce, Retention, rolledUpDays } from '..
 import { RetentionService } from '../src/store/retention-service.js';
 import { truncateWal } from '../src/store/scrub.js';
 import { cameraStoreRig } from './helpers/camera-store.js';
-import { cli, enrolCamera, tempDir } from './helpers/hub.js';
+import { openVault } from '../src/store/vault.js';
+import { cli, enrolCamera, startDaemon, tempDir } from './helpers/hub.js';
 
 const NOW = Date.UTC(2026, 10, 25, 12, 0, 0);
 const cleanups: (() => void)[] = [];
@@ -218,4 +219,35 @@ describe('retention service', () => {
     expect(purged).toMatchObject({ events: 25, measurements: 0, ledger: 0 });
     await service.stop();
   });
+});
+
+describe('`hearth db purge` beside a running hub', () => {
+  it("asks the hub, which purges on its own connection, and prints the hub's report", async () => {
+    const dir = tempDir();
+    cleanups.push(() => dir.cleanup());
+    expect(cli(['init', '--data-dir', dir.path]).code).toBe(0);
+    const cam = enrolCamera(dir.path, 'Porch');
+    const daemon = await startDaemon(dir.path, [], { HEARTH_GPIO_ENABLED: 'false', HEARTH_BLE_ENABLED: 'false' });
+    try {
+      // Old events, as a long history leaves them (written through a second connection).
+      const vault = await openVault(dir.path, {}, {});
+      const old = Date.now() - 200 * DAY_MS;
+      const insert = vault.db.prepare("INSERT INTO events (device_id, type, ts, received_at, detail) VALUES (?, 'motion', ?, ?, NULL)");
+      vault.db.transaction(() => {
+        for (let i = 0; i < 50; i++) insert.run(cam.id, old + i, old + i);
+      })();
+      vault.close();
+      const res = cli(['db', 'purge', '--json', '--data-dir', dir.path]);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).toMatch(/asked it to purge/);
+      const report = JSON.parse(res.stdout) as { events: number; startedAt: number };
+      expect(report.events).toBe(50);
+      await expect.poll(() => daemon.output()).toMatch(/purge asked for by hearth db purge/);
+      // The counts stay: the device shows its 50 motions, from the daily counts.
+      const shown = JSON.parse(cli(['device', 'show', cam.id, '--json', '--data-dir', dir.path]).stdout) as { eventCounts: Record<string, number> };
+      expect(shown.eventCounts.motion).toBe(50);
+    } finally {
+      expect(await daemon.stop()).toBe(0);
+    }
+  }, 60_000);
 });

@@ -19,6 +19,8 @@ export const META_KEYS = {
   /** SHA-256 of the bearer token for GET /metrics. */
   metricsTokenHash: 'metrics_token_hash',
   lastPurge: 'retention_last_purge',
+  /** When `hearth db purge` last asked a running daemon to purge (ms since the epoch, as text). */
+  purgeRequestedAt: 'retention_purge_requested_at',
 } as const;
 
 export class MetaStore {

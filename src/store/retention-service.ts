@@ -1,6 +1,6 @@
 /**
- * The daemon's side of retention: a purge shortly after start and then on a timer (it subscribes
- * to nothing), chunked so that cameras keep their pace (retention.ts), announced on the bus with
+ * The daemon's side of retention: a purge shortly after start, then on a timer and when `hearth db
+ * purge` asks for one through the database (store.external-change), chunked so that cameras keep their pace (retention.ts), announced on the bus with
  * `store.purged`; and a watch on the data dir's free space that warns once when it goes under the
  * threshold (`storage.disk` on the bus, one log line) and once when it recovers.
  */
@@ -26,6 +26,7 @@ export interface RetentionServiceOptions {
 }
 
 const MB = 1_000_000;
+const OWNER = 'retention';
 
 export class RetentionService {
   readonly name = 'retention';
@@ -35,6 +36,8 @@ export class RetentionService {
   private stopped = false;
   private lowDisk = false;
   private lastFree: number | null = null;
+  /** The last purge request (requestPurge) this service has acted on. */
+  private servedRequest = 0;
 
   constructor(private readonly opts: RetentionServiceOptions) {
     this.retention = new Retention(opts.db);
@@ -42,6 +45,16 @@ export class RetentionService {
 
   start(): void {
     this.stopped = false;
+    // `hearth db purge` beside the running hub asks through the database; the purge runs here.
+    this.servedRequest = this.retention.purgeRequestedAt();
+    this.opts.bus.on('store.external-change', OWNER, () => {
+      const requested = this.retention.purgeRequestedAt();
+      if (requested <= this.servedRequest) return;
+      this.servedRequest = requested;
+      this.opts.logger.info('purge asked for by hearth db purge', {});
+      // After a purge already running (it started before the request), one more.
+      void (this.running ?? Promise.resolve()).then(() => this.purgeNow());
+    });
     const first = setTimeout(() => void this.purgeNow(), this.opts.firstPurgeMs ?? 60_000);
     const every = setInterval(() => void this.purgeNow(), this.opts.purgeIntervalMs ?? 6 * 3600_000);
     this.checkDisk();
@@ -52,6 +65,7 @@ export class RetentionService {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.opts.bus.removeOwner(OWNER);
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
     await this.running;

@@ -123,6 +123,22 @@ export class Retention {
     return report;
   }
 
+  /**
+   * Asks the daemon running on this database to purge now (it sees the write through its database
+   * watcher): one tiny write instead of a second writer contending with its commits. Returns the
+   * time of the request; the daemon's report has a startedAt at or after it.
+   */
+  requestPurge(at = Date.now()): number {
+    this.meta.write(META_KEYS.purgeRequestedAt, Buffer.from(String(at), 'utf8'));
+    return at;
+  }
+
+  /** When a purge was last asked for with requestPurge, or 0. */
+  purgeRequestedAt(): number {
+    const v = Number(this.meta.read(META_KEYS.purgeRequestedAt)?.toString('utf8'));
+    return Number.isFinite(v) && v > 0 ? v : 0;
+  }
+
   /** The last purge's report, or null when none ran on this database. */
   lastPurge(): PurgeReport | null {
     const raw = this.meta.read(META_KEYS.lastPurge);

@@ -1,9 +1,11 @@
 /**
  * `hearth db stats`: how big the database is and what it holds; `hearth db purge`: apply the
- * retention settings now (the daemon also does it on its own timer). Both work beside a running
- * daemon: the purge goes in short transactions with a pause between them, so the daemon's commits
- * get the write lock in between.
+ * retention settings now (the daemon also does it on its own timer). Beside a running daemon the
+ * purge is asked of the daemon (one tiny write it sees through its database watcher) and this
+ * command waits for its report: a second writer would make the daemon's commits wait for the
+ * write lock, and with them the cameras. Without a daemon it purges here.
  */
+import { runningDaemonPid } from '../../hub/pid-lock.js';
 import { databaseStats, type DbStats } from '../../store/db-stats.js';
 import { Retention, type PurgeReport } from '../../store/retention.js';
 import type { CommandSpec } from '../command.js';
@@ -13,8 +15,12 @@ const MB = 1_000_000;
 const mb = (bytes: number | null) => (bytes === null ? 'unknown' : `${(bytes / MB).toFixed(1)} MB`);
 const when = (ms: number | null) => (ms === null ? 'none' : new Date(ms).toISOString());
 
+/** How long `hearth db purge` waits for a running daemon's purge before giving up waiting. */
+const DAEMON_PURGE_WAIT_MS = 30 * 60_000;
+const POLL_MS = 250;
+
 function purgeLine(p: PurgeReport): string {
-  return `${when(p.finishedAt)}: ${p.events} events (rolled up first), ${p.measurements} weigh-ins, ${p.ledger} ledger entries removed; ${p.pagesReleased} pages released; ${p.finishedAt - p.startedAt} ms, longest step ${Math.round(p.longestChunkMs)} ms`;
+  return `${when(p.finishedAt)}: ${p.events} events (their daily counts stay), ${p.measurements} weigh-ins, ${p.ledger} ledger entries removed; ${p.pagesReleased} pages released; ${p.finishedAt - p.startedAt} ms, longest step ${Math.round(p.longestChunkMs)} ms`;
 }
 
 function statsText(s: DbStats, lowDiskMb: number): string[] {
@@ -52,17 +58,43 @@ const stats: CommandSpec = {
 const purge: CommandSpec = {
   name: 'db purge',
   usage: '[--json]',
-  summary: 'delete now what the retention settings no longer keep (events are rolled up per day first)',
+  summary: 'delete now what the retention settings no longer keep (a running hub does it when asked; daily counts stay)',
   async run(ctx) {
     const config = ctx.config();
     return withVault(ctx, async (vault) => {
-      // A short sleep between chunks lets a running daemon take the write lock for its commits.
-      const report = await new Retention(vault.db).purge(config.retention, { pause: () => new Promise((resolve) => setTimeout(resolve, 4)) });
+      const retention = new Retention(vault.db);
+      let report: PurgeReport | null;
+      if (runningDaemonPid(config.dataDir) !== undefined) {
+        report = await purgeByDaemon(retention, (line) => ctx.err(line));
+        if (!report) {
+          ctx.err('the running hub has not finished the purge yet; `hearth db stats` shows the last purge once it has');
+          return 1;
+        }
+      } else {
+        report = await retention.purge(config.retention, { pause: () => new Promise((resolve) => setTimeout(resolve, 4)) });
+      }
       if (ctx.flags.json) ctx.out(JSON.stringify(report));
       else ctx.out(`purged ${purgeLine(report)}`);
       return 0;
     });
   },
 };
+
+/** Asks the running daemon to purge and waits for its report (null after DAEMON_PURGE_WAIT_MS), saying how long it has waited. */
+async function purgeByDaemon(retention: Retention, progress: (line: string) => void): Promise<PurgeReport | null> {
+  const requestedAt = retention.requestPurge();
+  progress('the hub is running: asked it to purge (it keeps the cameras going meanwhile)…');
+  let said = Date.now();
+  while (Date.now() - requestedAt < DAEMON_PURGE_WAIT_MS) {
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    const last = retention.lastPurge();
+    if (last && last.startedAt >= requestedAt) return last;
+    if (Date.now() - said >= 5_000) {
+      said = Date.now();
+      progress(`  still purging, ${Math.round((said - requestedAt) / 1000)} s`);
+    }
+  }
+  return null;
+}
 
 export const dbCommands: CommandSpec[] = [stats, purge];
