@@ -70,6 +70,9 @@ describe('hearth key rotate', () => {
     const res = cli(['key', 'rotate', '--json', '--data-dir', d.path]);
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ rotated: true, resealed: total.opened });
+    // Progress on stderr (not a terminal here: a line per tenth of each column), ending at 100 %.
+    expect(res.stderr).toMatch(/^re-sealing events\.detail: \d+\/\d+ \(\d+ %\)$/m);
+    expect(res.stderr).toMatch(/^re-sealing devices\.nickname: (\d+)\/\1 \(100 %\)$/m);
     const newKey = readFileSync(join(d.path, 'hearth.key'));
     expect(newKey.equals(oldKey)).toBe(false);
     expect(await openAll(d.path, oldKey)).toEqual({ opened: 0, failed: total.opened });

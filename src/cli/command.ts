@@ -4,6 +4,7 @@
  * matching command name (e.g. "device add" before "device").
  */
 import type { HearthConfig } from '../config/config.js';
+import type { Progress } from './progress.js';
 
 export type Flags = Record<string, string | boolean | undefined>;
 
@@ -14,6 +15,8 @@ export interface CommandContext {
   env: Record<string, string | undefined>;
   out: (text: string) => void;
   err: (text: string) => void;
+  /** A progress indicator on stderr (a bar on a terminal, a line per tenth otherwise). */
+  progress: Progress;
   /** Builds the validated configuration from flags, env and the data dir's hearth.json. */
   config(): HearthConfig;
 }

@@ -14,8 +14,9 @@ import { StoreError } from '../store/database.js';
 import { SealError } from '../crypto/sealer.js';
 import { UsageError, type CommandSpec, type Flags } from './command.js';
 import { COMMANDS } from './commands/index.js';
+import { createProgress } from './progress.js';
 
-type Io = { out: (t: string) => void; err: (t: string) => void };
+type Io = { out: (t: string) => void; err: (t: string) => void; errIsTerminal?: boolean };
 
 /** Flags every command takes. */
 const GLOBAL_OPTIONS = {
@@ -24,7 +25,7 @@ const GLOBAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies NonNullable<ParseArgsConfig['options']>;
 
-export async function main(argv: string[], io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t) }): Promise<number> {
+export async function main(argv: string[], io: Io = { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), errIsTerminal: process.stderr.isTTY === true }): Promise<number> {
   if (argv.length === 0 || argv[0] === 'help' || argv[0] === '--help' || argv[0] === '-h') {
     io.out(helpText());
     return 0;
@@ -57,6 +58,7 @@ export async function main(argv: string[], io: Io = { out: (t) => process.stdout
       env: process.env,
       out: (t) => io.out(t.endsWith('\n') ? t : t + '\n'),
       err: (t) => io.err(t.endsWith('\n') ? t : t + '\n'),
+      progress: createProgress(io.err, io.errIsTerminal === true),
       config: () => loadConfig({ flags, env: process.env }),
     });
   } catch (err) {

@@ -33,9 +33,8 @@ const rotate: CommandSpec = {
         } catch {
           throw new UsageError(`cannot write beside the key (${vault.key.path}); run as the key's owner`, 1);
         }
-        const result = rotateKey(vault.db, vault.sodium, vault.sealer, vault.key.path, (p) => {
-          if (!ctx.flags.json) ctx.err(`re-sealing ${p.table}.${p.column}: ${p.done}/${p.total}`);
-        }, SEALED_SCHEMA);
+        const result = rotateKey(vault.db, vault.sodium, vault.sealer, vault.key.path, (p) => ctx.progress.update(`re-sealing ${p.table}.${p.column}`, p.done, p.total), SEALED_SCHEMA);
+        ctx.progress.end();
         if (ctx.flags.json) ctx.out(JSON.stringify({ rotated: true, keyPath: vault.key.path, ...result }));
         else {
           ctx.out(`rotated: ${result.resealed} sealed values re-sealed under a new key at ${vault.key.path}`);
