@@ -118,6 +118,9 @@ describe('bench report', () => {
     expect(text).toContain('least disturbed of 2');
     expect(text).toMatch(/note: other processes took more than 0\.3 of a core during the saturating window of hub \(committed\)/);
     expect(text).toMatch(/2,000 msgs\/s phase of hub \(committed\) \(0\.60 cores\)/);
+    // The timeline index's cost, measured beside the same database without it.
+    const withIndex = formatReport({ ...results, targets, ingest: { cameras: 200, saturated: { batch: 1700, cpu_us_per_msg: 8.4 }, trickle: { batch: 8, cpu_us_per_msg: 34 }, timeline_index: { saturated_cost_ratio: 1.059, trickle_cost_ratio: 1.045, saturated_without_cpu_us_per_msg: 7.93, trickle_without_cpu_us_per_msg: 32.5 } } });
+    expect(withIndex).toMatch(/index for filtered timelines \(migration 61, events\(type, received_at\)\): CPU per message × 1\.059 at saturation, × 1\.045 at 2,000 msgs\/s/);
   });
 
   it('launches the hub with the node flags and allocator settings of the service unit', () => {
