@@ -6,6 +6,7 @@
  */
 import { Aedes, type Client, type AedesPublishPacket, type Subscription } from 'aedes';
 import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import mqttPacket from 'mqtt-packet';
 import type { Duplex, Writable } from 'node:stream';
 import type { Packet } from 'mqtt-packet';
@@ -62,7 +63,12 @@ export interface BrokerOptions {
   admission?: Partial<AdmissionOptions>;
   /** Overrides of the per-camera event rate and daily quota. */
   eventLimits?: Partial<EventLimits>;
+  /** Also serve MQTT over TLS on this port with this key and certificate (PEM). */
+  tls?: { port: number; key: Buffer; cert: Buffer };
 }
+
+/** A TLS handshake that has not finished by then is dropped (before it could hold a slot for long). */
+const TLS_HANDSHAKE_TIMEOUT_MS = 5_000;
 
 /** What the hub attaches to each aedes client once it authenticated. */
 interface HubClient extends Client {
@@ -82,12 +88,12 @@ interface HubClient extends Client {
 /** A listening socket the hub could not open: which service, where, and the system's error code. */
 export class ListenError extends Error {
   constructor(
-    readonly service: 'mqtt' | 'http',
+    readonly service: 'mqtt' | 'mqtt-tls' | 'http',
     readonly host: string,
     readonly port: number,
     readonly code: string,
   ) {
-    super(`${service === 'mqtt' ? 'MQTT' : 'HTTP'} port ${port} on ${host}: ${code}`);
+    super(`${service === 'http' ? 'HTTP' : service === 'mqtt' ? 'MQTT' : 'MQTT over TLS'} port ${port} on ${host}: ${code}`);
     this.name = 'ListenError';
   }
 }
@@ -127,6 +133,9 @@ const MAX_CONNECTIONS_PER_DEVICE = 4;
 export class HubBroker {
   readonly aedes: Aedes;
   private server: Server | undefined;
+  private tlsServer: TlsServer | undefined;
+  /** The MQTT-over-TLS port once listening (the configured one, or the one picked for port 0). */
+  tlsPort: number | undefined;
   private readonly connections = new Map<string, Set<HubClient>>();
   private readonly principalClients = new Map<string, Set<HubClient>>();
   private readonly sockets = new Set<Socket>();
@@ -191,19 +200,41 @@ export class HubBroker {
    * with a ListenError and closes the broker: aedes' timers would otherwise keep a process alive
    * that serves nothing.
    */
-  listen(): Promise<number> {
+  async listen(): Promise<number> {
     const server = createServer({ noDelay: true }, (socket) => this.onSocket(socket));
     this.server = server;
+    const port = await this.listenOn(server, 'mqtt', this.opts.port);
+    const tls = this.opts.tls;
+    if (tls) {
+      // The same broker behind a TLS socket: admission, limits and the MQTT 5 adapter see a socket like any other.
+      const secure = createTlsServer({ key: tls.key, cert: tls.cert, minVersion: 'TLSv1.2', handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (socket) => {
+        socket.setNoDelay(true);
+        this.onSocket(socket);
+      });
+      secure.on('tlsClientError', () => this.deps.counters.increment('mqtt.tls_handshake_failed'));
+      this.tlsServer = secure;
+      try {
+        this.tlsPort = await this.listenOn(secure, 'mqtt-tls', tls.port);
+      } catch (err) {
+        this.tlsServer = undefined;
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        this.server = undefined;
+        throw err;
+      }
+    }
+    return port;
+  }
+
+  private listenOn(server: Server, service: 'mqtt' | 'mqtt-tls', port: number): Promise<number> {
     return new Promise((resolve, reject) => {
       const fail = (err: NodeJS.ErrnoException) => {
-        this.server = undefined;
-        this.aedes.close(() => reject(new ListenError('mqtt', this.opts.host, this.opts.port, err.code ?? 'unknown')));
+        this.aedes.close(() => reject(new ListenError(service, this.opts.host, port, err.code ?? 'unknown')));
       };
       server.once('error', fail);
-      server.listen(this.opts.port, this.opts.host, () => {
+      server.listen(port, this.opts.host, () => {
         server.off('error', fail);
         const addr = server.address();
-        resolve(typeof addr === 'object' && addr ? addr.port : this.opts.port);
+        resolve(typeof addr === 'object' && addr ? addr.port : port);
       });
     });
   }
@@ -212,7 +243,9 @@ export class HubBroker {
   async close(): Promise<void> {
     // server.close() waits for open connections, so close the clients (through aedes, which
     // publishes their wills and emits the disconnects) while it waits.
-    const serverClosed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    const serverClosed = Promise.all(
+      [this.server, this.tlsServer].map((s) => new Promise<void>((resolve) => (s ? s.close(() => resolve()) : resolve()))),
+    );
     await new Promise<void>((resolve) => this.aedes.close(() => resolve()));
     for (const s of this.sockets) s.destroy();
     await serverClosed;

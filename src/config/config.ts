@@ -21,6 +21,10 @@ export interface HearthConfig {
     eventsPerSecond: number;
     /** Events one camera may have stored in any 24 hours. */
     eventsPerDay: number;
+    /** Also serve MQTT over TLS (the hub's self-signed certificate, the web UI's). */
+    tls: boolean;
+    /** The MQTT-over-TLS port (0 picks a free port). */
+    tlsPort: number;
   };
   http: {
     host: string;
@@ -143,6 +147,8 @@ export const CONFIG_FIELDS: FieldSpec[] = [
   { path: 'logLevel', type: { kind: 'enum', values: ['debug', 'info', 'warn', 'error'] }, default: 'info', env: 'HEARTH_LOG_LEVEL', flag: 'log-level', help: 'log verbosity' },
   { path: 'mqtt.host', type: { kind: 'string', maxLength: 255, pattern: HOST_PATTERN, patternHint: 'a host name or IP address' }, default: '0.0.0.0', env: 'HEARTH_MQTT_HOST', flag: 'mqtt-host', help: 'address the MQTT broker listens on' },
   { path: 'mqtt.port', type: { kind: 'int', min: 0, max: 65535 }, default: 1883, env: 'HEARTH_MQTT_PORT', flag: 'mqtt-port', help: 'MQTT broker TCP port (0 picks a free port)' },
+  { path: 'mqtt.tls', type: { kind: 'bool' }, default: false, env: 'HEARTH_MQTT_TLS', help: 'also serve MQTT over TLS, with the hub\'s self-signed certificate (the web UI\'s; `hearth web fingerprint` prints it)' },
+  { path: 'mqtt.tlsPort', type: { kind: 'int', min: 0, max: 65535 }, default: 8883, env: 'HEARTH_MQTT_TLS_PORT', flag: 'mqtt-tls-port', help: 'MQTT-over-TLS port (0 picks a free port)' },
   { path: 'mqtt.maxPayloadBytes', type: { kind: 'int', min: 256, max: 65536 }, default: 4096, env: 'HEARTH_MQTT_MAX_PAYLOAD', help: 'largest device payload accepted' },
   { path: 'mqtt.maxConnections', type: { kind: 'int', min: 1, max: 10000 }, default: 500, env: 'HEARTH_MQTT_MAX_CONNECTIONS', help: 'most concurrent device connections' },
   { path: 'mqtt.eventsPerSecond', type: { kind: 'int', min: 1, max: 100000 }, default: 500, env: 'HEARTH_MQTT_EVENTS_PER_SECOND', help: 'sustained events per second one camera may send (ten times as many at once); more are refused' },
@@ -224,6 +230,10 @@ export function loadConfig(sources: ConfigSources = {}): HearthConfig {
   const mqttPort = getPath(out, 'mqtt.port');
   if (mqttPort !== 0 && mqttPort === getPath(out, 'http.port')) {
     problems.push(`mqtt.port (${sourceOf.get('mqtt.port')}) and http.port (${sourceOf.get('http.port')}) are both ${String(mqttPort)}: the MQTT broker and the web UI need a port each; change one of them`);
+  }
+  const tlsPort = getPath(out, 'mqtt.tlsPort');
+  if (getPath(out, 'mqtt.tls') === true && tlsPort !== 0 && (tlsPort === mqttPort || tlsPort === getPath(out, 'http.port'))) {
+    problems.push(`mqtt.tlsPort (${sourceOf.get('mqtt.tlsPort')}) is ${String(tlsPort)}, which mqtt.port or http.port also uses: MQTT over TLS needs a port of its own; change one of them`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   (out as { dataDir: string }).dataDir = dataDir;

@@ -52,6 +52,8 @@ export interface HubServices {
   presence: { connectedDeviceIds(): string[]; publishesReceived(): number };
   /** The port the broker listens on (the configured one, or the one picked for port 0). */
   mqttPort: number;
+  /** MQTT over TLS when served (mqtt.tls): its port and the certificate's SHA-256 fingerprint. */
+  mqttTls?: { port: number; fingerprint: string };
   mqtt: HubMqtt;
   /** Set by the privacy service once started: whether upstream is paused, and by what. */
   privacy?: PrivacyControl;

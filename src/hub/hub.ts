@@ -48,6 +48,8 @@ export interface RunningHub {
   firstAdminPassword?: string;
   /** SHA-256 fingerprint of the web UI's certificate when it is served over TLS (http.tls). */
   webFingerprint?: string;
+  /** MQTT over TLS (mqtt.tls): its port and the certificate's fingerprint (the web UI's certificate). */
+  mqttTls?: { port: number; fingerprint: string };
   ctx: HubContext;
   /** The parts behind the services, for diagnostics and tests; adapters use ctx. */
   internals: { web: FastifyInstance; broker: HubBroker; vault: Vault; counters: Counters; registry: DeviceRegistry; cameras: CameraStore };
@@ -99,6 +101,9 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     if (!cameraSink) throw new Error('no device kind serves MQTT');
     cameraSink.setNotStored((waiting) => publishNotStored(counters, waiting));
 
+    // One self-signed certificate for the hub, made on first need: the web UI's and MQTT's over TLS.
+    const certificate = config.http.tls || config.mqtt.tls ? ensureWebCertificate(config.dataDir) : undefined;
+    if (certificate?.created) log.info('created the hub TLS certificate', { fingerprint: certificate.fingerprint });
     const broker = await HubBroker.create(
       {
         verifySecret: (hash, secret) => passwords.verify(hash, secret),
@@ -115,6 +120,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
         maxPayloadBytes: config.mqtt.maxPayloadBytes,
         maxConnections: config.mqtt.maxConnections,
         eventLimits: { perSecond: config.mqtt.eventsPerSecond, burst: 10 * config.mqtt.eventsPerSecond, perDay: config.mqtt.eventsPerDay },
+        tls: config.mqtt.tls && certificate ? { port: config.mqtt.tlsPort, key: certificate.key, cert: certificate.cert } : undefined,
         attachConnection:
           opts.attachConnection ??
           createMqtt5Bridge({
@@ -133,8 +139,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     });
 
     let ready = false;
-    const tls = config.http.tls ? ensureWebCertificate(config.dataDir) : undefined;
-    if (tls?.created) log.info('created the web UI TLS certificate', { fingerprint: tls.fingerprint });
+    const tls = config.http.tls ? certificate : undefined;
     const web = createWebServer({ logger: log, isReady: () => ready, allowPublic: config.http.allowPublic, count: (reason) => counters.increment(`http.refused.${reason}`), https: tls, allowedHosts: parseAllowedHosts(config.http.allowedHosts ?? '') });
 
     // Another process (the CLI) committed: one producer on the bus; the device service turns
@@ -146,7 +151,8 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
 
     const mqttPort = await broker.listen();
     cleanups.push(() => broker.close());
-    const services: HubServices = { vault, counters, storage, passwords, devices, members, consent, presence: broker, mqttPort, mqtt: broker };
+    const mqttTls = broker.tlsPort !== undefined && certificate ? { port: broker.tlsPort, fingerprint: certificate.fingerprint } : undefined;
+    const services: HubServices = { vault, counters, storage, passwords, devices, members, consent, presence: broker, mqttPort, mqttTls, mqtt: broker };
     const ctx: HubContext = { config, logger: log, bus, services };
 
     const extra: HubService[] = [];
@@ -185,6 +191,7 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
       internals: { web, broker, vault, counters, registry: devices.registry, cameras: new CameraStore(db, sealer) },
       firstAdminPassword: ui.firstAdminPassword,
       webFingerprint: tls?.fingerprint,
+      mqttTls,
       stop: () => (stopping ??= (async () => {
         ready = false;
         await runCleanups();

@@ -35,6 +35,7 @@ export function webDepsFromHub(ctx: HubContext): WebDeps {
     cameras: new CameraStore(s.vault.db, s.vault.sealer),
     presence: s.presence,
     mqttPort: s.mqttPort,
+    mqttTls: s.mqttTls,
     get privacy() {
       return s.privacy;
     },

@@ -9,6 +9,7 @@ import type { DeviceRecord } from '../../devices/registry.js';
 import type { DeviceService } from '../../devices/service.js';
 import { UsageError, type CommandContext, type CommandSpec } from '../command.js';
 import { withServices } from '../services.js';
+import { ensureWebCertificate } from '../../web/security/tls.js';
 
 /** `hearth device add <kind> ...`, one per registered kind, from its plugin. */
 function addCommand(kind: DeviceKindPlugin): CommandSpec {
@@ -26,8 +27,14 @@ function addCommand(kind: DeviceKindPlugin): CommandSpec {
       return withServices(ctx, async ({ devices }) => {
         try {
           const { device, shownOnce } = await devices.enrol(kind.kind, input);
-          if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind, ...shownOnce }));
-          else for (const line of kind.describeEnrolment(device.id, shownOnce)) ctx.out(line);
+          // A device with MQTT credentials may also use TLS when the hub serves it: port and the certificate to pin.
+          const config = ctx.config();
+          const tls = 'username' in shownOnce && config.mqtt.tls ? { port: config.mqtt.tlsPort, fingerprint: ensureWebCertificate(config.dataDir).fingerprint } : undefined;
+          if (ctx.flags.json) ctx.out(JSON.stringify({ id: device.id, kind: device.kind, ...shownOnce, ...(tls ? { tls } : {}) }));
+          else {
+            for (const line of kind.describeEnrolment(device.id, shownOnce)) ctx.out(line);
+            if (tls) ctx.out(`MQTT over TLS: port ${tls.port}; the hub's certificate is self-signed, SHA-256 ${tls.fingerprint} (pin it in the device, or use its "insecure"/no-verify option on a trusted home network)`);
+          }
           return 0;
         } catch (err) {
           if (err instanceof EnrolmentError) throw new UsageError(err.message, err.kind === 'conflict' ? 1 : 2);

@@ -33,7 +33,7 @@ const init: CommandSpec = {
 
 const start: CommandSpec = {
   name: 'start',
-  usage: '[--data-dir DIR] [--mqtt-port P] [--http-port P] [--mqtt-host H] [--http-host H]',
+  usage: '[--data-dir DIR] [--mqtt-port P] [--mqtt-tls-port P] [--http-port P] [--mqtt-host H] [--http-host H]',
   summary: 'run the hub daemon (creates the data dir on first run)',
   async run(ctx) {
     const config = ctx.config();
@@ -75,6 +75,10 @@ const start: CommandSpec = {
     const webUrls = urlsFor(config.http.tls ? 'https' : 'http', reachableHosts(config.http.host, names.interfaces, names.host), hub.httpPort, '/');
     ctx.out(`  web UI:      ${webUrls.join('  ')}`);
     ctx.out(`  MQTT broker: ${mqttUrls.join('  ')}`);
+    if (hub.mqttTls) {
+      ctx.out(`  MQTT over TLS: ${urlsFor('mqtts', reachableHosts(config.mqtt.host, names.interfaces, names.host), hub.mqttTls.port).join('  ')}`);
+      ctx.out(`  MQTT TLS certificate SHA-256: ${hub.mqttTls.fingerprint}`);
+    }
     if (hub.webFingerprint) ctx.out(`  web UI certificate SHA-256: ${hub.webFingerprint}`);
     if (hub.firstAdminPassword) {
       // Printed once on the terminal (not through the logger); only its hash is kept.
@@ -117,6 +121,7 @@ const LISTEN_CODES = new Set(['EADDRINUSE', 'EACCES', 'EADDRNOTAVAIL']);
  * recognised by its code and port (the broker listens first, so a later one is the web UI's).
  */
 function listenFailure(err: unknown, config: HearthConfig): ListenError | undefined {
+  // (ListenError covers the MQTT ports; anything else with a listen code came from the web server.)
   if (err instanceof ListenError) return err;
   const e = err as NodeJS.ErrnoException & { port?: number };
   if (typeof e?.code === 'string' && LISTEN_CODES.has(e.code) && (e.port === undefined || e.port === config.http.port)) {
@@ -126,7 +131,7 @@ function listenFailure(err: unknown, config: HearthConfig): ListenError | undefi
 }
 
 export function listenFailureMessage(e: ListenError): string {
-  const what = e.service === 'mqtt' ? 'the MQTT broker' : 'the web UI';
+  const what = e.service === 'mqtt' ? 'the MQTT broker' : e.service === 'mqtt-tls' ? 'MQTT over TLS' : 'the web UI';
   const why =
     e.code === 'EADDRINUSE'
       ? `port ${e.port} on ${e.host} is already in use${e.service === 'mqtt' ? ' (another MQTT broker, e.g. a mosquitto service, or a second hub?)' : ''}`
@@ -135,7 +140,7 @@ export function listenFailureMessage(e: ListenError): string {
         : e.code === 'EADDRNOTAVAIL'
           ? `the address ${e.host} is not on this machine`
           : `port ${e.port} on ${e.host} cannot be opened (${e.code})`;
-  const setting = e.code === 'EADDRNOTAVAIL' ? `${e.service}.host` : `${e.service}.port`;
+  const setting = e.service === 'mqtt-tls' ? (e.code === 'EADDRNOTAVAIL' ? 'mqtt.host' : 'mqtt.tlsPort') : e.code === 'EADDRNOTAVAIL' ? `${e.service}.host` : `${e.service}.port`;
   return `${what} cannot listen: ${why}. Change ${settingNames(setting)}.`;
 }
 

@@ -9,13 +9,13 @@ import { UsageError, type CommandSpec } from '../command.js';
 const fingerprint: CommandSpec = {
   name: 'web fingerprint',
   usage: '[--data-dir DIR]',
-  summary: "print the SHA-256 fingerprint of the web UI's TLS certificate (http.tls)",
+  summary: "print the SHA-256 fingerprint of the hub's TLS certificate (the web UI's with http.tls, MQTT's with mqtt.tls)",
   async run(ctx) {
     const config = ctx.config();
     const cert = readWebCertificate(config.dataDir);
-    if (!cert) throw new UsageError(`no ${WEB_CERT_FILE} in ${config.dataDir}: the hub makes it on its first start with http.tls on (HEARTH_HTTP_TLS=true)`, 1);
+    if (!cert) throw new UsageError(`no ${WEB_CERT_FILE} in ${config.dataDir}: the hub makes it on its first start with http.tls or mqtt.tls on (HEARTH_HTTP_TLS=true, HEARTH_MQTT_TLS=true)`, 1);
     ctx.out(`SHA-256 ${cert.fingerprint}`);
-    if (!config.http.tls) ctx.err('note: http.tls is off, so the web UI does not use this certificate now');
+    if (!config.http.tls && !config.mqtt.tls) ctx.err('note: http.tls and mqtt.tls are off, so nothing uses this certificate now');
     return 0;
   },
 };

@@ -165,7 +165,9 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     const body = req.body;
     try {
       const { device, shownOnce } = await ctx.devices.enrol(req.params.kind, body);
-      return reply.code(201).header('cache-control', 'no-store').send({ id: device.id, kind: device.kind, nickname: device.nickname, ...shownOnce });
+      // MQTT credentials come with the TLS port and the certificate to pin when the hub serves MQTT over TLS.
+      const tls = 'username' in shownOnce && ctx.mqttTls ? { tls: ctx.mqttTls } : {};
+      return reply.code(201).header('cache-control', 'no-store').send({ id: device.id, kind: device.kind, nickname: device.nickname, ...shownOnce, ...tls });
     } catch (err) {
       if (err instanceof EnrolmentError) return bad(reply, ctx, err.message, err.kind === 'conflict' ? 409 : 400);
       throw err;

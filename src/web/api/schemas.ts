@@ -225,6 +225,8 @@ export const EnrolRoute = {
       profile: Type.Optional(Type.String()),
       topic: Type.Optional(Type.String()),
       topics: Type.Optional(Type.Union([Type.Object({ status: Type.String(), event: Type.String(), commands: Type.String() }), Type.Object({ publish: Type.Array(Type.String()), subscribe: Type.Array(Type.String()) })])),
+      // MQTT over TLS when the hub serves it: its port and the SHA-256 fingerprint of the hub's certificate.
+      tls: Type.Optional(Type.Object({ port: Type.Integer(), fingerprint: Type.String() })),
     }),
     ...REFUSALS,
   },

@@ -47,6 +47,12 @@ $('enrol-camera').addEventListener('submit', async (ev) => {
     $('cred-password').textContent = cam.password;
     // The topics the camera may publish to: hearth's own, or its firmware's under its topic.
     $('cred-topics').textContent = cam.topics.publish ? cam.topics.publish.join(', ') : `${cam.topics.status}, ${cam.topics.event}`;
+    // MQTT over TLS, when the hub serves it: the port and the self-signed certificate to pin.
+    $('cred-tls-term').hidden = $('cred-tls').hidden = !cam.tls;
+    if (cam.tls) {
+      $('cred-tls-broker').textContent = `mqtts://${host.includes(':') ? `[${host}]` : host}:${cam.tls.port}`;
+      $('cred-tls-fingerprint').textContent = cam.tls.fingerprint;
+    }
     $('cred-device').href = `/devices/${encodeURIComponent(cam.id)}`;
     $('camera-credentials').hidden = false;
     form.reset();

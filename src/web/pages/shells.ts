@@ -175,6 +175,7 @@ ${table('ledger', ['Time', 'Category', 'Size', 'Message'], 'Nothing has ever lef
       <dt>Username</dt><dd><code class="secret" id="cred-username"></code></dd>
       <dt>Password</dt><dd><code class="secret" id="cred-password"></code></dd>
       <dt>Topics</dt><dd><code id="cred-topics"></code></dd>
+      <dt id="cred-tls-term" hidden>MQTT over TLS</dt><dd id="cred-tls" hidden><code id="cred-tls-broker"></code><br><span class="small">certificate SHA-256 <code id="cred-tls-fingerprint"></code></span></dd>
     </dl>
     <div class="qr-box" id="cred-qr"></div>
     <div class="actions"><button type="button" class="secondary" id="cred-hide">I have set up the camera: hide the credentials</button></div>
