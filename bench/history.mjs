@@ -177,12 +177,14 @@ function startProbe(port, cam) {
       parentPort.postMessage({ ready: true });
       setInterval(() => {
         const sent = now();
-        client.publish('hearth/cam/' + workerData.cam.id + '/event', JSON.stringify({ type: 'probe', ts: Date.now() }), { qos: 1 }, (err) => {
+        client.publish('hearth/cam/' + workerData.cam.id + '/event', JSON.stringify({ type: 'motion', ts: Date.now() }), { qos: 1 }, (err) => {
           samples.push([sent, err ? -1 : now() - sent]);
         });
       }, 1000 / workerData.rate);
     });
     client.on('error', (e) => parentPort.postMessage({ error: String(e) }));
+    // An event type the hub does not count is refused, and over MQTT 3.1.1 that closes the connection.
+    client.on('close', () => parentPort.postMessage({ closed: true }));
     parentPort.on('message', (m) => {
       if (m === 'samples') parentPort.postMessage({ samples: samples.splice(0) });
       if (m === 'stop') client.end(true, () => process.exit(0));
@@ -307,6 +309,8 @@ async function main() {
     await new Promise((r) => setTimeout(r, 2000)); // connection settles
 
     const rest = await measure('at rest (6 s)', hub, probe, () => new Promise((r) => setTimeout(() => r({}), 6000)));
+    // A probe whose publishes are refused (the hub closes a 3.1.1 client for that) measures nothing.
+    if (!(rest.probe.count > 0)) throw new Error('the probe camera got no PUBACK at rest: its publishes are refused or it was disconnected');
     report.actions.push(rest);
     const http = hub.http;
     const actions = [
