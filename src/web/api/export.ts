@@ -59,7 +59,7 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
           first = false;
           // Opening details is the costly part: the loop gets its turn every few milliseconds of it
           // (a stream's pull alone is a microtask, not a turn of the loop).
-          if (performance.now() - since > 6) {
+          if (performance.now() - since > 3) {
             yield text;
             text = '';
             await new Promise<void>((resolve) => setImmediate(resolve));
