@@ -4,7 +4,7 @@
  * runs, and TLS with the self-signed certificate the hub makes (key 0600, the fingerprint the CLI
  * prints is the one the server presents, Secure cookies, kept across restarts).
  */
-import { statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
@@ -73,6 +73,27 @@ describe('web UI access through the daemon', () => {
     expect((await loginOverTcp(`http://127.0.0.1:${daemon.httpPort}`, 'correct horse battery')).status).toBe(200);
     await daemon.stop();
     daemon = undefined;
+  });
+
+  it('under systemd writes the first admin password to a 0600 file, not to the journal; set-password deletes the file', async () => {
+    const sd = tempDir();
+    try {
+      const d = await startDaemon(sd.path, [], { INVOCATION_ID: '0123456789abcdef0123456789abcdef', JOURNAL_STREAM: '8:12345' });
+      const file = join(sd.path, 'first-admin-password');
+      await expect.poll(() => d.output()).toContain(`web UI admin password: in ${file}`);
+      expect(d.output()).not.toMatch(PASSWORD_LINE);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      const password = readFileSync(file, 'utf8').trim();
+      expect(password).toMatch(/^[a-z2-9]{5}(-[a-z2-9]{5}){3}$/);
+      expect(d.output()).not.toContain(password);
+      expect((await loginOverTcp(`http://127.0.0.1:${d.httpPort}`, password)).status).toBe(200);
+      const set = cli(['admin', 'set-password', '--stdin', '--data-dir', sd.path], {}, 'correct horse battery\n');
+      expect(set.code, set.stderr).toBe(0);
+      expect(existsSync(file)).toBe(false);
+      await d.stop();
+    } finally {
+      sd.cleanup();
+    }
   });
 
   it('serves HTTPS with a certificate it makes once, whose fingerprint the CLI prints', async () => {

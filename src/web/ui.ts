@@ -11,7 +11,7 @@ import { registerExport } from './api/export.js';
 import { registerLiveEvents } from './api/live.js';
 import { registerMetrics } from './api/metrics.js';
 import { registerIntegrations } from './api/integrations.js';
-import { generateAdminPassword, readAdminHash, writeAdminHash } from './auth/admin-password.js';
+import { generateAdminPassword, readAdminHash, removeFirstAdminPasswordFile, writeAdminHash } from './auth/admin-password.js';
 import { registerAuth } from './auth/plugin.js';
 import { SessionStore } from './auth/sessions.js';
 import { pagesDepsFromHub } from './pages/deps.js';
@@ -84,6 +84,8 @@ export async function registerWebUi(app: FastifyInstance, hub: HubContext): Prom
     if (now === adminHash) return;
     adminHash = now;
     sessions.clear();
+    // Set elsewhere (`hearth admin set-password`): the first password's file has served its purpose.
+    removeFirstAdminPasswordFile(ctx.config.dataDir);
     ctx.logger.info('admin password changed; web sessions ended', { sessions: 'all' });
   });
   app.addHook('onClose', async () => {

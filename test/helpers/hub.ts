@@ -38,7 +38,10 @@ export function cli(args: string[], env: Record<string, string> = {}, input?: st
 
 export function baseEnv(): Record<string, string> {
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('HEARTH_') && k !== 'CREDENTIALS_DIRECTORY') env[k] = v;
+  // Nor systemd's (a test run from a service): a daemon that believes it runs under systemd writes
+  // its first admin password to a file instead of printing it. Tests that want that set them.
+  const systemd = new Set(['CREDENTIALS_DIRECTORY', 'INVOCATION_ID', 'JOURNAL_STREAM', 'NOTIFY_SOCKET', 'WATCHDOG_USEC', 'WATCHDOG_PID']);
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !k.startsWith('HEARTH_') && !systemd.has(k)) env[k] = v;
   // Daemons under test never reach a real BlueZ on the machine (a CI host may run one): the BLE
   // tests point this at their private bus.
   env.DBUS_SYSTEM_BUS_ADDRESS = 'unix:path=/nonexistent/hearth-test-system-bus';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { hashPassword } from '../../crypto/password.js';
-import { adminPasswordProblem, writeAdminHash } from '../../web/auth/admin-password.js';
+import { adminPasswordProblem, removeFirstAdminPasswordFile, writeAdminHash } from '../../web/auth/admin-password.js';
 import { UsageError, type CommandSpec } from '../command.js';
 import { withVault } from '../services.js';
 
@@ -35,6 +35,7 @@ const setPassword: CommandSpec = {
     if (problem) throw new UsageError(problem, 1);
     return withVault(ctx, (vault) => {
       writeAdminHash(vault.db, hashPassword(vault.sodium, password, 'admin'));
+      removeFirstAdminPasswordFile(vault.dataDir);
       ctx.out('admin password set; log in to the web UI with it');
       return 0;
     });

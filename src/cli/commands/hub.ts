@@ -9,6 +9,7 @@ import { openVault } from '../../store/vault.js';
 import { DB_FILE_NAME } from '../../store/database.js';
 import { startHub } from '../../hub/hub.js';
 import { HUB_SERVICES } from '../../hub/services.js';
+import { underSystemd, writeFirstAdminPasswordFile } from '../../web/auth/admin-password.js';
 import { AlreadyRunningError } from '../../hub/pid-lock.js';
 import { createSystemdNotifier } from '../../hw/systemd/notify.js';
 import type { CommandSpec } from '../command.js';
@@ -81,8 +82,14 @@ const start: CommandSpec = {
     }
     if (hub.webFingerprint) ctx.out(`  web UI certificate SHA-256: ${hub.webFingerprint}`);
     if (hub.firstAdminPassword) {
-      // Printed once on the terminal (not through the logger); only its hash is kept.
-      ctx.out(`  web UI admin password (shown only now): ${hub.firstAdminPassword}`);
+      if (underSystemd(ctx.env)) {
+        // The journal would keep it: a 0600 file in the data dir instead, deleted once it is changed.
+        const path = writeFirstAdminPasswordFile(config.dataDir, hub.firstAdminPassword);
+        ctx.out(`  web UI admin password: in ${path} (readable by the hub's user only; deleted once you change it)`);
+      } else {
+        // Printed once on the terminal (not through the logger); only its hash is kept.
+        ctx.out(`  web UI admin password (shown only now): ${hub.firstAdminPassword}`);
+      }
       ctx.out('  change it with `hearth admin set-password`');
     }
     systemd.notifyReady(`serving MQTT on port ${hub.mqttPort} and the web UI on port ${hub.httpPort}`);
