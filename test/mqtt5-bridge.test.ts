@@ -601,6 +601,34 @@ describe('bridge in front of the hub broker', () => {
     await c.endAsync();
   });
 
+  it('acknowledges in the order published when a refusal is interleaved with stored events (QoS 1, MQTT 5)', async () => {
+    const cam = enrol('Porch');
+    const c = await connect(cam.id, cam.password, 5);
+    const order: { id: number; code: number }[] = [];
+    c.on('packetreceive', (p) => {
+      if (p.cmd === 'puback') order.push({ id: p.messageId!, code: (p as { reasonCode?: number }).reasonCode ?? 0 });
+    });
+    const ids: number[] = [];
+    c.on('packetsend', (p) => {
+      if (p.cmd === 'publish') ids.push(p.messageId!);
+    });
+    // Sent back to back: stored, refused, stored, refused, stored. The refusal is decided at once,
+    // the stored ones only after their batch commits: the acknowledgements must still come in order.
+    const sends = [
+      c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'motion', ts: NOW }), { qos: 1 }),
+      c.publishAsync(`hearth/cam/${cam.id}/event`, 'not json', { qos: 1 }),
+      c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'sound', ts: NOW }), { qos: 1 }),
+      c.publishAsync(`hearth/cam/${cam.id}/status`, JSON.stringify({ state: 'online', ssid: 'x'.repeat(80) }), { qos: 1 }),
+      c.publishAsync(`hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'reboot', ts: NOW }), { qos: 1 }),
+    ];
+    await Promise.allSettled(sends);
+    expect(order.map((o) => o.id)).toEqual(ids);
+    expect(order.map((o) => o.code)).toEqual([0, 0x99, 0, 0x99, 0]);
+    expect(events(cam.id)).toEqual(['online', 'motion', 'sound', 'reboot']);
+    expect(c.connected).toBe(true);
+    await c.endAsync();
+  });
+
   it('names the refusal in the negative PUBACK’s Reason String, unless the client asked for none', async () => {
     const cam = enrol('Reasons');
     const other = enrol('Neighbour');

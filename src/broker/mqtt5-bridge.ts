@@ -488,6 +488,12 @@ export class Mqtt5Bridge extends Duplex {
   private readonly toClientParser = mqttPacket.parser({ protocolVersion: 4 });
   private readonly aliases = new Map<number, string>();
   private readonly topicAliasMaximum: number;
+  /**
+   * The client's QoS 1 publishes not yet acknowledged, in the order they arrived, each with its
+   * PUBACK once decided. A refusal is decided at once, a stored publish only after its batch
+   * commits; PUBACKs leave in arrival order all the same (MQTT 5 section 4.6, [MQTT-4.6.0-2]).
+   */
+  private readonly pendingAcks: { messageId: number; puback?: Packet }[] = [];
   /** Packet size limit the client announced for what we send it. */
   private readonly clientMaxPacketBytes: number;
   /** Topic count of each UNSUBSCRIBE in flight: a v5 UNSUBACK carries one reason code per topic. */
@@ -608,6 +614,7 @@ export class Mqtt5Bridge extends Duplex {
     if (!topic) return this.protocolFailure('protocol_error', ReasonCode.protocolError, 'protocol error');
     const v4: IPublishPacket = { cmd: 'publish', topic, payload: packet.payload, qos: packet.qos, retain: packet.retain, dup: packet.dup };
     if (packet.qos > 0) v4.messageId = packet.messageId!;
+    if (packet.qos === 1) this.pendingAcks.push({ messageId: packet.messageId! });
     this.toBroker(v4);
   }
 
@@ -664,6 +671,7 @@ export class Mqtt5Bridge extends Duplex {
         if (this.droppedQos2.delete(packet.messageId!)) return this.toBroker({ cmd: 'pubcomp', messageId: packet.messageId! });
         return this.sendToClient({ cmd: 'pubrel', messageId: packet.messageId! });
       case 'puback':
+        return this.acknowledgeInOrder({ cmd: 'puback', messageId: packet.messageId! });
       case 'pubrec':
       case 'pubcomp':
         return this.sendToClient({ cmd: packet.cmd, messageId: packet.messageId } as Packet);
@@ -737,6 +745,14 @@ export class Mqtt5Bridge extends Duplex {
     if (!this.socket.destroyed && !this.socket.writableEnded) this.socket.write(bytes);
   }
 
+  /** Sends a PUBACK once every publish that arrived before its own has been acknowledged. */
+  private acknowledgeInOrder(puback: Packet & { messageId: number }): void {
+    const waiting = this.pendingAcks.find((p) => p.messageId === puback.messageId && !p.puback);
+    if (!waiting) return this.sendToClient(puback); // not one of the client's (cannot happen), sent as it is
+    waiting.puback = puback;
+    while (this.pendingAcks[0]?.puback) this.sendToClient(this.pendingAcks.shift()!.puback!);
+  }
+
   // --- negative acknowledgement ----------------------------------------------------------
 
   private nackPublish(packet: { qos: number; messageId?: number }, reason: string | number): boolean {
@@ -748,7 +764,7 @@ export class Mqtt5Bridge extends Duplex {
     const reasonCode = nackReasonCode(reason);
     // The hub's reason (e.g. event_bad_ts) is a fixed code with no client data in it.
     const properties = this.problemInformation && typeof reason === 'string' ? { reasonString: reason } : undefined;
-    if (packet.qos === 1) this.sendToClient({ cmd: 'puback', messageId: packet.messageId!, reasonCode, ...(properties && { properties }) });
+    if (packet.qos === 1) this.acknowledgeInOrder({ cmd: 'puback', messageId: packet.messageId!, reasonCode, ...(properties && { properties }) });
     else if (packet.qos === 2) this.sendToClient({ cmd: 'pubrec', messageId: packet.messageId!, reasonCode, ...(properties && { properties }) });
     // aedes waits for this packet's completion before reading the next; complete it without an error.
     setImmediate(() => release());
