@@ -4,6 +4,7 @@
  * transitions, removed devices, and rows other writers add between batches.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { UNREADABLE } from '../src/crypto/sealer.js';
 import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
 import type { Vault } from '../src/store/vault.js';
 import { cameraStoreRig } from './helpers/camera-store.js';
@@ -36,8 +37,9 @@ describe('camera store batches', () => {
     expect(rows[1]!.detail).toBeNull();
     expect(store.openDetail(rows[0]!.id, rows[0]!.detail!)).toBe('zone=driveway');
     expect(store.openDetail(rows[2]!.id, rows[2]!.detail!)).toBe('dhcp timed out');
-    // A detail moved to another row does not open.
-    expect(() => store.openDetail(rows[2]!.id, rows[0]!.detail!)).toThrow(/does not open/);
+    // A detail moved to another row does not open: shown as unreadable, never as the other row's text.
+    expect(store.openDetail(rows[2]!.id, rows[0]!.detail!)).toBe(UNREADABLE);
+    expect(() => vault.sealer.openString('eventDetail', `event:${rows[2]!.id}:detail`, rows[0]!.detail!)).toThrow(/does not open/);
   });
 
   it('continues ids after rows other writers added between batches, and after deleted ones', async () => {

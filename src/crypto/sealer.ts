@@ -81,7 +81,12 @@ export class SealError extends Error {
   }
 }
 
+/** What a page, an export or the CLI shows for a stored value that no longer opens (a damaged byte). */
+export const UNREADABLE = '(unreadable)';
+
 export class Sealer {
+  /** Told when a value read for showing fails to open (the hub counts it); never given the value. */
+  onUnreadable: ((purpose: Purpose) => void) | undefined;
   private readonly subkeys = new Map<Purpose, Uint8Array>();
   private noncePool = Buffer.alloc(0);
   private nonceOffset = 0;
@@ -147,6 +152,31 @@ export class Sealer {
 
   openString(purpose: Purpose, aad: string, sealed: Uint8Array): string {
     return this.open(purpose, aad, sealed).toString('utf8');
+  }
+
+  /**
+   * Opens a value that is only shown (a nickname, a name, an event's detail): one damaged value
+   * becomes UNREADABLE and is counted, instead of failing the whole page or export around it.
+   */
+  openStringForDisplay(purpose: Purpose, aad: string, sealed: Uint8Array): string {
+    try {
+      return this.openString(purpose, aad, sealed);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.onUnreadable?.(purpose);
+      return UNREADABLE;
+    }
+  }
+
+  /** As openStringForDisplay, for JSON: the fallback (counted) when the value does not open. */
+  openJsonOr<T>(purpose: Purpose, aad: string, sealed: Uint8Array, fallback: T): T {
+    try {
+      return this.openJson<T>(purpose, aad, sealed);
+    } catch (err) {
+      if (!(err instanceof SealError) && !(err instanceof SyntaxError)) throw err;
+      this.onUnreadable?.(purpose);
+      return fallback;
+    }
   }
 
   sealJson(purpose: Purpose, aad: string, value: unknown): Buffer {

@@ -107,7 +107,7 @@ export class DeviceRegistry {
     return {
       id: row.id,
       kind: row.kind,
-      nickname: this.sealer.openString('deviceNickname', nicknameAad(row.id), row.nickname),
+      nickname: this.sealer.openStringForDisplay('deviceNickname', nicknameAad(row.id), row.nickname),
       createdAt: row.created_at,
     };
   }

@@ -82,6 +82,8 @@ export async function startHub(config: HearthConfig, opts: HubOptions): Promise<
     if (scrubOldFreePagesOnce(db)) log.info('cleared pages freed before deleted values were overwritten (once)');
     const bus = new DomainBus((err, event, owner) => log.error('a listener failed on an event', { event: event.type, service: owner, code: (err as { code?: string }).code ?? (err as Error).name }));
     const counters = new Counters(db);
+    // A damaged stored value shows as "(unreadable)" (sealer.ts); each such read is counted, by purpose.
+    sealer.onUnreadable = (purpose) => counters.increment(`store.unseal_failed.${purpose.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`);
     const storage = new StorageHealth(bus, log);
     const passwords = new PasswordWorker(vault.sodium);
     cleanups.push(() => passwords.close());

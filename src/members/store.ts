@@ -100,7 +100,7 @@ export class MemberStore {
   }
 
   private decode(row: RawMember): Member {
-    return { id: row.id, name: this.sealer.openString('memberName', memberNameAad(row.id), row.name), createdAt: row.created_at };
+    return { id: row.id, name: this.sealer.openStringForDisplay('memberName', memberNameAad(row.id), row.name), createdAt: row.created_at };
   }
 }
 

@@ -171,7 +171,7 @@ export class CameraStore {
 
   view(deviceId: string): CameraView {
     const row = this.stmts.readState.get(deviceId) as { state: Buffer | null; online: number; last_seen: number | null } | undefined;
-    const state: StoredState = row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+    const state: StoredState = row?.state ? this.sealer.openJsonOr<StoredState>('cameraState', stateAad(deviceId), row.state, {}) : {};
     const eventCounts = this.totals.countsByType(deviceId);
     return {
       id: deviceId,
@@ -199,7 +199,7 @@ export class CameraStore {
     const cached = this.stateCache.get(deviceId);
     if (cached) return cached;
     const row = this.stmts.readState.get(deviceId) as { state: Buffer | null } | undefined;
-    const state = row?.state ? this.sealer.openJson<StoredState>('cameraState', stateAad(deviceId), row.state) : {};
+    const state = row?.state ? this.sealer.openJsonOr<StoredState>('cameraState', stateAad(deviceId), row.state, {}) : {};
     this.stateCache.set(deviceId, state);
     return state;
   }
@@ -244,6 +244,6 @@ export class CameraStore {
 
   /** Opens a stored event detail (for the UI and exports). */
   openDetail(eventId: number, sealed: Buffer): string {
-    return this.sealer.openString('eventDetail', detailAad(eventId), sealed);
+    return this.sealer.openStringForDisplay('eventDetail', detailAad(eventId), sealed);
   }
 }
