@@ -42,7 +42,7 @@ describe('camera store batches', () => {
     expect(() => vault.sealer.openString('eventDetail', `event:${rows[2]!.id}:detail`, rows[0]!.detail!)).toThrow(/does not open/);
   });
 
-  it('continues ids after rows other writers added between batches, and after deleted ones', async () => {
+  it('continues ids after rows other writers added between batches, and never below its own after deletions', async () => {
     const { vault, store, ids, write } = await setup();
     write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'first' }, at: NOW }]);
     // Another writer (e.g. the scale store) appends its own event rows between two batches.
@@ -53,7 +53,9 @@ describe('camera store batches', () => {
     vault.db.prepare('DELETE FROM events WHERE id >= 1000').run();
     write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'third' }, at: NOW }]);
     const mine = events(vault).filter((r) => r.type === 'motion');
-    expect(mine.map((r) => r.id)).toEqual([1, 3]);
+    // Ids this store gave are not handed out again after the newest rows were deleted (a device's
+    // removal deletes its events range by range of ids; a reused id would fall behind it).
+    expect(mine.map((r) => r.id)).toEqual([1, 1002]);
     expect(mine.map((r) => store.openDetail(r.id, r.detail!))).toEqual(['first', 'third']);
   });
 

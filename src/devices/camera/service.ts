@@ -64,7 +64,8 @@ export class CameraService implements KindRuntime {
     const closedStale = cameras.closeStalePresence(Date.now());
     if (closedStale > 0) opts.logger.info('marked cameras offline that were online when the hub last stopped', { count: closedStale });
     const writeBatch = db.transaction((items: CameraRecord[]) => {
-      cameras.writeBatch(items);
+      const dropped = cameras.writeBatch(items);
+      if (dropped > 0) counters.increment('mqtt.publish_dropped.device_removed', dropped);
       counters.writePending();
     });
     this.committer = new GroupCommitter<CameraRecord>({

@@ -51,8 +51,6 @@ export class CameraStore {
   private readonly onlineCache = new Map<string, boolean>();
   /** The id the next event row gets; set at the start of each write inside its transaction. */
   private nextEventId = 0;
-  /** Whether each camera seen in the current write still exists (valid for one transaction). */
-  private readonly existsInWrite = new Map<string, boolean>();
   /** Event rows inserted by the current write. */
   private insertedInWrite = 0;
   private readonly totals: EventTotals;
@@ -125,7 +123,28 @@ export class CameraStore {
   }
 
   /** Writes one batch; the caller runs it inside a transaction. */
-  writeBatch(records: readonly CameraRecord[]): void {
+  writeBatch(records: readonly CameraRecord[]): number {
+    // A camera forgotten (here or by another process) while its messages waited for this batch:
+    // they go with it, instead of failing the whole batch on its foreign key, and every other
+    // camera's messages with it. Checked once per camera in the batch, inside its transaction.
+    const gone = new Set<string>();
+    const checked = new Set<string>();
+    for (const r of records) {
+      if (checked.has(r.deviceId)) continue;
+      checked.add(r.deviceId);
+      if (this.stmts.deviceExists.get(r.deviceId) === undefined) gone.add(r.deviceId);
+    }
+    if (gone.size > 0) {
+      for (const id of gone) this.forget(id);
+      const kept = records.filter((r) => !gone.has(r.deviceId));
+      this.writeLiveBatch(kept);
+      return records.length - kept.length;
+    }
+    this.writeLiveBatch(records);
+    return 0;
+  }
+
+  private writeLiveBatch(records: readonly CameraRecord[]): void {
     this.startEventIds();
     // Cameras whose merged state changed in this batch, with the time of their last status (sealed
     // and written once, at the end), and when each was last heard from.
@@ -161,6 +180,7 @@ export class CameraStore {
   invalidateCaches(): void {
     this.stateCache.clear();
     this.onlineCache.clear();
+    this.nextEventId = 0; // the rolled-back batch's ids were never stored: the next one takes them
   }
 
   /** Forgets cached state of a removed camera. */
@@ -212,22 +232,21 @@ export class CameraStore {
     this.insertEvent(id, deviceId, event.type, event.ts, at, detail);
   }
 
-  /** Event ids continue after the largest stored one; read inside the writing transaction. */
+  /**
+   * Event ids continue after the largest stored one, read inside the writing transaction, and
+   * never go back below one this store already gave: removing a device deletes its events range by
+   * range of ids, and ids reused after its newest ones went would land in a range already done.
+   */
   private startEventIds(): void {
-    this.nextEventId = (this.stmts.maxEventId.get() as number) + 1;
-    this.existsInWrite.clear();
+    this.nextEventId = Math.max((this.stmts.maxEventId.get() as number) + 1, this.nextEventId);
     this.insertedInWrite = 0;
   }
 
-  /** Inserts an event row if the camera still exists; the detail is already sealed under `id`. */
-  private insertEvent(id: number, deviceId: string, type: string, ts: number, at: number, detail: Buffer | null): boolean {
-    let exists = this.existsInWrite.get(deviceId);
-    if (exists === undefined) this.existsInWrite.set(deviceId, (exists = this.stmts.deviceExists.get(deviceId) !== undefined));
-    if (!exists) return false;
+  /** Inserts an event row (writeBatch has checked that its camera exists); the detail is already sealed under `id`. */
+  private insertEvent(id: number, deviceId: string, type: string, ts: number, at: number, detail: Buffer | null): void {
     this.stmts.insertEvent.run(id, deviceId, type, ts, at, detail);
     this.nextEventId = id + 1;
     this.insertedInWrite++;
-    return true;
   }
 
   private applyPresence(deviceId: string, online: boolean, at: number): void {
@@ -237,7 +256,7 @@ export class CameraStore {
       current = row?.online === 1;
     }
     if (current === online) return;
-    if (!this.insertEvent(this.nextEventId, deviceId, online ? 'online' : 'offline', at, at, null)) return; // device was removed meanwhile
+    this.insertEvent(this.nextEventId, deviceId, online ? 'online' : 'offline', at, at, null);
     this.stmts.setOnline.run({ id: deviceId, online: online ? 1 : 0, at });
     this.onlineCache.set(deviceId, online);
   }
