@@ -4,7 +4,10 @@
  * transitions, removed devices, and rows other writers add between batches.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { UNREADABLE } from '../src/crypto/sealer.js';
+import { randomBytes } from 'node:crypto';
+import { Sealer, UNREADABLE } from '../src/crypto/sealer.js';
+import { SEALED_SCHEMA } from '../src/hub/catalog.js';
+import { resealDatabase } from '../src/store/key-rotation.js';
 import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
 import type { Vault } from '../src/store/vault.js';
 import { cameraStoreRig } from './helpers/camera-store.js';
@@ -35,11 +38,40 @@ describe('camera store batches', () => {
       [ids[0], 'connect_failed', NOW - 3, NOW + 2],
     ]);
     expect(rows[1]!.detail).toBeNull();
-    expect(store.openDetail(rows[0]!.id, rows[0]!.detail!)).toBe('zone=driveway');
-    expect(store.openDetail(rows[2]!.id, rows[2]!.detail!)).toBe('dhcp timed out');
+    expect(store.openDetail(rows[0]!.id, rows[0]!.device_id, rows[0]!.detail!)).toBe('zone=driveway');
+    expect(store.openDetail(rows[2]!.id, rows[2]!.device_id, rows[2]!.detail!)).toBe('dhcp timed out');
     // A detail moved to another row does not open: shown as unreadable, never as the other row's text.
-    expect(store.openDetail(rows[2]!.id, rows[0]!.detail!)).toBe(UNREADABLE);
-    expect(() => vault.sealer.openString('eventDetail', `event:${rows[2]!.id}:detail`, rows[0]!.detail!)).toThrow(/does not open/);
+    expect(store.openDetail(rows[2]!.id, rows[2]!.device_id, rows[0]!.detail!)).toBe(UNREADABLE);
+    expect(() => vault.sealer.openString('eventDetail', `event:${rows[2]!.id}:${rows[2]!.device_id}:detail`, rows[0]!.detail!)).toThrow(/does not open/);
+  });
+
+  it('binds a detail to its camera too: an old one sealed under its id alone opens until the one re-sealing pass, which binds it', async () => {
+    const { vault, store, ids, write } = await setup(2);
+    write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'bound' }, at: NOW }]);
+    // A row as an earlier version sealed it (under its id alone), and the pass not yet run.
+    const legacyId = 500;
+    vault.db.prepare('INSERT INTO events (id, device_id, type, ts, received_at, detail) VALUES (?, ?, ?, ?, ?, ?)').run(legacyId, ids[1], 'motion', NOW, NOW, vault.sealer.seal('eventDetail', `event:${legacyId}:detail`, 'old style'));
+    vault.db.prepare("DELETE FROM meta WHERE key = 'event_details_bound_to_device'").run();
+    const fresh = new CameraStore(vault.db, vault.sealer);
+    expect(fresh.openDetail(legacyId, ids[1]!, vault.db.prepare('SELECT detail FROM events WHERE id = ?').pluck().get(legacyId) as Buffer)).toBe('old style');
+    expect(fresh.bindEventDetailsOnce()).toBe(1);
+    expect(fresh.bindEventDetailsOnce()).toBeUndefined();
+    const sealed = vault.db.prepare('SELECT detail FROM events WHERE id = ?').pluck().get(legacyId) as Buffer;
+    expect(vault.sealer.openString('eventDetail', `event:${legacyId}:${ids[1]}:detail`, sealed)).toBe('old style');
+    expect(new CameraStore(vault.db, vault.sealer).openDetail(legacyId, ids[1]!, sealed)).toBe('old style');
+    // Bound to its camera: in another camera's row with the same id it does not open.
+    expect(new CameraStore(vault.db, vault.sealer).openDetail(legacyId, ids[0]!, sealed)).toBe(UNREADABLE);
+    const first = events(vault)[0]!;
+    expect(store.openDetail(first.id, first.device_id, first.detail!)).toBe('bound');
+  });
+
+  it('a key rotation re-seals a detail still sealed under its id alone with its camera too', async () => {
+    const { vault, ids } = await setup(1);
+    vault.db.prepare('INSERT INTO events (id, device_id, type, ts, received_at, detail) VALUES (?, ?, ?, ?, ?, ?)').run(7, ids[0], 'motion', NOW, NOW, vault.sealer.seal('eventDetail', 'event:7:detail', 'legacy'));
+    const next = new Sealer(vault.sodium, randomBytes(32));
+    resealDatabase(vault.db, vault.sealer, next, SEALED_SCHEMA);
+    const sealed = vault.db.prepare('SELECT detail FROM events WHERE id = 7').pluck().get() as Buffer;
+    expect(next.openString('eventDetail', `event:7:${ids[0]}:detail`, sealed)).toBe('legacy');
   });
 
   it('continues ids after rows other writers added between batches, and never below its own after deletions', async () => {
@@ -56,7 +88,7 @@ describe('camera store batches', () => {
     // Ids this store gave are not handed out again after the newest rows were deleted (a device's
     // removal deletes its events range by range of ids; a reused id would fall behind it).
     expect(mine.map((r) => r.id)).toEqual([1, 1002]);
-    expect(mine.map((r) => store.openDetail(r.id, r.detail!))).toEqual(['first', 'third']);
+    expect(mine.map((r) => store.openDetail(r.id, r.device_id, r.detail!))).toEqual(['first', 'third']);
   });
 
   it('writes a camera\'s state once per batch, merged from all its statuses, with last-seen from its latest message', async () => {
@@ -101,7 +133,7 @@ describe('camera store batches', () => {
       [ids[0], 'offline'],
       [ids[1], 'motion'],
     ]);
-    expect(store.openDetail(rows[2]!.id, rows[2]!.detail!)).toBe('kept');
+    expect(store.openDetail(rows[2]!.id, rows[2]!.device_id, rows[2]!.detail!)).toBe('kept');
     expect(vault.db.prepare('SELECT COUNT(*) FROM camera_state WHERE device_id = ?').pluck().get(ids[2])).toBe(0);
   });
 
@@ -119,7 +151,7 @@ describe('camera store batches', () => {
     write([{ kind: 'event', deviceId: ids[0]!, event: { type: 'motion', ts: NOW, detail: 'after' }, at: NOW }]);
     const [row] = events(vault);
     expect(row!.id).toBe(1);
-    expect(store.openDetail(row!.id, row!.detail!)).toBe('after');
+    expect(store.openDetail(row!.id, row!.device_id, row!.detail!)).toBe('after');
   });
 });
 
@@ -148,7 +180,7 @@ describe('staged records (what waits for a batch)', () => {
     const second = stageBatch(600);
     write(second);
     store.release(second);
-    const rows = events(vault).map((r) => ({ device: r.device_id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? store.openDetail(r.id, r.detail) : null }));
+    const rows = events(vault).map((r) => ({ device: r.device_id, type: r.type, ts: r.ts, at: r.received_at, detail: r.detail ? store.openDetail(r.id, r.device_id, r.detail) : null }));
     expect(rows).toEqual(expected(0, 900));
   });
 
@@ -186,7 +218,7 @@ describe('staged records (what waits for a batch)', () => {
     store.release(after);
     const rows = events(vault);
     expect(rows).toHaveLength(5003);
-    expect(store.openDetail(rows[4999]!.id, rows[4999]!.detail!)).toBe('4999:'.padEnd(256, 'é'));
-    expect(rows.slice(5000).map((r) => store.openDetail(r.id, r.detail!))).toEqual(['after 0', 'after 1', 'after 2']);
+    expect(store.openDetail(rows[4999]!.id, rows[4999]!.device_id, rows[4999]!.detail!)).toBe('4999:'.padEnd(256, 'é'));
+    expect(rows.slice(5000).map((r) => store.openDetail(r.id, r.device_id, r.detail!))).toEqual(['after 0', 'after 1', 'after 2']);
   });
 });

@@ -22,7 +22,7 @@ import type { SodiumApi } from '../crypto/sodium.js';
 import type { Db } from './database.js';
 import { setStoredKeyFingerprint } from './key-fingerprint.js';
 import { truncateWalBlocking } from './scrub.js';
-import type { SealedSchema } from './sealed-columns.js';
+import type { SealedColumn, SealedSchema } from './sealed-columns.js';
 
 export const PENDING_KEY_SUFFIX = '.new';
 /** A key that was replaced by a rotation: `<key file>.until-<UTC time of the rotation>`. */
@@ -98,6 +98,16 @@ export function rotateKey(
  * Re-seals every sealed value from `from` to `to` and recomputes the blind indexes under `to`.
  * The caller runs it inside a transaction (rotation: the live database; restore: a staged copy).
  */
+/** Opens a column's value with its current associated data, or its legacy one (see SealedColumn.legacyAad). */
+function openWithLegacy(sealer: Sealer, col: SealedColumn, row: Record<string, unknown>, aad: string): Buffer {
+  try {
+    return sealer.open(col.purpose, aad, row.sealed as Buffer);
+  } catch (err) {
+    if (!col.legacyAad) throw err;
+    return sealer.open(col.purpose, col.legacyAad(row), row.sealed as Buffer);
+  }
+}
+
 export function resealDatabase(
   db: Db,
   from: Sealer,
@@ -121,7 +131,7 @@ export function resealDatabase(
       if (rows.length === 0) break;
       for (const row of rows) {
         const aad = col.aad(row);
-        const plain = from.open(col.purpose, aad, row.sealed as Buffer);
+        const plain = openWithLegacy(from, col, row, aad);
         update.run(to.seal(col.purpose, aad, plain), row._rowid);
         plain.fill(0);
         done++;

@@ -13,6 +13,12 @@ export interface SealedColumn {
   keyColumns: string[];
   purpose: Purpose;
   aad(row: Record<string, unknown>): string;
+  /**
+   * The associated data values of this column were sealed with before it changed, if it did:
+   * key rotation and restore open a value with it when the current one fails, and re-seal it
+   * with the current one (so a rotation also upgrades what the daemon has not yet).
+   */
+  legacyAad?(row: Record<string, unknown>): string;
   /** Narrows the rows (e.g. one meta key). */
   where?: string;
 }

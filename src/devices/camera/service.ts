@@ -61,6 +61,9 @@ export class CameraService implements KindRuntime {
     this.children = new ChildCameras(db, sealer, 'cam', CAMERA_KIND);
     const cameras = new CameraStore(db, sealer);
     this.store = cameras;
+    // Before serving: details sealed before they were bound to their camera, once (store.ts).
+    const bound = cameras.bindEventDetailsOnce();
+    if (bound) opts.logger.info('sealed the stored event details with their camera as well (once)', { events: bound });
     const closedStale = cameras.closeStalePresence(Date.now());
     if (closedStale > 0) opts.logger.info('marked cameras offline that were online when the hub last stopped', { count: closedStale });
     const writeBatch = db.transaction((items: CameraRecord[]) => {

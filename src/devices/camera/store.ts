@@ -14,6 +14,7 @@
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
+import { MetaStore } from '../../store/meta.js';
 import { sealedColumn } from '../../store/sealed-columns.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
 import type { CameraRecord } from './record.js';
@@ -37,11 +38,26 @@ type StoredState = Omit<CameraStatus, 'state'>;
 
 /** A camera's latest state: sealed JSON bound to the camera. */
 export const CAMERA_STATE = sealedColumn({ table: 'camera_state', column: 'state', keyColumns: ['device_id'], purpose: 'cameraState', aad: (r) => `camera_state:${String(r.device_id)}` });
-/** An event's detail: sealed under the event's row id. */
-export const EVENT_DETAIL = sealedColumn({ table: 'events', column: 'detail', keyColumns: ['id'], purpose: 'eventDetail', aad: (r) => `event:${String(r.id)}:detail` });
+/**
+ * An event's detail: sealed under the event's row id and its camera, so it opens only in that row
+ * of that camera (a row id reused after deletions, or a detail restored into another camera's row,
+ * does not open). Details sealed before the camera was part of it are re-sealed once at start
+ * (bindEventDetailsOnce) or by a key rotation.
+ */
+export const EVENT_DETAIL = sealedColumn({
+  table: 'events',
+  column: 'detail',
+  keyColumns: ['id', 'device_id'],
+  purpose: 'eventDetail',
+  aad: (r) => `event:${String(r.id)}:${String(r.device_id)}:detail`,
+  legacyAad: (r) => `event:${String(r.id)}:detail`,
+});
 
 const stateAad = (deviceId: string) => CAMERA_STATE.aad({ device_id: deviceId });
-const detailAad = (eventId: number | bigint) => EVENT_DETAIL.aad({ id: eventId });
+const detailAad = (eventId: number | bigint, deviceId: string) => EVENT_DETAIL.aad({ id: eventId, device_id: deviceId });
+const legacyDetailAad = (eventId: number | bigint) => EVENT_DETAIL.legacyAad!({ id: eventId });
+/** Set once every detail is sealed with its camera (bindEventDetailsOnce): no legacy fallback after. */
+const DETAILS_BOUND = 'event_details_bound_to_device';
 
 export class CameraStore {
   private readonly stmts;
@@ -51,6 +67,8 @@ export class CameraStore {
   private readonly onlineCache = new Map<string, boolean>();
   /** The id the next event row gets; set at the start of each write inside its transaction. */
   private nextEventId = 0;
+  /** Whether every detail is sealed with its camera (read once from the meta table). */
+  private detailsBound: boolean | undefined;
   /** Event rows inserted by the current write. */
   private insertedInWrite = 0;
   private readonly totals: EventTotals;
@@ -228,7 +246,7 @@ export class CameraStore {
     const id = this.nextEventId;
     // The detail is sealed under the row's own id, so it opens only in that row.
     const plaintext = stagedPlaintext(event) ?? event.detail;
-    const detail = plaintext === undefined ? null : this.sealer.seal('eventDetail', detailAad(id), plaintext);
+    const detail = plaintext === undefined ? null : this.sealer.seal('eventDetail', detailAad(id, deviceId), plaintext);
     this.insertEvent(id, deviceId, event.type, event.ts, at, detail);
   }
 
@@ -262,7 +280,51 @@ export class CameraStore {
   }
 
   /** Opens a stored event detail (for the UI and exports). */
-  openDetail(eventId: number, sealed: Buffer): string {
-    return this.sealer.openStringForDisplay('eventDetail', detailAad(eventId), sealed);
+  openDetail(eventId: number, deviceId: string, sealed: Buffer): string {
+    if (this.detailsBound === undefined) this.detailsBound = new MetaStore(this.db).read(DETAILS_BOUND) !== undefined;
+    if (!this.detailsBound) {
+      // Until the one re-sealing pass ran, a detail may still be sealed under its id alone.
+      try {
+        return this.sealer.openString('eventDetail', detailAad(eventId, deviceId), sealed);
+      } catch {
+        return this.sealer.openStringForDisplay('eventDetail', legacyDetailAad(eventId), sealed);
+      }
+    }
+    return this.sealer.openStringForDisplay('eventDetail', detailAad(eventId, deviceId), sealed);
+  }
+
+  /**
+   * Re-seals, once per database, the event details sealed under their row id alone with their
+   * camera as well, in transactions of a few thousand rows; a detail that opens under neither is
+   * left as it is (it shows as unreadable). Run by the daemon before it serves. Returns how many
+   * were re-sealed, or undefined when it had run before.
+   */
+  bindEventDetailsOnce(): number | undefined {
+    const meta = new MetaStore(this.db);
+    if (meta.read(DETAILS_BOUND) !== undefined) return undefined;
+    const page = this.db.prepare('SELECT id, device_id, detail FROM events WHERE detail IS NOT NULL AND id > ? ORDER BY id LIMIT 2000');
+    const update = this.db.prepare('UPDATE events SET detail = ? WHERE id = ?');
+    let resealed = 0;
+    for (let after = 0; ; ) {
+      const rows = page.all(after) as { id: number; device_id: string; detail: Buffer }[];
+      if (rows.length === 0) break;
+      this.db.transaction(() => {
+        for (const r of rows) {
+          let plain: Buffer;
+          try {
+            plain = this.sealer.open('eventDetail', legacyDetailAad(r.id), r.detail);
+          } catch {
+            continue; // already bound, or damaged
+          }
+          update.run(this.sealer.seal('eventDetail', detailAad(r.id, r.device_id), plain), r.id);
+          plain.fill(0);
+          resealed++;
+        }
+      })();
+      after = rows[rows.length - 1]!.id;
+    }
+    meta.write(DETAILS_BOUND, Buffer.from('1'));
+    this.detailsBound = true;
+    return resealed;
   }
 }

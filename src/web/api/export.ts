@@ -54,7 +54,7 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
         let text = '';
         let since = performance.now();
         for (const e of batch) {
-          const event = { type: e.type, ts: e.ts, receivedAt: e.receivedAt, detail: e.detail ? cameras.openDetail(e.id, e.detail) : null };
+          const event = { type: e.type, ts: e.ts, receivedAt: e.receivedAt, detail: e.detail ? cameras.openDetail(e.id, d!.id, e.detail) : null };
           text += (first ? '' : ',') + JSON.stringify(event);
           first = false;
           // Opening details is the costly part: the loop gets its turn every few milliseconds of it

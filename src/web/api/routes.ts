@@ -131,7 +131,7 @@ export function registerApi(server: FastifyInstance, ctx: Ctx): void {
     const type = q.type;
     const rows = eventLog.timeline(deviceId, { from: from ?? 0, to: to ?? 8.64e15, limit, ...(type ? { type } : {}) });
     return {
-      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.receivedAt, detail: r.detail ? ctx.cameras.openDetail(r.id, r.detail) : null })),
+      events: rows.map((r) => ({ id: r.id, type: r.type, ts: r.ts, at: r.receivedAt, detail: r.detail ? ctx.cameras.openDetail(r.id, deviceId, r.detail) : null })),
       types: totals.types(deviceId),
     };
   }
