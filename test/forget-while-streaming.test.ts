@@ -10,6 +10,7 @@ import { loadConfig } from '../src/config/config.js';
 import { startHub, type RunningHub } from '../src/hub/hub.js';
 import { createLogger } from '../src/log/logger.js';
 import { addCameraWithPassword, tempDir } from './helpers/hub.js';
+import { recordTally } from './helpers/robustness.js';
 
 describe('forget while cameras stream', () => {
   const dir = tempDir();
@@ -92,6 +93,7 @@ describe('forget while cameras stream', () => {
     expect(hub.ctx.services.storage.status().healthy).toBe(true);
     expect(db.prepare('SELECT COUNT(*) FROM events WHERE device_id = ? AND type = ?').pluck().get(kept.id, 'motion')).toBeGreaterThanOrEqual(b.acked);
     expect(hub.internals.counters.snapshot()['mqtt.publish_failed.store'] ?? 0).toBe(0);
+    recordTally({ surface: 'forget-while-streaming', tried: b.acked, refused: 0, accepted: b.acked, crashes: 0, dataLost: 0 });
     await keptClient.endAsync();
   }, 60_000);
 

@@ -18,6 +18,7 @@ import { listenFailureMessage } from '../src/cli/commands/hub.js';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { certificateFingerprint, ensureWebCertificate, WEB_CERT_FILE } from '../src/web/security/tls.js';
 import { cli, publishAcked, tempDir } from './helpers/hub.js';
+import { recordTally } from './helpers/robustness.js';
 import { logIn, startWebHub, type WebHub, type WebSession } from './helpers/web.js';
 
 /** Runs a program without blocking this process (the hub under test shares its event loop). */
@@ -107,6 +108,7 @@ describe('MQTT over TLS', () => {
       socket.on('close', () => resolve());
     });
     await expect.poll(() => web.hub.internals.counters.snapshot()['mqtt.tls_handshake_failed'] ?? 0).toBeGreaterThan(before);
+    recordTally({ surface: 'mqtt-tls-plain-client', tried: 1, refused: 1, accepted: 0, crashes: 0, dataLost: 0 });
     const plain = await mqtt.connectAsync(`mqtt://127.0.0.1:${web.hub.mqttPort}`, { username: cam.username, password: cam.password, reconnectPeriod: 0 });
     await publishAcked(plain, `hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'sound', ts: Date.now() }));
     await plain.endAsync();

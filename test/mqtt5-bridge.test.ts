@@ -16,6 +16,7 @@ import { silentLogger } from '../src/log/logger.js';
 import { createMqtt5Bridge } from '../src/broker/mqtt5-bridge.js';
 import { BrokerError } from '../src/broker/errors.js';
 import { tempDir, addCameraWithPassword } from './helpers/hub.js';
+import { recordTally } from './helpers/robustness.js';
 import {
   attachConnection,
   Mqtt5Bridge,
@@ -624,6 +625,7 @@ describe('bridge in front of the hub broker', () => {
     await Promise.allSettled(sends);
     expect(order.map((o) => o.id)).toEqual(ids);
     expect(order.map((o) => o.code)).toEqual([0, 0x99, 0, 0x99, 0]);
+    recordTally({ surface: 'mqtt5-interleaved-refusal', tried: 5, refused: 2, accepted: 3, crashes: 0, dataLost: 0 });
     expect(events(cam.id)).toEqual(['online', 'motion', 'sound', 'reboot']);
     expect(c.connected).toBe(true);
     await c.endAsync();

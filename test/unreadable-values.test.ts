@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CameraRecord } from '../src/devices/camera/store.js';
 import { UNREADABLE } from '../src/crypto/sealer.js';
 import { addCameraWithPassword, cli } from './helpers/hub.js';
+import { recordTally } from './helpers/robustness.js';
 import { logIn, startWebHub, type WebHub, type WebSession } from './helpers/web.js';
 
 describe('a damaged sealed value', () => {
@@ -78,6 +79,8 @@ describe('a damaged sealed value', () => {
     for (const code of ['store.unseal_failed.device_nickname', 'store.unseal_failed.member_name', 'store.unseal_failed.camera_state', 'store.unseal_failed.event_detail']) {
       expect(after[code] ?? 0, code).toBeGreaterThan(before[code] ?? 0);
     }
+    // Four damaged values, each shown as unreadable (refused), the rest of every answer intact.
+    recordTally({ surface: 'damaged-sealed-values', tried: 4, refused: 4, accepted: 0, crashes: 0, dataLost: 0 });
   });
 
   it('the CLI lists it too, and forgetting the device and the member still works', async () => {
