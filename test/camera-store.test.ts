@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { Sealer, UNREADABLE } from '../src/crypto/sealer.js';
 import { SEALED_SCHEMA } from '../src/hub/catalog.js';
 import { resealDatabase } from '../src/store/key-rotation.js';
+import { META_KEYS } from '../src/store/meta.js';
 import { CameraStore, type CameraRecord } from '../src/devices/camera/store.js';
 import type { Vault } from '../src/store/vault.js';
 import { cameraStoreRig } from './helpers/camera-store.js';
@@ -51,7 +52,10 @@ describe('camera store batches', () => {
     // A row as an earlier version sealed it (under its id alone), and the pass not yet run.
     const legacyId = 500;
     vault.db.prepare('INSERT INTO events (id, device_id, type, ts, received_at, detail) VALUES (?, ?, ?, ?, ?, ?)').run(legacyId, ids[1], 'motion', NOW, NOW, vault.sealer.seal('eventDetail', `event:${legacyId}:detail`, 'old style'));
-    vault.db.prepare("DELETE FROM meta WHERE key = 'event_details_bound_to_device'").run();
+    // A new database is marked done from the start (migration 63): its events are never walked.
+    expect(vault.db.prepare('SELECT COUNT(*) FROM meta WHERE key = ?').pluck().get(META_KEYS.eventDetailsBound)).toBe(1);
+    expect(new CameraStore(vault.db, vault.sealer).bindEventDetailsOnce()).toBeUndefined();
+    vault.db.prepare('DELETE FROM meta WHERE key = ?').run(META_KEYS.eventDetailsBound);
     const fresh = new CameraStore(vault.db, vault.sealer);
     expect(fresh.openDetail(legacyId, ids[1]!, vault.db.prepare('SELECT detail FROM events WHERE id = ?').pluck().get(legacyId) as Buffer)).toBe('old style');
     expect(fresh.bindEventDetailsOnce()).toBe(1);

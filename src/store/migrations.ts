@@ -6,6 +6,7 @@
  * Never edit a migration that has shipped; add a new one.
  */
 import type Database from 'better-sqlite3';
+import { META_KEYS } from './meta-keys.js';
 
 export interface Migration {
   version: number;
@@ -309,6 +310,19 @@ export const MIGRATIONS: Migration[] = [
         SELECT device_id, received_at / 86400000, type, COUNT(*) FROM events
          WHERE id <= (SELECT id FROM event_totals_through) GROUP BY 1, 2, 3
       ON CONFLICT (device_id, day, type) DO UPDATE SET n = n + excluded.n;
+    `,
+  },
+  {
+    version: 63,
+    name: 'meta: a database without sealed event details needs no re-sealing pass for them',
+    sql: `
+      -- Event details are sealed with their camera since this version (camera/store.ts); the
+      -- daemon re-seals older ones once, at start. A database with none (a new one) is marked done,
+      -- so the pass never walks its events.
+      INSERT INTO meta (key, value)
+        SELECT '${META_KEYS.eventDetailsBound}', x'31'
+         WHERE NOT EXISTS (SELECT 1 FROM events WHERE detail IS NOT NULL)
+      ON CONFLICT (key) DO NOTHING;
     `,
   },
   {

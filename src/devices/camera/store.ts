@@ -14,7 +14,7 @@
 import type { Sealer } from '../../crypto/sealer.js';
 import type { Db } from '../../store/database.js';
 import { EventTotals } from '../../store/event-totals.js';
-import { MetaStore } from '../../store/meta.js';
+import { META_KEYS, MetaStore } from '../../store/meta.js';
 import { sealedColumn } from '../../store/sealed-columns.js';
 import type { CameraEvent, CameraStatus } from './protocol.js';
 import type { CameraRecord } from './record.js';
@@ -57,7 +57,7 @@ const stateAad = (deviceId: string) => CAMERA_STATE.aad({ device_id: deviceId })
 const detailAad = (eventId: number | bigint, deviceId: string) => EVENT_DETAIL.aad({ id: eventId, device_id: deviceId });
 const legacyDetailAad = (eventId: number | bigint) => EVENT_DETAIL.legacyAad!({ id: eventId });
 /** Set once every detail is sealed with its camera (bindEventDetailsOnce): no legacy fallback after. */
-const DETAILS_BOUND = 'event_details_bound_to_device';
+const DETAILS_BOUND = META_KEYS.eventDetailsBound;
 
 export class CameraStore {
   private readonly stmts;
