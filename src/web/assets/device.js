@@ -135,6 +135,7 @@ $('event-filter').addEventListener('submit', (ev) => {
   loadEvents().catch(showError);
 });
 
+let streamOpened = false;
 liveEvents((type, data) => {
   if (type === 'devices' && device) return void load().catch(showError); // enrolled or removed elsewhere
   if (!device || !data || data.deviceId !== id) return;
@@ -145,6 +146,15 @@ liveEvents((type, data) => {
     renderState();
     if (type === 'event') loadEvents().catch(showError);
   }
-}, { reload: load });
+}, {
+  reload: load,
+  // A change made between the page's first read and the stream coming up (a removal, say) would be
+  // missed: read once more when it first opens.
+  onState: (up) => {
+    if (!up || streamOpened) return;
+    streamOpened = true;
+    if (device) load().catch(showError);
+  },
+});
 
 load().catch(showError);
