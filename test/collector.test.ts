@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSodium, type SodiumApi } from '../src/crypto/sodium.js';
 import type { Report } from '../src/uplink/report.js';
 import { collectorCli, fakeHub, reportBytes, signedReport, startCollectorProcess, type CollectorProcess } from './helpers/collector.js';
-import { cli, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
+import { cli, nextWholeSecond, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
 import { startPostgres, type TestPostgres } from './helpers/postgres.mjs';
 import { Mosquitto } from './uplink-helpers.js';
 
@@ -54,6 +54,7 @@ describe('hearth-collector with real hubs, Mosquitto and PostgreSQL', () => {
       expect(cli(['init', '--data-dir', dir.path]).code).toBe(0);
       for (const c of consents[i]!) expect(cli(['consent', 'set', c, 'on', '--data-dir', dir.path]).code).toBe(0);
       daemons.push(await startDaemon(dir.path, [], { HEARTH_UPLINK_URL: mosquitto.url }));
+      await nextWholeSecond(); // the window opened at start; closed within that second it would be empty
       const closed = JSON.parse(cli(['report', 'now', '--json', '--data-dir', dir.path]).stdout) as { outcomes: { category: string; status: string; reportId?: string }[] };
       for (const o of closed.outcomes) if (o.status === 'queued') queued.push({ category: o.category, reportId: o.reportId! });
     }

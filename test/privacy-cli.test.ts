@@ -7,7 +7,7 @@ import { loadSodium } from '../src/crypto/sodium.js';
 import { ReportValidator, verifyReport, type Report } from '../src/uplink/report.js';
 import { PrivacyLedger } from '../src/uplink/ledger.js';
 import { openVault } from '../src/store/vault.js';
-import { cli, enrolCamera, tempDir } from './helpers/hub.js';
+import { cli, enrolCamera, nextWholeSecond, tempDir } from './helpers/hub.js';
 
 describe('consent, report and ledger commands', () => {
   const dir = tempDir('hearth-privacy-cli-');
@@ -50,6 +50,7 @@ describe('consent, report and ledger commands', () => {
 
     expect(run('consent', 'set', 'adoption', 'on').stdout).toMatch(/adoption is now on/);
     expect(run('consent', 'set', 'adoption', 'on').stdout).toMatch(/already on/);
+    await nextWholeSecond(); // a window under consent for less than a second would be empty
     const closed = JSON.parse(run('report', 'now', '--json').stdout) as { outcomes: { category: string; status: string; reportId?: string }[] };
     expect(closed.outcomes.map((o) => o.status)).toEqual(['queued', 'consent-off', 'consent-off']);
 

@@ -97,6 +97,30 @@ describe('report windows, consent and the home budget', () => {
     expect(hub.vault.db.prepare('SELECT COUNT(*) FROM privacy_budget_home').pluck().get()).toBe(0);
   });
 
+  it('closes windows on whole seconds: never an empty window in seconds, and what came after the second stays for the next', () => {
+    const random = new ThresholdRandom();
+    const r = reporter({ daily: 40, random });
+    r.ensureWindowOpen(T0 + 250); // opened at a whole second
+    consent().set('scale-usage', true, T0 + 400);
+    event(scaleId, 'weigh_in', T0 + 600);
+    // Within the first second there is nothing to close; consent given in the window's last second leaves it empty.
+    expect(r.closeWindow(T0 + 900)).toBeUndefined();
+    const first = r.closeWindow(T0 + 1700)!;
+    expect([first.start, first.end]).toEqual([T0, T0 + 1000]);
+    const [report] = queued('scale-usage');
+    expect(report!.window).toEqual({ start: T0 / 1000, end: (T0 + 1000) / 1000 });
+    expect(report!.window.start).toBeLessThan(report!.window.end);
+    event(scaleId, 'weigh_in', T0 + 1500); // after the second the window closed on: the next window's
+    consent().set('adoption', true, T0 + 2300);
+    const second = r.closeWindow(T0 + 2800)!;
+    expect([second.start, second.end]).toEqual([T0 + 1000, T0 + 2000]);
+    expect(second.outcomes.find((o) => o.category === 'adoption')!.status).toBe('empty-window'); // consent came after its end
+    const third = r.closeWindow(T0 + 3100)!;
+    // 0.7 s under consent in a window of whole seconds: not empty (today's budget went on the first answer).
+    expect(third.outcomes.find((o) => o.category === 'adoption')!.status).toBe('budget-spent');
+    for (const q of queued('scale-usage')) expect(q.window.start).toBeLessThan(q.window.end);
+  });
+
   it('aggregates only what happened after consent was given, and records each change with its time', () => {
     const random = new ThresholdRandom();
     const r = reporter({ daily: 40, random });

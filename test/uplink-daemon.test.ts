@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Report } from '../src/uplink/report.js';
-import { cli, enrolCamera, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
+import { cli, enrolCamera, nextWholeSecond, publishAcked, startDaemon, tempDir, type DaemonHandle } from './helpers/hub.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
 
 describe('the daemon’s uplink', () => {
@@ -43,6 +43,7 @@ describe('the daemon’s uplink', () => {
     await publishAcked(client, `hearth/cam/${cam.id}/event`, JSON.stringify({ type: 'activation', ts: Date.now() }));
     client.end(true);
 
+    await nextWholeSecond(); // the window closes on a whole second: the activation falls inside it
     expect(cli(['report', 'now', '--data-dir', data.path]).code).toBe(0);
     await waitFor(() => collector.received.length >= 2, 15_000, 'two reports (adoption, device-health) at the collector');
     const reports = collector.received.map((r) => JSON.parse(r.payload.toString('utf8')) as Report);

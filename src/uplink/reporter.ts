@@ -109,9 +109,10 @@ export class Reporter {
     return this.db.transaction(() => {
       const start = this.windowStart();
       if (start !== undefined) return start;
-      this.setMeta(WINDOW_START_META, now);
+      const opened = wholeSecond(now);
+      this.setMeta(WINDOW_START_META, opened);
       this.setMeta(AUTH_BASELINE_META, this.source.authFailuresTotal());
-      return now;
+      return opened;
     }).immediate();
   }
 
@@ -135,10 +136,14 @@ export class Reporter {
   }
 
   /**
-   * Closes the open window at `end` (`hearth report now` passes the current time). Returns
-   * undefined when the window was already closed past `end` by someone else.
+   * Closes the open window at `end` (`hearth report now` passes the current time), rounded down to
+   * a whole second: reports carry their window in whole seconds, and a window that would be empty
+   * in seconds would be refused upstream (what is after the second stays in the next window).
+   * Returns undefined when the open window does not reach back past that second (it was closed a
+   * moment ago, by someone else or by an earlier `report now`).
    */
-  closeWindow(end: number, now = end): ClosedWindow | undefined {
+  closeWindow(endAt: number, now = endAt): ClosedWindow | undefined {
+    const end = wholeSecond(endAt);
     return this.db.transaction((): ClosedWindow | undefined => {
       const start = this.windowStart() ?? 0;
       if (end <= start) return undefined;
@@ -160,8 +165,8 @@ export class Reporter {
    * shown are one draw. Each report's answers carry their ε and their share of today's budget.
    */
   preview(now: number): ReportPreview[] {
-    const start = this.windowStart() ?? now;
-    const end = Math.max(now, start + 1);
+    const start = this.windowStart() ?? wholeSecond(now);
+    const end = Math.max(wholeSecond(now), wholeSecond(start) + 1000); // as closeWindow would, never empty
     const { sinceWindowStart } = this.authFailures();
     const { built } = this.buildReports(start, end, sinceWindowStart, new ScratchMemoStore(this.memos));
     const dailyEpsilon = this.budget.dailyEpsilon;
@@ -196,7 +201,8 @@ export class Reporter {
         skipped.set(category, { category, status: 'consent-off' });
         continue;
       }
-      // Nothing from before consent was given is aggregated.
+      // Nothing from before consent was given is aggregated (consent given within the window's last
+      // second leaves it empty: `end` is a whole second).
       const f = Math.max(start, since);
       if (f >= end) {
         skipped.set(category, { category, status: 'empty-window' });
@@ -252,4 +258,9 @@ export class Reporter {
   private setMeta(key: string, value: number): void {
     this.writeMeta.run(key, Buffer.from(String(value), 'utf8'));
   }
+}
+
+/** Epoch ms rounded down to a whole second (windows are sent in seconds). */
+function wholeSecond(ms: number): number {
+  return Math.floor(ms / 1000) * 1000;
 }

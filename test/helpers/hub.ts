@@ -14,6 +14,11 @@ import type { RunningHub } from '../../src/hub/hub.js';
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const BIN = join(ROOT, 'bin', 'hearth.js');
 
+/** Waits into the next whole second: report windows are whole seconds, so one closed now covers what came before. */
+export async function nextWholeSecond(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 1010 - (Date.now() % 1000)));
+}
+
 export function tempDir(prefix = 'hearth-test-'): { path: string; cleanup(): void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };

@@ -26,7 +26,7 @@ const now: CommandSpec = {
         return 0;
       }
       if (!closed) {
-        ctx.out('the window was closed a moment ago; nothing to do');
+        ctx.out('the open window is less than a second old (it was closed a moment ago); nothing to do');
         return 0;
       }
       ctx.out(`window ${closed.start === 0 ? 'start' : new Date(closed.start).toISOString()} – ${new Date(closed.end).toISOString()} closed`);
