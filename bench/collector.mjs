@@ -221,6 +221,42 @@ async function throughputRun({ processes, reports, mosq, pgc, dbName, connection
   };
 }
 
+/**
+ * A day of n format 2 reports as homes send them (a report per consented category, one answer
+ * each, cycling through every question: a third of them memoized), stored through the collector's
+ * own batch commit so the running figures are kept as in production (signatures are not checked by
+ * the store, so they are left out here).
+ */
+async function loadFormatTwoDay(store, day, n) {
+  const { QUESTIONS } = await import(join(DIST, 'metrics/ldp/questions.js'));
+  const { randomUUID } = await import('node:crypto');
+  const answerOf = (q, i) => {
+    const base = { epsilon: 1, spent: 1, memo: q.stable };
+    if (q.kind === 'yes-no') return { mechanism: 'randomized-response', ...base, bit: i % 3 === 0 ? 1 : 0 };
+    if (q.kind === 'mean') return { mechanism: '1bitmean', ...base, bound: q.bound, bit: i % 2 };
+    return { mechanism: 'dbitflip', ...base, buckets: q.buckets.length, bits: Object.fromEntries(q.buckets.map((_, b) => [String(b), (i + b) % 3 === 0 ? 1 : 0])) };
+  };
+  const end = Math.floor(Date.parse(`${day}T23:00:00Z`) / 1000);
+  const now = Date.parse(`${day}T23:30:00Z`);
+  const CHUNK = 5000;
+  for (let from = 0; from < n; from += CHUNK) {
+    const items = [];
+    for (let i = from; i < Math.min(n, from + CHUNK); i++) {
+      const q = QUESTIONS[i % QUESTIONS.length];
+      const homes = Math.max(1, Math.ceil(n / 3)); // three reports per home, each in its own window
+      const hub = i % homes;
+      const k = Math.floor(i / homes);
+      items.push({
+        day,
+        report: { v: 2, id: randomUUID(), hub: hub.toString(16).padStart(32, '0'), key: 'k', category: q.category, window: { start: end - 86_400 + k, end: end + k }, answers: { [q.name]: answerOf(q, i) }, privacy: { daily_epsilon: 1, spent: 1 }, signature: '' },
+      });
+    }
+    const outcomes = await store.commitBatch(items, [], now);
+    if (outcomes.some((o) => o !== 'stored')) throw new Error(`bench day: ${outcomes.find((o) => o !== 'stored')}`);
+    if (from % 100_000 === 0) log(`  loading the day: ${from.toLocaleString('en')} of ${n.toLocaleString('en')}`);
+  }
+}
+
 async function estimateRun(pgc, n) {
   const { CollectorStore } = await import(join(DIST, 'collector/store.js'));
   const { computeStats } = await import(join(DIST, 'collector/stats.js'));
@@ -229,19 +265,7 @@ async function estimateRun(pgc, n) {
   await store.migrate();
   const day = new Date().toISOString().slice(0, 10);
   await store.ensurePartitions(day, day);
-  // A day of n reports over the three categories, values spread like released (noisy) ones.
-  await store.pool.query(
-    `INSERT INTO reports (day, id, hub, category, v, window_start, window_end, metrics, privacy)
-     SELECT $1::date, gen_random_uuid(), md5(i::text), c.category, 1, 0, 1, c.metrics, '{}'::jsonb
-       FROM generate_series(1, $2) i
-       CROSS JOIN LATERAL (SELECT CASE i % 3
-         WHEN 0 THEN 'adoption' WHEN 1 THEN 'device-health' ELSE 'scale-usage' END AS category,
-         CASE i % 3
-         WHEN 0 THEN jsonb_build_object('activations', i % 97 - 40, 'cameras', i % 193 - 90, 'scales', i % 61 - 25)
-         WHEN 1 THEN jsonb_build_object('connect_attempts', i % 801 - 380, 'connect_failures', i % 803 - 390, 'online_percent', i % 1601 - 750, 'reboots', i % 163 - 75)
-         ELSE jsonb_build_object('weigh_ins', i % 83 - 35) END AS metrics) c`,
-    [day, n],
-  );
+  await loadFormatTwoDay(store, day, n);
   await store.pool.query('VACUUM ANALYZE reports');
   const times = [];
   let stats;

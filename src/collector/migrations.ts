@@ -3,10 +3,15 @@
  * lock, so processes starting together apply each step once). A step is never edited once released;
  * changes come as new steps.
  */
+import type pg from 'pg';
+import { rebuildAnswerSums } from './answer-sums.js';
+
 export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /** A step SQL alone cannot do (the shared estimators' arithmetic), run after \`sql\` in its transaction. */
+  after?: (client: pg.ClientBase) => Promise<unknown>;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -94,5 +99,54 @@ export const MIGRATIONS: readonly Migration[] = [
       -- keeps it from reading the whole day.
       CREATE INDEX reports_v2_by_day ON reports (day) WHERE v = 2;
     `,
+  },
+  {
+    version: 4,
+    name: 'running figures kept as reports are stored',
+    sql: `
+      -- Kept in the transaction that stores each batch (src/collector/answer-sums.ts), so a day's
+      -- statistics read a few rows instead of every report of the day.
+      CREATE TABLE report_counts (
+        day date NOT NULL,
+        category text NOT NULL,
+        n bigint NOT NULL,
+        PRIMARY KEY (day, category)
+      );
+      INSERT INTO report_counts (day, category, n) SELECT day, category, count(*) FROM reports GROUP BY day, category;
+
+      -- Sums of the format 2 answers that change with each report (MeanAccumulator's), per day and statistic.
+      CREATE TABLE answer_sums (
+        day date NOT NULL,
+        statistic text NOT NULL,
+        n bigint NOT NULL,
+        known bigint NOT NULL,
+        sw2v double precision NOT NULL,
+        sw double precision NOT NULL,
+        swy double precision NOT NULL,
+        sw2 double precision NOT NULL,
+        sw2y double precision NOT NULL,
+        sw2y2 double precision NOT NULL,
+        PRIMARY KEY (day, statistic)
+      );
+
+      -- Each home's newest memoized answer per day and question (counted once per home when days are pooled).
+      CREATE TABLE memo_answers (
+        day date NOT NULL,
+        hub text NOT NULL,
+        question text NOT NULL,
+        at bigint NOT NULL,
+        answer jsonb NOT NULL,
+        PRIMARY KEY (day, hub, question)
+      );
+      INSERT INTO memo_answers (day, hub, question, at, answer)
+        SELECT DISTINCT ON (r.day, r.hub, a.key) r.day, r.hub, a.key, r.window_end, a.value
+          FROM reports r, jsonb_each(r.metrics) a
+         WHERE r.v = 2 AND jsonb_typeof(a.value) = 'object' AND a.value -> 'memo' = 'true'::jsonb
+         ORDER BY r.day, r.hub, a.key, r.window_end DESC;
+
+      -- Format 1 sums read only format 1 rows (hubs send format 2 now).
+      CREATE INDEX reports_v1_by_day ON reports (day) WHERE v = 1;
+    `,
+    after: (client) => rebuildAnswerSums(client),
   },
 ];

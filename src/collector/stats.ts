@@ -58,13 +58,16 @@ function sortByName<T>(o: Record<string, T>): Record<string, T> {
 }
 
 /**
- * Format 2 (local-DP answers) through the shared estimators: the raw reports of [from, to] pooled by
- * StatisticsPool (a home's memoized answer counted once, the latest), and for days whose raw
+ * Format 2 (local-DP answers) through the shared estimators: for the raw days of [from, to], the
+ * running sums of the changing answers and each home's newest memoized answer (counted once)
+ * pooled by StatisticsPool, and for days whose raw
  * reports are gone (past retention) their kept per-day estimates, joined by inverse variance.
  */
 export async function formatTwoEstimates(store: CollectorStore, from: string, to: string): Promise<Record<string, StatisticOut>> {
   const pool = new StatisticsPool();
-  for (const r of await store.answersV2(from, to)) pool.add(r.hub, r.window_end * 1000, r.answers as Record<string, Answer>);
+  const [sums, memos] = await Promise.all([store.answerSums(from, to), store.memoAnswerCounts(from, to)]);
+  for (const s of sums) pool.addSums(s.statistic, s);
+  for (const m of memos) pool.addHomesMemo(m.question, m.answer as unknown as Answer, m.homes);
   const out: Record<string, StatisticOut> = {};
   for (const [name, e] of Object.entries(pool.estimates())) {
     out[name] = { estimate: e.estimate, ci_low: e.ciLow, ci_high: e.ciHigh, n: e.n, category: categoryOf(name) };

@@ -9,6 +9,9 @@ import type { RefusalReason } from './checks.js';
 import { METRICS } from '../metrics/categories.js';
 import { MIGRATIONS } from './migrations.js';
 import type { MeanSums } from './estimate.js';
+import type { AccumulatorSums } from '../metrics/ldp/estimators.js';
+import type { Answer } from '../metrics/ldp/answers.js';
+import { foldFigures, writeFigures, type StoredReportFigures } from './answer-sums.js';
 
 // bigint and numeric come back as strings by default; every count here fits a double exactly.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -87,6 +90,7 @@ export class CollectorStore {
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
+          if (m.after) await m.after(client);
           await client.query('INSERT INTO collector_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
           await client.query('COMMIT');
         } catch (e) {
@@ -196,6 +200,12 @@ export class CollectorStore {
           for (const i of notInserted) outcomes[i] = there.has(items[i]!.report.id) ? 'duplicate-id' : 'duplicate-window';
         }
       }
+      const stored: StoredReportFigures[] = [];
+      items.forEach((it, i) => {
+        if (outcomes[i] !== 'stored') return;
+        const r = it.report;
+        stored.push(r.v === 2 ? { day: it.day, hub: r.hub, category: r.category, at: r.window.end, answers: r.answers as Record<string, Answer> } : { day: it.day, hub: r.hub, category: r.category, at: r.window.end });
+      });
       const counts = new Map<string, number>();
       for (const r of [...refused, ...outcomes.filter((o): o is Exclude<StoreOutcome, 'stored'> => o !== 'stored')]) counts.set(r, (counts.get(r) ?? 0) + 1);
       if (counts.size) {
@@ -206,6 +216,8 @@ export class CollectorStore {
           [dayOf(nowMs), reasons, reasons.map((r) => counts.get(r)!)],
         );
       }
+      // Last: the running figures' rows are the hot ones every batch updates; held only until COMMIT.
+      if (stored.length) await writeFigures(client, foldFigures(stored));
       await client.query('COMMIT');
       return outcomes;
     } catch (e) {
@@ -265,23 +277,28 @@ export class CollectorStore {
       [from, to],
     );
     const out: DaySums[] = kept.rows.map((r) => ({ day: r.day, category: r.category, metric: r.metric, n: r.n, sum: r.sum, sumSquares: r.sum_squares }));
-    // One scan over the raw days not final yet, one aggregate per allow-listed metric (a metric a
-    // report does not carry reads as NULL and is not counted). Each value is read from the jsonb
-    // once (OFFSET 0 keeps the planner from copying the expression into every aggregate).
+    // Raw days not final yet: reports per category from the running counts, and one scan of their
+    // format 1 reports (through a partial index) with one aggregate per allow-listed metric (a
+    // metric a report does not carry reads as NULL and is not counted). Each value is read from the
+    // jsonb once (OFFSET 0 keeps the planner from copying the expression into every aggregate).
+    const counts = await this.pool.query<{ day: string; category: string; n: number }>(
+      `SELECT day, category, n FROM report_counts
+        WHERE day BETWEEN $1 AND $2 AND day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2)`,
+      [from, to],
+    );
+    for (const r of counts.rows) out.push({ day: r.day, category: r.category, metric: '', n: r.n, sum: 0, sumSquares: 0 });
     const names = allMetricNames();
-    // Format 1 metrics only (format 2 answers are estimated by the shared StatisticsPool); every format counts as a report.
-    const values = names.map((m, i) => `(CASE WHEN r.v = 1 THEN r.metrics END -> '${m}')::float8 AS v${i}`).join(', ');
+    const values = names.map((m, i) => `(r.metrics -> '${m}')::float8 AS v${i}`).join(', ');
     const aggregates = names.map((_, i) => `count(v${i}) AS n${i}, sum(v${i}) AS s${i}, sum(v${i} * v${i}) AS q${i}`).join(', ');
     const raw = await this.pool.query<Record<string, number | string | null>>(
-      `SELECT day, category, count(*) AS reports, ${aggregates}
+      `SELECT day, category, ${aggregates}
          FROM (SELECT r.day, r.category, ${values} FROM reports r
-                WHERE r.day BETWEEN $1 AND $2 AND r.day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2)
+                WHERE r.v = 1 AND r.day BETWEEN $1 AND $2 AND r.day NOT IN (SELECT day FROM daily_sums WHERE final AND day BETWEEN $1 AND $2)
                OFFSET 0) x
         GROUP BY day, category`,
       [from, to],
     );
     for (const r of raw.rows) {
-      out.push({ day: String(r.day), category: String(r.category), metric: '', n: Number(r.reports), sum: 0, sumSquares: 0 });
       names.forEach((metric, i) => {
         const n = Number(r[`n${i}`]);
         if (n > 0) out.push({ day: String(r.day), category: String(r.category), metric, n, sum: Number(r[`s${i}`]), sumSquares: Number(r[`q${i}`]) });
@@ -290,11 +307,28 @@ export class CollectorStore {
     return out;
   }
 
-  /** Format 2 reports of the raw days in [from, to]: pseudonym, window end (epoch s) and answers. */
-  async answersV2(from: string, to: string): Promise<{ hub: string; window_end: number; answers: Record<string, unknown> }[]> {
-    const res = await this.pool.query<{ hub: string; window_end: number; answers: Record<string, unknown> }>(
-      'SELECT hub, window_end, metrics AS answers FROM reports WHERE v = 2 AND day BETWEEN $1 AND $2',
+  /** The running sums of format 2's changing answers for the raw days in [from, to], per day and statistic. */
+  async answerSums(from: string, to: string): Promise<({ day: string; statistic: string } & AccumulatorSums)[]> {
+    const res = await this.pool.query<{ day: string; statistic: string } & AccumulatorSums>(
+      'SELECT day, statistic, n, known, sw2v, sw, swy, sw2, sw2y, sw2y2 FROM answer_sums WHERE day BETWEEN $1 AND $2 ORDER BY day, statistic',
       [from, to],
+    );
+    return res.rows;
+  }
+
+  /**
+   * Each home's newest memoized answer per question over the raw days in [from, to], counted by
+   * distinct answer: many homes give the very same answer, so this is a few rows however many homes.
+   */
+  async memoAnswerCounts(from: string, to: string): Promise<{ question: string; answer: Record<string, unknown>; homes: number }[]> {
+    // One day holds one row per home and question already: no sort needed.
+    const newest =
+      from === to
+        ? 'SELECT question, answer FROM memo_answers WHERE day = $1'
+        : 'SELECT DISTINCT ON (hub, question) question, answer FROM memo_answers WHERE day BETWEEN $1 AND $2 ORDER BY hub, question, at DESC';
+    const res = await this.pool.query<{ question: string; answer: Record<string, unknown>; homes: number }>(
+      `SELECT question, answer, count(*)::int8 AS homes FROM (${newest}) m GROUP BY question, answer ORDER BY question, homes DESC`,
+      from === to ? [from] : [from, to],
     );
     return res.rows;
   }
@@ -346,8 +380,21 @@ export class CollectorStore {
     return (await this.pool.query<{ day: string }>('SELECT DISTINCT day FROM daily_sums WHERE final ORDER BY day')).rows.map((r) => r.day);
   }
 
+  /** Drops a day's raw reports with what was kept of them per home (its kept sums and estimates stay). */
   async dropPartition(day: string): Promise<void> {
-    await this.pool.query(`DROP TABLE IF EXISTS ${partitionName(day)}`);
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`DROP TABLE IF EXISTS ${partitionName(day)}`);
+      await client.query('DELETE FROM memo_answers WHERE day = $1', [day]);
+      await client.query('DELETE FROM answer_sums WHERE day = $1', [day]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw e;
+    } finally {
+      client.release();
+    }
     this.partitions.delete(day);
   }
 

@@ -8,6 +8,8 @@ import type { SodiumApi } from '../../src/crypto/sodium.js';
 import { CATEGORIES, METRICS, type Category } from '../../src/metrics/categories.js';
 import { canonicalBytes } from '../../src/uplink/canonical.js';
 import { newReportId, reportBytes, type ReportV1 } from '../../src/uplink/report.js';
+import { signReportV2, type ReportV2 } from '../../src/uplink/report-v2.js';
+import type { Answer } from '../../src/metrics/ldp/answers.js';
 import { reportTopic, type SigningKeys } from '../../src/uplink/identity.js';
 import { baseEnv, ROOT } from './hub.js';
 
@@ -117,6 +119,21 @@ export function signedReport(sodium: SodiumApi, hub: FakeHub, opts: { category?:
     privacy: { mechanism: 'discrete-laplace', epsilon: 0.5, bounds: Object.fromEntries(specs.map((m) => [m.name, m.bound])) },
   };
   return { ...unsigned, signature: Buffer.from(sodium.crypto_sign_detached(canonicalBytes(unsigned), hub.keys.privateKey)).toString('base64') };
+}
+
+/** A format 2 report with the given answers, signed as the hub signs it. */
+export function signedReportV2(sodium: SodiumApi, hub: FakeHub, opts: { category: Category; windowEndMs: number; answers: Record<string, Answer>; id?: string }): ReportV2 {
+  const spent = Object.values(opts.answers).reduce((s, a) => s + a.spent, 0);
+  return signReportV2(sodium, hub.keys.privateKey, {
+    v: 2,
+    id: opts.id ?? newReportId(sodium),
+    hub: hub.pseudonym,
+    key: Buffer.from(hub.keys.publicKey).toString('base64'),
+    category: opts.category,
+    window: { start: Math.floor((opts.windowEndMs - 86_400_000) / 1000), end: Math.floor(opts.windowEndMs / 1000) },
+    answers: opts.answers,
+    privacy: { daily_epsilon: 1, spent },
+  });
 }
 
 export { reportBytes };

@@ -78,6 +78,21 @@ export function indicatorNoiseVariance(epsilonOfBit: number): number {
  * A weighted mean with a sandwich (heteroscedasticity-robust) variance; streaming. When every value
  * was added with its known variance, the variance of the mean is computed from those instead.
  */
+/** A MeanAccumulator's running sums: enough to go on adding to it, or to join it to another (e.g. kept in a database). */
+export interface AccumulatorSums {
+  n: number;
+  /** How many values came with a known variance. */
+  known: number;
+  sw2v: number;
+  sw: number;
+  swy: number;
+  sw2: number;
+  sw2y: number;
+  sw2y2: number;
+}
+
+export const EMPTY_SUMS: Readonly<AccumulatorSums> = Object.freeze({ n: 0, known: 0, sw2v: 0, sw: 0, swy: 0, sw2: 0, sw2y: 0, sw2y2: 0 });
+
 export class MeanAccumulator {
   private n = 0;
   private known = 0;
@@ -88,18 +103,36 @@ export class MeanAccumulator {
   private sw2y = 0;
   private sw2y2 = 0;
 
-  add(y: number, weight = 1, knownVariance?: number): void {
+  /** Adds the values another accumulator holds (the sums are additive). */
+  merge(s: Readonly<AccumulatorSums>): void {
+    this.n += s.n;
+    this.known += s.known;
+    this.sw2v += s.sw2v;
+    this.sw += s.sw;
+    this.swy += s.swy;
+    this.sw2 += s.sw2;
+    this.sw2y += s.sw2y;
+    this.sw2y2 += s.sw2y2;
+  }
+
+  sums(): AccumulatorSums {
+    return { n: this.n, known: this.known, sw2v: this.sw2v, sw: this.sw, swy: this.swy, sw2: this.sw2, sw2y: this.sw2y, sw2y2: this.sw2y2 };
+  }
+
+  /** Adds a value (`times` times over: as many answers with that same value). */
+  add(y: number, weight = 1, knownVariance?: number, times = 1): void {
     if (!Number.isFinite(y) || !(weight > 0)) throw new RangeError('value and weight must be finite, weight positive');
+    if (!(Number.isInteger(times) && times >= 1)) throw new RangeError('times must be a positive integer');
     if (knownVariance !== undefined) {
-      this.known++;
-      this.sw2v += weight * weight * knownVariance;
+      this.known += times;
+      this.sw2v += times * weight * weight * knownVariance;
     }
-    this.n++;
-    this.sw += weight;
-    this.swy += weight * y;
-    this.sw2 += weight * weight;
-    this.sw2y += weight * weight * y;
-    this.sw2y2 += weight * weight * y * y;
+    this.n += times;
+    this.sw += times * weight;
+    this.swy += times * weight * y;
+    this.sw2 += times * weight * weight;
+    this.sw2y += times * weight * weight * y;
+    this.sw2y2 += times * weight * weight * y * y;
   }
 
   get count(): number {
@@ -168,6 +201,61 @@ export function answerFits(q: QuestionSpec, a: Answer): boolean {
   }
 }
 
+/** What one answer adds to one statistic's accumulator. */
+export interface Contribution {
+  statistic: string;
+  y: number;
+  weight: number;
+  knownVariance?: number;
+}
+
+/** A report's answers sorted out: what changing answers add now, the memoized ones (counted once per home), the misfits. */
+export interface SortedAnswers {
+  fresh: Contribution[];
+  memos: { question: string; answer: Answer }[];
+  rejected: number;
+}
+
+const QUESTION_BY_NAME = new Map(QUESTIONS.map((q) => [q.name, q]));
+
+export function sortAnswers(answers: Readonly<Record<string, Answer>>): SortedAnswers {
+  const out: SortedAnswers = { fresh: [], memos: [], rejected: 0 };
+  for (const [name, answer] of Object.entries(answers)) {
+    const q = QUESTION_BY_NAME.get(name);
+    if (!q || !answerFits(q, answer)) out.rejected++;
+    else if (answer.memo) out.memos.push({ question: name, answer });
+    else out.fresh.push(...contributions(q, answer));
+  }
+  return out;
+}
+
+/** The values one answer adds, per statistic (a histogram answer adds one per bucket). */
+export function contributions(q: QuestionSpec, answer: Answer): Contribution[] {
+  const weight = 1 / worstCaseVariance(answer);
+  if (answer.mechanism === 'dbitflip') {
+    const known = answer.memo ? indicatorNoiseVariance(answer.epsilon / 2) : undefined;
+    return Object.entries(answer.bits).map(([k, bit]) => withKnown({ statistic: `${q.name}_${bucketLabel(q.buckets!, Number(k))}_share`, y: unbiasedBucketBit(bit, answer.epsilon), weight }, known));
+  }
+  if (answer.mechanism === 'randomized-response') {
+    return [withKnown({ statistic: `${q.name}_share`, y: unbiasedValue(answer), weight }, answer.memo ? indicatorNoiseVariance(answer.epsilon) : undefined)];
+  }
+  return [{ statistic: `${q.name}_mean`, y: unbiasedValue(answer), weight }];
+}
+
+function withKnown(c: Contribution, knownVariance: number | undefined): Contribution {
+  if (knownVariance !== undefined) c.knownVariance = knownVariance;
+  return c;
+}
+
+/** Adds contributions into accumulators by statistic (each `times` times over). */
+export function accumulate(accs: Map<string, MeanAccumulator>, cs: readonly Contribution[], times = 1): void {
+  for (const c of cs) {
+    let a = accs.get(c.statistic);
+    if (!a) accs.set(c.statistic, (a = new MeanAccumulator()));
+    a.add(c.y, c.weight, c.knownVariance, times);
+  }
+}
+
 /**
  * Pools the answers of many reports (e.g. a week of them) and estimates every statistic. Changing
  * answers count once each; a home's memoized answer to a question counts once, the latest wins.
@@ -175,34 +263,57 @@ export function answerFits(q: QuestionSpec, a: Answer): boolean {
 export class StatisticsPool {
   private readonly fresh = new Map<string, MeanAccumulator>();
   private readonly memos = new Map<string, { at: number; answer: Answer }>();
+  /** Memoized answers counted once per home elsewhere (addHomesMemo). */
+  private readonly counted = new Map<string, MeanAccumulator>();
   /** Answers that did not fit their question (wrong mechanism, bound or bucket count). */
   rejected = 0;
 
   /** `home`: the report's hub pseudonym; `at`: when the report was made (its window end). */
   add(home: string, at: number, answers: Readonly<Record<string, Answer>>): void {
-    for (const [name, answer] of Object.entries(answers)) {
-      const q = QUESTIONS.find((x) => x.name === name);
-      if (!q || !answerFits(q, answer)) {
-        this.rejected++;
-        continue;
-      }
-      if (answer.memo) {
-        const key = `${home}\u0000${name}`;
-        const held = this.memos.get(key);
-        if (!held || held.at <= at) this.memos.set(key, { at, answer });
-      } else {
-        addAnswer(this.fresh, q, answer);
-      }
+    const sorted = sortAnswers(answers);
+    this.rejected += sorted.rejected;
+    accumulate(this.fresh, sorted.fresh);
+    for (const { question, answer } of sorted.memos) this.addMemo(home, at, question, answer);
+  }
+
+  /** A memoized answer on its own (it must fit its question: see sortAnswers). */
+  addMemo(home: string, at: number, question: string, answer: Answer): void {
+    const key = `${home}\u0000${question}`;
+    const held = this.memos.get(key);
+    if (!held || held.at <= at) this.memos.set(key, { at, answer });
+  }
+
+  /**
+   * A memoized answer given by `homes` homes, already one per home (e.g. counted by a database
+   * after keeping each home's newest): added as they are, not deduplicated again. Returns false
+   * (and counts it rejected) when the answer does not fit its question.
+   */
+  addHomesMemo(question: string, answer: Answer, homes: number): boolean {
+    const q = QUESTION_BY_NAME.get(question);
+    if (!q || !answer.memo || !answerFits(q, answer)) {
+      this.rejected += homes;
+      return false;
     }
+    accumulate(this.counted, contributions(q, answer), homes);
+    return true;
+  }
+
+  /** Changing answers already summed elsewhere (e.g. a day's running sums kept in a database). */
+  addSums(statistic: string, sums: Readonly<AccumulatorSums>): void {
+    let a = this.fresh.get(statistic);
+    if (!a) this.fresh.set(statistic, (a = new MeanAccumulator()));
+    a.merge(sums);
   }
 
   estimates(): Record<string, Estimate> {
     const accs = new Map<string, MeanAccumulator>();
     for (const [k, a] of this.fresh) accs.set(k, copy(a));
-    for (const [key, { answer }] of this.memos) {
-      const q = QUESTIONS.find((x) => x.name === key.slice(key.indexOf('\u0000') + 1))!;
-      addAnswer(accs, q, answer);
+    for (const [k, a] of this.counted) {
+      const held = accs.get(k);
+      if (held) held.merge(a.sums());
+      else accs.set(k, copy(a));
     }
+    for (const [key, { answer }] of this.memos) accumulate(accs, contributions(QUESTION_BY_NAME.get(key.slice(key.indexOf('\u0000') + 1))!, answer));
     const out: Record<string, Estimate> = {};
     for (const s of STATISTICS) {
       const r = accs.get(s.name)?.result(s.range);
@@ -212,25 +323,8 @@ export class StatisticsPool {
   }
 }
 
-function addAnswer(accs: Map<string, MeanAccumulator>, q: QuestionSpec, answer: Answer): void {
-  const acc = (name: string) => {
-    let a = accs.get(name);
-    if (!a) accs.set(name, (a = new MeanAccumulator()));
-    return a;
-  };
-  const weight = 1 / worstCaseVariance(answer);
-  if (answer.mechanism === 'dbitflip') {
-    const known = answer.memo ? indicatorNoiseVariance(answer.epsilon / 2) : undefined;
-    for (const [k, bit] of Object.entries(answer.bits)) {
-      acc(`${q.name}_${bucketLabel(q.buckets!, Number(k))}_share`).add(unbiasedBucketBit(bit, answer.epsilon), weight, known);
-    }
-  } else if (answer.mechanism === 'randomized-response') {
-    acc(`${q.name}_share`).add(unbiasedValue(answer), weight, answer.memo ? indicatorNoiseVariance(answer.epsilon) : undefined);
-  } else {
-    acc(`${q.name}_mean`).add(unbiasedValue(answer), weight);
-  }
-}
-
 function copy(a: MeanAccumulator): MeanAccumulator {
-  return Object.assign(Object.create(MeanAccumulator.prototype) as MeanAccumulator, a);
+  const c = new MeanAccumulator();
+  c.merge(a.sums());
+  return c;
 }
