@@ -166,7 +166,8 @@ export class Reporter {
    */
   preview(now: number): ReportPreview[] {
     const start = this.windowStart() ?? wholeSecond(now);
-    const end = Math.max(wholeSecond(now), wholeSecond(start) + 1000); // as closeWindow would, never empty
+    // The window as it would close at the coming whole second: never empty, consent given just now included.
+    const end = Math.max(wholeSecond(now) + 1000, wholeSecond(start) + 1000);
     const { sinceWindowStart } = this.authFailures();
     const { built } = this.buildReports(start, end, sinceWindowStart, new ScratchMemoStore(this.memos));
     const dailyEpsilon = this.budget.dailyEpsilon;
