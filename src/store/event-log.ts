@@ -85,7 +85,7 @@ export class EventLog {
    * than one range's rows are held. Each range is read whole (no statement stays open across a
    * yield, so checkpoints are never held up by the reader).
    */
-  async *ofDeviceInSteps(deviceId: string, idsPerStep = 2_000): AsyncGenerator<StoredEvent[]> {
+  async *ofDeviceInSteps(deviceId: string, idsPerStep = 1_000): AsyncGenerator<StoredEvent[]> {
     const { lo, hi } = this.stmts.idBounds.get() as { lo: number; hi: number };
     for (let after = lo - 1; after < hi; after += idsPerStep) {
       const rows = this.stmts.ofDeviceInRange.all(after, Math.min(after + idsPerStep, hi), deviceId) as EventRow[];

@@ -54,8 +54,10 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
         let text = '';
         let since = performance.now();
         for (const e of batch) {
-          const event = { type: e.type, ts: e.ts, receivedAt: e.receivedAt, detail: e.detail ? cameras.openDetail(e.id, d!.id, e.detail) : null };
-          text += (first ? '' : ',') + JSON.stringify(event);
+          // The schema's four fields written straight out: no object per event to collect later
+          // (a long export's garbage is what made the collector pause the loop).
+          const detail = e.detail ? JSON.stringify(cameras.openDetail(e.id, d!.id, e.detail)) : 'null';
+          text += `${first ? '' : ','}{"type":${JSON.stringify(e.type)},"ts":${JSON.stringify(e.ts)},"receivedAt":${JSON.stringify(e.receivedAt)},"detail":${detail}}`;
           first = false;
           // Opening details is the costly part: the loop gets its turn every few milliseconds of it
           // (a stream's pull alone is a microtask, not a turn of the loop).
@@ -70,7 +72,7 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
       }
       yield ']}';
     }
-    return attachment(reply, `hearth-device-${d.id}.json`).type('application/json; charset=utf-8').send(Readable.from(document()));
+    return attachment(reply, `hearth-device-${d.id}.json`).type('application/json; charset=utf-8').send(Readable.from(document(), { highWaterMark: 1 })); // one chunk ahead of the socket, not sixteen
   });
 
   app.get('/api/export/member/:id', { schema: S.ExportMemberRoute }, async (req, reply) => {
