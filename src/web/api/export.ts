@@ -59,10 +59,16 @@ export function registerExport(server: FastifyInstance, ctx: Ctx): void {
           const detail = e.detail ? JSON.stringify(cameras.openDetail(e.id, d!.id, e.detail)) : 'null';
           text += `${first ? '' : ','}{"type":${JSON.stringify(e.type)},"ts":${JSON.stringify(e.ts)},"receivedAt":${JSON.stringify(e.receivedAt)},"detail":${detail}}`;
           first = false;
+          // Chunks stay small: a string past ~128 kB is allocated straight in the old generation,
+          // which then grows until a full collection, which pauses the loop.
+          if (text.length > 32_768) {
+            yield text;
+            text = '';
+          }
           // Opening details is the costly part: the loop gets its turn every few milliseconds of it
           // (a stream's pull alone is a microtask, not a turn of the loop).
           if (performance.now() - since > 3) {
-            yield text;
+            if (text) yield text;
             text = '';
             await new Promise<void>((resolve) => setImmediate(resolve));
             since = performance.now();
