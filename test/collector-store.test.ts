@@ -176,6 +176,18 @@ describe('collector storage on PostgreSQL', () => {
         expected.add(r.hub, r.window.end * 1000, r.answers);
         counts.adoption = (counts.adoption ?? 0) + 1;
       }
+      // A hostile hub's answer with an ε so small that e^ε is 1 fits every shape check: stored
+      // with its report, never estimated, and it stops nothing (it would make the sums infinite).
+      const tiny = signedReportV2(sodium, fakeHub(sodium), {
+        category: 'adoption',
+        windowEndMs: Date.parse(`${days[1]}T22:00:00Z`),
+        answers: {
+          activations: { mechanism: '1bitmean', epsilon: 1e-300, spent: 1e-300, memo: false, bound: 5, bit: 1 },
+          has_scale: { mechanism: 'randomized-response', epsilon: 1e-300, spent: 1e-300, memo: true, bit: 1 },
+        },
+      });
+      expect(await upgraded.commitBatch([{ report: tiny, day: days[1]! }], [], now)).toEqual(['stored']);
+      counts.adoption = (counts.adoption ?? 0) + 1;
       // The same reports again (a redelivery) change nothing.
       expect(await upgraded.commitBatch(items.slice(0, 12), [], now)).toEqual(Array(12).fill('stored'));
       expect(await upgraded.commitBatch(items, [], now)).toEqual([...Array(12).fill('duplicate-id'), ...Array(8).fill('stored')]);

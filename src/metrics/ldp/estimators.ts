@@ -222,11 +222,23 @@ export function sortAnswers(answers: Readonly<Record<string, Answer>>): SortedAn
   const out: SortedAnswers = { fresh: [], memos: [], rejected: 0 };
   for (const [name, answer] of Object.entries(answers)) {
     const q = QUESTION_BY_NAME.get(name);
-    if (!q || !answerFits(q, answer)) out.rejected++;
+    const cs = q && answerFits(q, answer) ? usableContributions(q, answer) : undefined;
+    if (!cs) out.rejected++;
     else if (answer.memo) out.memos.push({ question: name, answer });
-    else out.fresh.push(...contributions(q, answer));
+    else out.fresh.push(...cs);
   }
   return out;
+}
+
+/**
+ * An answer's contributions, or undefined when one is not a finite value with a positive finite
+ * weight: an ε so small that e^ε rounds to 1 passes every shape check and would make the
+ * unbiased value infinite (and poison every sum it joins).
+ */
+function usableContributions(q: QuestionSpec, answer: Answer): Contribution[] | undefined {
+  const cs = contributions(q, answer);
+  const finite = (x: number | undefined) => x === undefined || Number.isFinite(x);
+  return cs.every((c) => Number.isFinite(c.y) && Number.isFinite(c.weight) && c.weight > 0 && finite(c.knownVariance)) ? cs : undefined;
 }
 
 /** The values one answer adds, per statistic (a histogram answer adds one per bucket). */
@@ -290,11 +302,12 @@ export class StatisticsPool {
    */
   addHomesMemo(question: string, answer: Answer, homes: number): boolean {
     const q = QUESTION_BY_NAME.get(question);
-    if (!q || !answer.memo || !answerFits(q, answer)) {
+    const cs = q && answer.memo && answerFits(q, answer) ? usableContributions(q, answer) : undefined;
+    if (!cs) {
       this.rejected += homes;
       return false;
     }
-    accumulate(this.counted, contributions(q, answer), homes);
+    accumulate(this.counted, cs, homes);
     return true;
   }
 
