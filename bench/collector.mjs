@@ -188,7 +188,7 @@ async function throughputRun({ processes, reports, mosq, pgc, dbName, connection
   for (;;) {
     const n = await count();
     if (n > 0) {
-      [startCount, t0, cpu0] = [n, performance.now(), { collector: cpuOf(collectorPids), postgres: cpuOf(postgresPids(pgc.dataDir)), own: ownCpu(mosq), machine: readMachineBusySeconds() }];
+      [startCount, t0, cpu0] = [n, performance.now(), { collector: cpuOf(collectorPids), postgres: cpuOf(postgresPids(pgc.dataDir)), mosquitto: readCpuSeconds(mosq.pid) ?? 0, own: ownCpu(mosq), machine: readMachineBusySeconds() }];
       break;
     }
     await sleep(5);
@@ -197,7 +197,7 @@ async function throughputRun({ processes, reports, mosq, pgc, dbName, connection
   for (;;) {
     const n = await count();
     if (n >= reports.length) {
-      end = { n, t: performance.now(), collector: cpuOf(collectorPids), postgres: cpuOf(postgresPids(pgc.dataDir)), own: ownCpu(mosq), machine: readMachineBusySeconds() };
+      end = { n, t: performance.now(), collector: cpuOf(collectorPids), postgres: cpuOf(postgresPids(pgc.dataDir)), mosquitto: readCpuSeconds(mosq.pid) ?? 0, own: ownCpu(mosq), machine: readMachineBusySeconds() };
       break;
     }
     await sleep(20);
@@ -216,6 +216,7 @@ async function throughputRun({ processes, reports, mosq, pgc, dbName, connection
     mean_batch: Math.round((total('hearth_collector_stored_total') / Math.max(1, total('hearth_collector_batches_total'))) * 10) / 10,
     collector_cpu_us_per_report: Math.round(((end.collector - cpu0.collector) * 1e6) / drained),
     postgres_cpu_us_per_report: Math.round(((end.postgres - cpu0.postgres) * 1e6) / drained),
+    mosquitto_cpu_us_per_report: Math.round(((end.mosquitto - cpu0.mosquitto) * 1e6) / drained),
     // Cores' worth of CPU taken by processes outside this benchmark while it measured (a busy machine).
     foreign_cores: Math.round(foreignCoreShare(end.machine - cpu0.machine, end.collector - cpu0.collector + end.postgres - cpu0.postgres + end.own - cpu0.own, seconds) * 100) / 100,
   };
@@ -322,8 +323,8 @@ export async function main(argv) {
       [
         '',
         `collector end to end (Mosquitto → hearth-collector → PostgreSQL, fsync on), ${opts.reports} reports:`,
-        `  1 process:   ${results.one.reports_per_s} reports/s; CPU per report: collector ${results.one.collector_cpu_us_per_report} µs, PostgreSQL ${results.one.postgres_cpu_us_per_report} µs; other processes used ${results.one.foreign_cores} cores meanwhile`,
-        `  2 processes: ${results.two.reports_per_s} reports/s; CPU per report: collector ${results.two.collector_cpu_us_per_report} µs, PostgreSQL ${results.two.postgres_cpu_us_per_report} µs; other processes used ${results.two.foreign_cores} cores meanwhile`,
+        `  1 process:   ${results.one.reports_per_s} reports/s; CPU per report: collector ${results.one.collector_cpu_us_per_report} µs, PostgreSQL ${results.one.postgres_cpu_us_per_report} µs, Mosquitto ${results.one.mosquitto_cpu_us_per_report} µs; other processes used ${results.one.foreign_cores} cores meanwhile`,
+        `  2 processes: ${results.two.reports_per_s} reports/s; CPU per report: collector ${results.two.collector_cpu_us_per_report} µs, PostgreSQL ${results.two.postgres_cpu_us_per_report} µs, Mosquitto ${results.two.mosquitto_cpu_us_per_report} µs; other processes used ${results.two.foreign_cores} cores meanwhile`,
         `  2 processes / 1 process: ${results.two_vs_one}×`,
         `  estimate of a day of ${results.estimate.reports} reports: ${results.estimate.estimate_ms} ms median of 5, best ${results.estimate.estimate_ms_best} ms (${results.estimate.statistics} statistics; machine busy ${results.estimate.machine_busy_cores} cores)`,
         `  capacity check: at ${results.one.collector_cpu_us_per_report} µs of collector CPU per report one core verifies at most ${Math.round(1e6 / results.one.collector_cpu_us_per_report)} reports/s`,
