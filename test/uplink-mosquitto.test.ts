@@ -20,7 +20,7 @@ import { SwitchablePrivacyGate } from '../src/uplink/privacy-gate.js';
 import { verifyReport, type Report } from '../src/uplink/report.js';
 import { REPORT_V2_SCHEMA_URL } from '../src/uplink/report-v2.js';
 import { UplinkService } from '../src/uplink/service.js';
-import { addCameraWithPassword, tempDir } from './helpers/hub.js';
+import { addCameraWithPassword, nextWholeSecond, tempDir } from './helpers/hub.js';
 import { newDeviceId } from '../src/devices/registry.js';
 import { Mosquitto, subscriber, waitFor, type Received } from './uplink-helpers.js';
 
@@ -146,6 +146,7 @@ describe('uplink to a real Mosquitto broker', () => {
 
   it('delivers signed, schema-valid reports that carry no canary, no device id and no address', async () => {
     await waitFor(() => uplink.client!.isConnected, 10_000, 'uplink connected');
+    await nextWholeSecond(); // windows close on whole seconds
     const closed = uplink.closeNow()!;
     expect(closed.outcomes.map((o) => o.status)).toEqual(['queued', 'queued', 'queued']);
     await waitFor(() => collector.received.length === 3, 10_000, 'three reports');
@@ -176,6 +177,7 @@ describe('uplink to a real Mosquitto broker', () => {
   it('sends nothing of a category while its consent is off', async () => {
     collector.received.length = 0;
     new ConsentStore(hub.internals.vault.db).set('device-health', false, Date.now());
+    await nextWholeSecond();
     const closed = uplink.closeNow()!;
     expect(closed.outcomes.find((o) => o.category === 'device-health')!.status).toBe('consent-off');
     await waitFor(() => collector.received.length === 2, 10_000, 'two reports');
@@ -188,7 +190,10 @@ describe('uplink to a real Mosquitto broker', () => {
     gate.setPaused(true);
     await waitFor(() => relay.open.size === 0, 5000, 'uplink connection closed');
     const before = relay.bytesFromHub;
-    const held = [...uplink.closeNow()!.outcomes, ...uplink.closeNow()!.outcomes].filter((o) => o.status === 'queued');
+    await nextWholeSecond();
+    const first = uplink.closeNow()!.outcomes;
+    await nextWholeSecond();
+    const held = [...first, ...uplink.closeNow()!.outcomes].filter((o) => o.status === 'queued');
     expect(held.length).toBeGreaterThanOrEqual(2); // memoized answers go out even once the day's budget is spent
     await new Promise((r) => setTimeout(r, 800)); // several scheduler ticks and backoff periods
     expect(relay.bytesFromHub).toBe(before);
@@ -213,6 +218,7 @@ describe('uplink to a real Mosquitto broker', () => {
     insert.run(forged.id, 'adoption', topic, canonicalBytes(signed), Date.now());
     // Off-schema, carrying a canary.
     insert.run('c0ffee00-0000-4000-8000-000000000002', 'adoption', topic, Buffer.from(JSON.stringify({ ...signed, id: 'c0ffee00-0000-4000-8000-000000000002', ssid: CANARIES.ssid })), Date.now());
+    await nextWholeSecond();
     const genuine = uplink.closeNow()!.outcomes.filter((o) => o.status === 'queued').map((o) => (o as { reportId: string }).reportId);
     await waitFor(() => collector.received.length === genuine.length && new Outbox(db).size() === 0, 10_000, 'genuine reports only');
     await new Promise((r) => setTimeout(r, 300));
@@ -229,8 +235,8 @@ describe('uplink to a real Mosquitto broker', () => {
     await waitFor(() => !uplink.client!.isConnected, 5000, 'uplink noticed the broker is gone');
     const queuedIds: string[] = [];
     for (let i = 0; i < 3; i++) {
+      await nextWholeSecond(); // reconnect attempts fail meanwhile
       for (const o of uplink.closeNow()!.outcomes) if (o.status === 'queued') queuedIds.push(o.reportId);
-      await new Promise((r) => setTimeout(r, 250)); // reconnect attempts fail meanwhile
     }
     expect(queuedIds.length).toBeGreaterThanOrEqual(3);
     expect(new Outbox(hub.internals.vault.db).size()).toBe(queuedIds.length);

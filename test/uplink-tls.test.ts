@@ -14,7 +14,7 @@ import { silentLogger } from '../src/log/logger.js';
 import { Outbox } from '../src/uplink/outbox.js';
 import { verifyReport, type Report } from '../src/uplink/report.js';
 import { readConnectOptions, UplinkConfigError, UplinkService } from '../src/uplink/service.js';
-import { tempDir } from './helpers/hub.js';
+import { nextWholeSecond, tempDir } from './helpers/hub.js';
 import { Mosquitto, testVault, waitFor, type TestHub } from './uplink-helpers.js';
 
 function makeCa(dir: string, name: string): void {
@@ -81,6 +81,7 @@ describe('uplink over TLS with a password', () => {
 
   it('refuses a server whose certificate does not chain to the configured CA, keeping the report', async () => {
     const s = service({ HEARTH_UPLINK_CA_FILE: 'rogue-ca.pem', HEARTH_UPLINK_PASSWORD_FILE: 'uplink-password' });
+    await nextWholeSecond(); // windows close on whole seconds
     s.closeNow();
     await new Promise((r) => setTimeout(r, 1000));
     expect(s.client!.isConnected).toBe(false);
