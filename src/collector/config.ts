@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { RECEIVE_MAXIMUM } from './ordered-acks.js';
 
 export interface CollectorConfig {
   /** mqtt:// or mqtts:// URL of the maker's broker (no credentials in it). */
@@ -25,7 +26,7 @@ export interface CollectorConfig {
    * process takes over the messages that were in flight to it (Mosquitto keeps them for its session).
    */
   instance: string;
-  /** MQTT connections per process; each carries one unacknowledged message at a time. */
+  /** MQTT connections per process; each carries up to RECEIVE_MAXIMUM unacknowledged messages (intake.ts). */
   connections: number;
   httpHost: string;
   /** 0 picks a free port; -1 turns the HTTP server off. */
@@ -67,7 +68,7 @@ export const COLLECTOR_FIELDS: readonly ConfigField[] = [
   { key: 'databasePasswordFile', flag: 'database-password-file', env: 'HEARTH_COLLECTOR_DATABASE_PASSWORD_FILE', kind: 'string', help: 'file holding the database password' },
   { key: 'group', flag: 'group', env: 'HEARTH_COLLECTOR_GROUP', kind: 'string', help: 'shared-subscription group name' },
   { key: 'instance', flag: 'instance', env: 'HEARTH_COLLECTOR_INSTANCE', kind: 'string', help: "this process's stable name (broker sessions are named after it)" },
-  { key: 'connections', flag: 'connections', env: 'HEARTH_COLLECTOR_CONNECTIONS', kind: 'int', min: 1, max: 256, help: 'MQTT connections per process' },
+  { key: 'connections', flag: 'connections', env: 'HEARTH_COLLECTOR_CONNECTIONS', kind: 'int', min: 1, max: 256, help: `MQTT connections per process (each with up to ${RECEIVE_MAXIMUM} reports in flight)` },
   { key: 'httpHost', flag: 'http-host', env: 'HEARTH_COLLECTOR_HTTP_HOST', kind: 'string', help: 'address the HTTP server listens on' },
   { key: 'httpPort', flag: 'http-port', env: 'HEARTH_COLLECTOR_HTTP_PORT', kind: 'int', min: -1, max: 65535, help: 'HTTP port (0: any free port, -1: off)' },
   { key: 'keyMode', flag: 'key-mode', env: 'HEARTH_COLLECTOR_KEY_MODE', kind: 'enum', values: ['pin', 'registered'], help: 'pin keys on first sight, or accept only registered hub keys' },
@@ -89,7 +90,7 @@ export const COLLECTOR_DEFAULTS: Omit<CollectorConfig, 'brokerUrl' | 'databaseUr
   databasePasswordFile: null,
   group: 'hearth-collectors',
   instance: hostname(),
-  connections: 64,
+  connections: 16,
   httpHost: '127.0.0.1',
   httpPort: 8090,
   keyMode: 'pin',

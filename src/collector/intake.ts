@@ -1,9 +1,8 @@
 /**
  * From the broker to the database. Each process opens `connections` MQTT 5 sessions on the shared
- * subscription `$share/<group>/hearth/v1/reports/+` at QoS 1 with manual acknowledgement
- * (mqtt.js `customHandleAcks`): a report's PUBACK goes out only after the transaction that stores
- * it (or counts its refusal) has committed. mqtt.js handles one incoming message per connection at
- * a time until it is acknowledged, so the connections are what lets one process fill a batch.
+ * subscription `$share/<group>/hearth/v1/reports/+` at QoS 1: a report's PUBACK goes out only after
+ * the transaction that stores it (or counts its refusal) has committed, in order per connection,
+ * with up to RECEIVE_MAXIMUM messages in flight on each (ordered-acks.ts).
  *
  * The sessions persist (clean start off, a session expiry) and are named after the process's
  * instance name: messages in flight to a process that dies stay with its session at the broker and
@@ -17,6 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { LogThrottle } from '../log/throttle.js';
 import { checkReport, REPORT_TOPIC_FILTER, type RefusalReason } from './checks.js';
 import { readSecretFile, type CollectorConfig } from './config.js';
+import { OrderedAcks, RECEIVE_MAXIMUM } from './ordered-acks.js';
 import type { CollectorMetrics } from './metrics.js';
 import type { ReportSchemas } from './schema.js';
 import { addDays, dayOf, type CollectorStore, type StoreItem } from './store.js';
@@ -92,12 +92,11 @@ export class Intake {
     const base: IClientOptions = {
       protocolVersion: 5,
       clean: false,
-      properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS },
+      properties: { sessionExpiryInterval: SESSION_EXPIRY_SECONDS, receiveMaximum: RECEIVE_MAXIMUM },
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
       keepalive: 30,
       resubscribe: false, // done on every connect below
-      customHandleAcks: (topic, message, _packet, done) => this.onMessage(topic, message, () => done(0)),
     };
     if (config.brokerUsername) base.username = config.brokerUsername;
     if (config.brokerPasswordFile) base.password = readSecretFile(config.brokerPasswordFile);
@@ -107,7 +106,17 @@ export class Intake {
     const backoff = this.deps.brokerBackoff ?? { initialMs: 500, maxMs: 30_000 };
     for (let k = 0; k < config.connections; k++) {
       const clientId = `hearth-collector-${config.group}-${config.instance}-${k}`;
-      const client = mqtt.connect(config.brokerUrl, { ...base, clientId });
+      // The PUBACK is held (mqtt.js goes on to the next message at once) until the report is committed.
+      let acks: OrderedAcks | undefined;
+      const client = mqtt.connect(config.brokerUrl, {
+        ...base,
+        clientId,
+        customHandleAcks: (topic, message, packet, done) => {
+          if (acks && packet.messageId !== undefined) this.onMessage(topic, message, acks.hold(packet.messageId));
+          done(0);
+        },
+      });
+      acks = new OrderedAcks(client);
       let attempt = 0;
       client.on('connect', () => {
         attempt = 0;
@@ -155,9 +164,9 @@ export class Intake {
       b.refusedAcks.push(ack);
     }
     const batched = b.items.length + b.refused.length;
-    // Each connection hands over one message at a time: once every connection is waiting on us,
-    // nothing more can arrive, so waiting for the timer would only add latency.
-    if (batched >= config.batchMaxReports || batched + this.committing >= this.connected.size) this.flush();
+    // Once every connection's in-flight window is in our hands nothing more can arrive, so waiting
+    // for the timer would only add latency.
+    if (batched >= config.batchMaxReports || batched + this.committing >= this.connected.size * RECEIVE_MAXIMUM) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), config.batchMaxDelayMs);
   }
 
@@ -179,7 +188,7 @@ export class Intake {
       this.committing -= size;
       this.commits.delete(p);
       const waiting = this.batch ? this.batch.items.length + this.batch.refused.length : 0;
-      if (this.flushWhenFree || (waiting && waiting + this.committing >= this.connected.size)) {
+      if (this.flushWhenFree || (waiting && waiting + this.committing >= this.connected.size * RECEIVE_MAXIMUM)) {
         this.flushWhenFree = false;
         this.flush();
       }
