@@ -32,6 +32,7 @@ export class OrderedAcks {
 
   constructor(private readonly client: MqttClient) {
     const target = client as unknown as { _sendPacket: SendPacket };
+    if (typeof target._sendPacket !== 'function') throw new Error('this mqtt.js has no _sendPacket: held PUBACKs need the version pinned in package.json');
     const original = target._sendPacket.bind(client);
     this.send = original;
     // mqtt.js's own PUBACKs are dropped here; ours go out through `original` in order.
