@@ -4,7 +4,7 @@
  * field. Broker and database passwords are read from files, never from flags or the environment.
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { RECEIVE_MAXIMUM } from './ordered-acks.js';
 
 export interface CollectorConfig {
@@ -28,6 +28,8 @@ export interface CollectorConfig {
   instance: string;
   /** MQTT connections per process; each carries up to RECEIVE_MAXIMUM unacknowledged messages (intake.ts). */
   connections: number;
+  /** Worker threads for the report checks (the Ed25519 check is about half a report's CPU); 0 checks on the main thread. */
+  checkThreads: number;
   httpHost: string;
   /** 0 picks a free port; -1 turns the HTTP server off. */
   httpPort: number;
@@ -69,6 +71,7 @@ export const COLLECTOR_FIELDS: readonly ConfigField[] = [
   { key: 'group', flag: 'group', env: 'HEARTH_COLLECTOR_GROUP', kind: 'string', help: 'shared-subscription group name' },
   { key: 'instance', flag: 'instance', env: 'HEARTH_COLLECTOR_INSTANCE', kind: 'string', help: "this process's stable name (broker sessions are named after it)" },
   { key: 'connections', flag: 'connections', env: 'HEARTH_COLLECTOR_CONNECTIONS', kind: 'int', min: 1, max: 256, help: `MQTT connections per process (each with up to ${RECEIVE_MAXIMUM} reports in flight)` },
+  { key: 'checkThreads', flag: 'check-threads', env: 'HEARTH_COLLECTOR_CHECK_THREADS', kind: 'int', min: 0, max: 64, help: 'worker threads checking reports (0: on the main thread; default: one per core, at most 8)' },
   { key: 'httpHost', flag: 'http-host', env: 'HEARTH_COLLECTOR_HTTP_HOST', kind: 'string', help: 'address the HTTP server listens on' },
   { key: 'httpPort', flag: 'http-port', env: 'HEARTH_COLLECTOR_HTTP_PORT', kind: 'int', min: -1, max: 65535, help: 'HTTP port (0: any free port, -1: off)' },
   { key: 'keyMode', flag: 'key-mode', env: 'HEARTH_COLLECTOR_KEY_MODE', kind: 'enum', values: ['pin', 'registered'], help: 'pin keys on first sight, or accept only registered hub keys' },
@@ -91,6 +94,8 @@ export const COLLECTOR_DEFAULTS: Omit<CollectorConfig, 'brokerUrl' | 'databaseUr
   group: 'hearth-collectors',
   instance: hostname(),
   connections: 16,
+  // As many as the machine has cores: the main thread mostly waits on the broker and the database.
+  checkThreads: Math.min(8, availableParallelism()),
   httpHost: '127.0.0.1',
   httpPort: 8090,
   keyMode: 'pin',

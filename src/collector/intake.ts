@@ -14,7 +14,8 @@ import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { SodiumApi } from '../crypto/sodium.js';
 import type { Logger } from '../log/logger.js';
 import { LogThrottle } from '../log/throttle.js';
-import { checkReport, REPORT_TOPIC_FILTER, type RefusalReason } from './checks.js';
+import { REPORT_TOPIC_FILTER, type CheckResult, type RefusalReason } from './checks.js';
+import { CheckPool } from './check-pool.js';
 import { readSecretFile, type CollectorConfig } from './config.js';
 import { OrderedAcks, RECEIVE_MAXIMUM } from './ordered-acks.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -59,6 +60,9 @@ export class Intake {
   private readonly throttle = new LogThrottle(1000);
   private readonly connected = new Set<MqttClient>();
   private readonly subscribed = new Set<MqttClient>();
+  /** Reports received and being checked (on a worker thread). */
+  private checking = 0;
+  private readonly checks: CheckPool;
 
   constructor(
     private readonly deps: {
@@ -72,7 +76,21 @@ export class Intake {
       brokerBackoff?: Backoff;
       databaseBackoff?: Backoff;
     },
-  ) {}
+  ) {
+    const { config } = deps;
+    this.checks = new CheckPool({
+      threads: config.checkThreads,
+      limits: config,
+      now: () => this.now(),
+      sodium: deps.sodium,
+      schemas: deps.schemas,
+      onRestart: () => {
+        deps.metrics.checkThreadRestarts++;
+        deps.logger.warn('a report check thread stopped; replaced');
+      },
+    });
+    deps.metrics.checkThreads = this.checks.size;
+  }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
@@ -145,14 +163,22 @@ export class Intake {
     }
   }
 
-  /** Runs the stateless checks at once; the report then waits for its batch's transaction. */
+  /** Runs the stateless checks (on a worker thread when there are some); the report then waits for its batch's transaction. */
   private onMessage(topic: string, payload: Buffer, ack: Ack): void {
     if (this.stopping) return; // not acknowledged: the broker keeps it for this session
-    const { metrics, config } = this.deps;
+    const { metrics } = this.deps;
     metrics.received++;
     metrics.pending++;
+    this.checking++;
+    void this.checks.check(topic, payload).then((res) => {
+      this.checking--;
+      this.place(res, ack);
+    });
+  }
+
+  private place(res: CheckResult, ack: Ack): void {
+    const { config } = this.deps;
     const now = this.now();
-    const res = checkReport(payload, topic, now, config, this.deps);
     const b = (this.batch ??= { items: [], itemAcks: [], arrivals: [], refused: [], refusedIds: [], refusedAcks: [], firstAt: now });
     if (res.ok) {
       b.items.push(res.checked);
@@ -255,13 +281,14 @@ export class Intake {
     this.stopping = true;
     this.flush();
     const until = Date.now() + deadlineMs;
-    while ((this.commits.size || this.batch) && Date.now() < until) {
+    while ((this.commits.size || this.batch || this.checking) && Date.now() < until) {
       if (this.batch && this.commits.size < MAX_CONCURRENT_COMMITS) this.flush(); await Promise.race([...this.commits, new Promise((r) => setTimeout(r, 50))]);
     }
     // Give the last PUBACKs a moment to be written before the sockets close.
     await Promise.all(this.clients.map((c) => new Promise<void>((resolve) => c.end(false, {}, () => resolve()))).map((p) => Promise.race([p, new Promise((r) => setTimeout(r, 2000))])));
     this.connected.clear();
     this.deps.metrics.brokerConnections = 0;
+    await this.checks.close();
   }
 }
 

@@ -18,6 +18,8 @@ export class CollectorMetrics {
   pending = 0;
   brokerConnections = 0;
   databaseUp = false;
+  checkThreads = 0;
+  checkThreadRestarts = 0;
 
   refuse(reason: RefusalReason, n = 1): void {
     this.refused.set(reason, (this.refused.get(reason) ?? 0) + n);
@@ -39,6 +41,8 @@ export class CollectorMetrics {
     metric('hearth_collector_report_age_seconds', 'gauge', 'window end to commit, oldest report of the last batch', [['', this.reportAgeSeconds]]);
     metric('hearth_collector_pending', 'gauge', 'reports received and not yet committed or refused', [['', this.pending]]);
     metric('hearth_collector_broker_connections', 'gauge', 'open connections to the broker', [['', this.brokerConnections]]);
+    metric('hearth_collector_check_threads', 'gauge', 'worker threads checking reports (0: on the main thread)', [['', this.checkThreads]]);
+    metric('hearth_collector_check_thread_restarts_total', 'counter', 'check threads that died and were replaced (their reports checked on the main thread)', [['', this.checkThreadRestarts]]);
     metric('hearth_collector_database_up', 'gauge', '1 when the last database operation succeeded', [['', this.databaseUp ? 1 : 0]]);
     return lines.join('\n') + '\n';
   }
