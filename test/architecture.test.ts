@@ -186,4 +186,34 @@ describe('device kinds as plugins', () => {
       dir.cleanup();
     }
   });
+
+  it('a device enrolled and removed by another process between two of the daemon’s looks is still announced as removed, once', async () => {
+    const dir = tempDir();
+    const daemonSide = await openVault(dir.path, {}, { create: true });
+    const cliSide = await openVault(dir.path, {});
+    try {
+      const bus = new DomainBus();
+      const seen: string[] = [];
+      bus.on('device.removed', 'test', (e) => seen.push(`${e.deviceId}:${e.kind}:${e.origin}`));
+      const daemon = new DeviceService({ db: daemonSide.db, sealer: daemonSide.sealer, bus, passwords: inlinePasswordHashing(daemonSide.sodium), scrub: 'blocking' });
+      daemon.followExternalChanges();
+      const cli = new DeviceService({ db: cliSide.db, sealer: cliSide.sealer, bus: new DomainBus(), passwords: inlinePasswordHashing(cliSide.sodium), scrub: 'blocking' });
+      // Enrolled and removed with no look in between: the daemon never had it in its list.
+      const { device: brief } = await cli.enrol('scale', { address: 'C8:47:8C:00:00:43', nickname: 'Brief' });
+      await cli.forget(brief.id);
+      bus.emit('store.external-change', {});
+      expect(seen).toEqual([`${brief.id}:scale:external`]);
+      // A removal the daemon made itself is announced by it (local), not again from the log.
+      const { device: own } = await daemon.enrol('scale', { address: 'C8:47:8C:00:00:44', nickname: 'Own' });
+      await daemon.forget(own.id);
+      bus.emit('store.external-change', {});
+      bus.emit('store.external-change', {});
+      expect(seen).toEqual([`${brief.id}:scale:external`, `${own.id}:scale:local`]);
+      daemon.stopFollowing();
+    } finally {
+      cliSide.close();
+      daemonSide.close();
+      dir.cleanup();
+    }
+  });
 });

@@ -10,7 +10,7 @@ import type { PasswordHashing } from '../crypto/password.js';
 import type { Sealer } from '../crypto/sealer.js';
 import type { Db } from '../store/database.js';
 import { truncateWalBlocking, truncateWalSoon } from '../store/scrub.js';
-import { removeDeviceInSteps } from '../store/device-removal.js';
+import { lastRemovalSeq, removalsSince, removeDeviceInSteps } from '../store/device-removal.js';
 import { EnrolmentError, type DeviceDetails, type DeviceKindPlugin, type DeviceView, type EnrolmentInput } from './kind.js';
 import { deleteDeviceCounters, storedDeviceRefusal, type DeviceRefusal } from '../store/counters.js';
 import { DEVICE_KINDS } from './kinds.js';
@@ -41,6 +41,9 @@ export class DeviceService {
   readonly kinds: readonly DeviceKindPlugin[];
   /** Devices as this process last saw them, to tell other processes' enrolments and removals. */
   private known: Map<string, string> | undefined;
+  /** The removal log's last entry this process has seen, and the removals it made itself (announced already). */
+  private removalsSeen = 0;
+  private readonly removedHere = new Set<string>();
 
   constructor(private readonly opts: DeviceServiceOptions) {
     this.registry = new DeviceRegistry(opts.db, opts.sealer);
@@ -87,6 +90,7 @@ export class DeviceService {
     if (!removed) return false;
     deleteDeviceCounters(db, deviceId);
     this.known?.delete(deviceId);
+    if (this.known) this.removedHere.add(deviceId);
     if (blocking) truncateWalBlocking(db);
     else truncateWalSoon(db);
     this.opts.bus.emit('device.removed', { deviceId, kind, origin: 'local' });
@@ -119,6 +123,7 @@ export class DeviceService {
    */
   followExternalChanges(): void {
     this.known = this.registry.idsWithKinds();
+    this.removalsSeen = lastRemovalSeq(this.opts.db);
     this.opts.bus.on('store.external-change', OWNER, () => this.diffDevices('external'));
   }
 
@@ -132,7 +137,16 @@ export class DeviceService {
     if (!before) return;
     const now = this.registry.idsWithKinds();
     this.known = now;
-    for (const [deviceId, kind] of before) if (!now.has(deviceId)) this.opts.bus.emit('device.removed', { deviceId, kind, origin });
+    const removed = new Map<string, string>();
+    for (const [deviceId, kind] of before) if (!now.has(deviceId)) removed.set(deviceId, kind);
+    // Also those enrolled and removed again between two looks (in neither list), from the removal
+    // log; not those this process removed itself (announced already).
+    for (const r of removalsSince(this.opts.db, this.removalsSeen)) {
+      this.removalsSeen = r.seq;
+      if (this.removedHere.delete(r.deviceId)) removed.delete(r.deviceId);
+      else if (!now.has(r.deviceId)) removed.set(r.deviceId, r.kind);
+    }
+    for (const [deviceId, kind] of removed) this.opts.bus.emit('device.removed', { deviceId, kind, origin });
     for (const [deviceId, kind] of now) if (!before.has(deviceId)) this.opts.bus.emit('device.enrolled', { deviceId, kind, origin });
   }
 }

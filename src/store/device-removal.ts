@@ -43,6 +43,19 @@ export function referencesToDevices(db: Db): Reference[] {
 }
 
 /** Deletes the device and every row that belongs to it, in steps; false when there was no such device. */
+/** How long a removal stays in device_removals (a daemon reads them within seconds). */
+const REMOVALS_KEPT_MS = 7 * 86_400_000;
+
+/** Removals written after `afterSeq` (by any process), oldest first. */
+export function removalsSince(db: Db, afterSeq: number): { seq: number; deviceId: string; kind: string }[] {
+  return db.prepare('SELECT seq, device_id AS deviceId, kind FROM device_removals WHERE seq > ? ORDER BY seq').all(afterSeq) as { seq: number; deviceId: string; kind: string }[];
+}
+
+/** The newest removal's sequence number (0 when none). */
+export function lastRemovalSeq(db: Db): number {
+  return db.prepare('SELECT COALESCE(MAX(seq), 0) FROM device_removals').pluck().get() as number;
+}
+
 export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOptions = {}): Promise<boolean> {
   let step = opts.idsPerStep ?? 2_000;
   const stepMs = opts.stepMs ?? 8;
@@ -75,6 +88,12 @@ export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOp
           if (r.onDelete === 'SET NULL') db.prepare(`UPDATE ${quote(r.table)} SET ${quote(r.column)} = NULL WHERE ${quote(r.column)} = ?`).run(deviceId);
           else db.prepare(`DELETE FROM ${quote(r.table)} WHERE ${quote(r.column)} = ?`).run(deviceId);
         }
+        const kind = db.prepare('SELECT kind FROM devices WHERE id = ?').pluck().get(deviceId) as string | undefined;
+        if (kind === undefined) return false;
+        // Told to a running daemon, whichever process removes it (devices/service.ts).
+        const now = Date.now();
+        db.prepare('INSERT INTO device_removals (device_id, kind, removed_at) VALUES (?, ?, ?)').run(deviceId, kind, now);
+        db.prepare('DELETE FROM device_removals WHERE removed_at < ?').run(now - REMOVALS_KEPT_MS);
         return db.prepare('DELETE FROM devices WHERE id = ?').run(deviceId).changes > 0;
       })
       .immediate();

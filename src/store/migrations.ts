@@ -335,4 +335,21 @@ export const MIGRATIONS: Migration[] = [
       CREATE INDEX events_by_type_time ON events(type, received_at);
     `,
   },
+  {
+    version: 50,
+    name: 'device_removals: which devices were removed, so a running daemon hears of every removal',
+    sql: `
+      -- A device enrolled and removed by the CLI between two of the daemon's looks at the database
+      -- was in neither list it compared, so its camera stayed connected and open pages were not
+      -- told. The removal writes its id here in the transaction that deletes it; the daemon reads
+      -- what came after the last entry it saw. Ids are random and carry nothing personal; entries
+      -- older than a week are pruned by later removals.
+      CREATE TABLE device_removals (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id  TEXT NOT NULL,
+        kind       TEXT NOT NULL,
+        removed_at INTEGER NOT NULL
+      );
+    `,
+  },
 ];
