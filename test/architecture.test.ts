@@ -161,11 +161,22 @@ describe('device kinds as plugins', () => {
     }
   });
 
-  it('another process enrolling or removing a device becomes device events on the daemon side', async () => {
+  /** The daemon's and the CLI's connections to one database, closed after `work`. */
+  async function twoProcesses(work: (sides: { daemonSide: Awaited<ReturnType<typeof openVault>>; cliSide: Awaited<ReturnType<typeof openVault>> }) => Promise<void>): Promise<void> {
     const dir = tempDir();
     const daemonSide = await openVault(dir.path, {}, { create: true });
     const cliSide = await openVault(dir.path, {});
     try {
+      await work({ daemonSide, cliSide });
+    } finally {
+      cliSide.close();
+      daemonSide.close();
+      dir.cleanup();
+    }
+  }
+
+  it('another process enrolling or removing a device becomes device events on the daemon side', async () => {
+    await twoProcesses(async ({ daemonSide, cliSide }) => {
       const bus = new DomainBus();
       const seen: string[] = [];
       bus.onAny('test', (e) => seen.push(`${e.type}${'origin' in e ? `:${e.origin}` : ''}`));
@@ -180,18 +191,11 @@ describe('device kinds as plugins', () => {
       expect(seen).toEqual(['device.enrolled:external', 'store.external-change', 'device.removed:external', 'store.external-change']);
       daemon.stopFollowing();
       expect(bus.listenerCount('devices')).toBe(0);
-    } finally {
-      cliSide.close();
-      daemonSide.close();
-      dir.cleanup();
-    }
+    });
   });
 
   it('a device enrolled and removed by another process between two of the daemon’s looks is still announced as removed, once', async () => {
-    const dir = tempDir();
-    const daemonSide = await openVault(dir.path, {}, { create: true });
-    const cliSide = await openVault(dir.path, {});
-    try {
+    await twoProcesses(async ({ daemonSide, cliSide }) => {
       const bus = new DomainBus();
       const seen: string[] = [];
       bus.on('device.removed', 'test', (e) => seen.push(`${e.deviceId}:${e.kind}:${e.origin}`));
@@ -210,10 +214,6 @@ describe('device kinds as plugins', () => {
       bus.emit('store.external-change', {});
       expect(seen).toEqual([`${brief.id}:scale:external`, `${own.id}:scale:local`]);
       daemon.stopFollowing();
-    } finally {
-      cliSide.close();
-      daemonSide.close();
-      dir.cleanup();
-    }
+    });
   });
 });

@@ -111,21 +111,13 @@ export class CollectorStore {
     const days: string[] = [];
     for (let d = from; d <= to; d = addDays(d, 1)) if (!this.partitions.has(d)) days.push(d);
     if (days.length === 0) return;
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.inTransaction(async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1)', [PARTITION_LOCK]);
       for (const d of days) {
         await client.query(`CREATE TABLE IF NOT EXISTS ${partitionName(d)} PARTITION OF reports FOR VALUES FROM ('${d}') TO ('${addDays(d, 1)}')`);
       }
-      await client.query('COMMIT');
-      for (const d of days) this.partitions.add(d);
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
+    for (const d of days) this.partitions.add(d);
   }
 
   /** The days that still have raw reports. */
@@ -148,9 +140,7 @@ export class CollectorStore {
    */
   async commitBatch(items: StoreItem[], refused: RefusalReason[], nowMs: number): Promise<StoreOutcome[]> {
     const outcomes: StoreOutcome[] = new Array(items.length);
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    return this.inTransaction(async (client) => {
       const keys = await this.keysFor(client, items);
       const toInsert: number[] = [];
       items.forEach((it, i) => {
@@ -218,14 +208,8 @@ export class CollectorStore {
       }
       // Last: the running figures' rows are the hot ones every batch updates; held only until COMMIT.
       if (stored.length) await writeFigures(client, foldFigures(stored));
-      await client.query('COMMIT');
       return outcomes;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** The key of each pseudonym in the batch; in pin mode, unknown pseudonyms are pinned to the key they came with. */
@@ -347,9 +331,7 @@ export class CollectorStore {
 
   /** Writes a day's sums (final: it can take no more reports) and its estimates, from its raw reports. */
   async saveDay(day: string, final: boolean, estimates: { format: 1 | 2; category: string; statistic: string; n: number; estimate: number | null; ci_low: number | null; ci_high: number | null }[], sums: DaySums[]): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.inTransaction(async (client) => {
       await client.query('DELETE FROM daily_sums WHERE day = $1 AND NOT final', [day]);
       if (sums.length) {
         await client.query(
@@ -366,13 +348,7 @@ export class CollectorStore {
           [day, e.format, e.category, e.statistic, e.n, e.estimate, e.ci_low, e.ci_high],
         );
       }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Days whose sums are final (kept for good). */
@@ -382,20 +358,28 @@ export class CollectorStore {
 
   /** Drops a day's raw reports with what was kept of them per home (its kept sums and estimates stay). */
   async dropPartition(day: string): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
+    await this.inTransaction(async (client) => {
       await client.query(`DROP TABLE IF EXISTS ${partitionName(day)}`);
       await client.query('DELETE FROM memo_answers WHERE day = $1', [day]);
       await client.query('DELETE FROM answer_sums WHERE day = $1', [day]);
+    });
+    this.partitions.delete(day);
+  }
+
+  /** Runs `work` in a transaction on a pooled connection: committed if it returns, rolled back if it throws. */
+  private async inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const out = await work(client);
       await client.query('COMMIT');
+      return out;
     } catch (e) {
       await client.query('ROLLBACK').catch(() => {});
       throw e;
     } finally {
       client.release();
     }
-    this.partitions.delete(day);
   }
 
   async ping(): Promise<void> {
