@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CameraRecord } from '../src/devices/camera/store.js';
 import { migrate, openDatabase, type Db } from '../src/store/database.js';
-import { EventTotals, FOLD_AFTER_ROWS } from '../src/store/event-totals.js';
+import { BulkEventDelete, EventTotals, FOLD_AFTER_ROWS } from '../src/store/event-totals.js';
 import { MIGRATIONS } from '../src/store/migrations.js';
 import { cameraStoreRig } from './helpers/camera-store.js';
 import { tempDir } from './helpers/hub.js';
@@ -100,6 +100,40 @@ describe('event totals', () => {
     expect(raw()).toEqual(scanned(db, ids[0]!));
     expect(totals.countsByType(ids[0]!)).toEqual(allTime);
     expect(totals.types(ids[0]!)).toContain('sound');
+  });
+});
+
+describe('bulk deletion (migration 64)', () => {
+  it('leaves the totals and the fold mark exactly as deleting row by row does, the largest ids and the live tail included', async () => {
+    const rows = async () => {
+      const rig = await setup(3);
+      rig.write(events(rig.ids, 60, 0));
+      rig.fold();
+      rig.write(events(rig.ids, 9, 60)); // a live tail past the mark
+      return rig;
+    };
+    const byRow = await rows();
+    const bulk = await rows();
+    // Device ids differ between the two files: totals compared by the device's position.
+    const state = (db: Db, ids: string[]) => ({
+      totals: (db.prepare('SELECT device_id, type, n FROM event_totals ORDER BY type, n').all() as { device_id: string; type: string; n: number }[]).map((r) => [ids.indexOf(r.device_id), r.type, r.n]).sort(),
+      through: db.prepare('SELECT id FROM event_totals_through').pluck().get(),
+      left: db.prepare('SELECT COUNT(*) FROM events').pluck().get(),
+    });
+    // Same ids in both files: the oldest dozen, some of one device in the middle, and the newest (the tail and the largest ids).
+    const pick = (rig: { db: Db; ids: string[] }) => JSON.stringify(rig.db.prepare(`SELECT id FROM events WHERE id <= 12 OR (id BETWEEN 30 AND 45 AND device_id = ?) OR id > 55 ORDER BY id`).pluck().all(rig.ids[1]));
+    expect(pick(bulk)).toBe(pick(byRow));
+    const chosen = pick(byRow);
+    byRow.db.prepare('DELETE FROM events WHERE id IN (SELECT value FROM json_each(?))').run(chosen);
+    const n = bulk.db.transaction(() => new BulkEventDelete(bulk.db, 'id IN (SELECT value FROM json_each(@ids))').run({ ids: chosen })).immediate();
+    expect(n).toBe((JSON.parse(chosen) as number[]).length);
+    expect(state(bulk.db, bulk.ids)).toEqual(state(byRow.db, byRow.ids));
+    expect(bulk.db.prepare('SELECT COUNT(*) FROM event_bulk_delete').pluck().get()).toBe(0);
+    // And the raw totals still equal a scan after the next events and a fold (the all-time counts keep the deleted ones).
+    bulk.write(events(bulk.ids, 5, 200));
+    bulk.fold();
+    const raw = (id: string) => Object.fromEntries((bulk.db.prepare('SELECT type, n FROM event_totals WHERE device_id = ? AND n > 0 ORDER BY type').all(id) as { type: string; n: number }[]).map((r) => [r.type, r.n]));
+    for (const id of bulk.ids) expect(raw(id)).toEqual(scanned(bulk.db, id));
   });
 });
 

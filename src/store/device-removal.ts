@@ -12,6 +12,7 @@
  * that references `devices`, and the device itself go. secure_delete is on, as everywhere.
  */
 import type { Db } from './database.js';
+import { BulkEventDelete } from './event-totals.js';
 
 export interface StepOptions {
   /** Row ids of the first step (one transaction); later steps are sized to take about stepMs. */
@@ -64,12 +65,12 @@ export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOp
   if (exists.get(deviceId) === undefined) return false;
 
   const bounds = db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events').get() as { lo: number; hi: number };
-  const deleteRange = db.prepare('DELETE FROM events WHERE id > ? AND id <= ? AND device_id = ?');
+  const deleteRange = new BulkEventDelete(db, 'id > @after AND id <= @through AND device_id = @device');
   let through = bounds.lo - 1;
   while (through < bounds.hi) {
     const to = Math.min(through + step, bounds.hi);
     const t0 = performance.now();
-    db.transaction(() => deleteRange.run(through, to, deviceId)).immediate();
+    db.transaction(() => deleteRange.run({ after: through, through: to, device: deviceId })).immediate();
     const took = performance.now() - t0;
     through = to;
     if (took < stepMs / 2) step = Math.min(step * 2, 100_000);
@@ -83,7 +84,7 @@ export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOp
   try {
     return db
       .transaction(() => {
-        db.prepare('DELETE FROM events WHERE id > ? AND device_id = ?').run(through, deviceId);
+        new BulkEventDelete(db, 'id > @after AND device_id = @device').run({ after: through, device: deviceId });
         for (const r of refs) {
           if (r.onDelete === 'SET NULL') db.prepare(`UPDATE ${quote(r.table)} SET ${quote(r.column)} = NULL WHERE ${quote(r.column)} = ?`).run(deviceId);
           else db.prepare(`DELETE FROM ${quote(r.table)} WHERE ${quote(r.column)} = ?`).run(deviceId);

@@ -111,3 +111,40 @@ export class EventTotals {
     return (this.stmts.lastReceivedAt.get({ id: deviceId }) as number | null) ?? null;
   }
 }
+
+/**
+ * Deletes the events a WHERE clause picks, in the caller's write transaction, taking them off
+ * `event_totals` in one grouped statement rather than a trigger per row (migration 64): what
+ * deleting costs is halved. Same result as the trigger: a counted event (id at or below the mark)
+ * comes off its total, and the mark follows when the largest ids go. `where` is SQL over events
+ * with named parameters, used twice with the same values.
+ */
+export class BulkEventDelete {
+  private readonly stmts;
+
+  constructor(db: Db, where: string) {
+    this.stmts = {
+      takeOff: db.prepare(
+        `UPDATE event_totals SET n = n - d.c
+           FROM (SELECT device_id, type, COUNT(*) AS c FROM events
+                  WHERE (${where}) AND id <= (SELECT id FROM event_totals_through) GROUP BY device_id, type) AS d
+          WHERE event_totals.device_id = d.device_id AND event_totals.type = d.type`,
+      ),
+      markOn: db.prepare('INSERT INTO event_bulk_delete (active) VALUES (1)'),
+      remove: db.prepare(`DELETE FROM events WHERE ${where}`),
+      markOff: db.prepare('DELETE FROM event_bulk_delete'),
+      lowerMark: db.prepare('UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events)'),
+    };
+  }
+
+  /** Runs inside a write transaction; returns the events deleted. */
+  run(params: Record<string, unknown>): number {
+    const { takeOff, markOn, remove, markOff, lowerMark } = this.stmts;
+    takeOff.run(params);
+    markOn.run();
+    const n = remove.run(params).changes;
+    markOff.run();
+    lowerMark.run();
+    return n;
+  }
+}

@@ -352,4 +352,22 @@ export const MIGRATIONS: Migration[] = [
       );
     `,
   },
+  {
+    version: 64,
+    name: 'events_deleted: bulk deletions adjust the totals once, not per row',
+    sql: `
+      -- The per-row trigger doubled what deleting an event costs (a purge of 90 days held the loop
+      -- ~1.3 s in all). A purge or a device removal marks its transaction in event_bulk_delete,
+      -- takes the totals off in one grouped statement and moves the mark once (event-totals.ts,
+      -- BulkEventDelete); the trigger stands aside while the mark row exists. The row is added and
+      -- removed inside that one write transaction, so no other connection ever sees it.
+      CREATE TABLE event_bulk_delete (active INTEGER NOT NULL) STRICT;
+      DROP TRIGGER events_deleted;
+      CREATE TRIGGER events_deleted AFTER DELETE ON events WHEN NOT EXISTS (SELECT 1 FROM event_bulk_delete) BEGIN
+        UPDATE event_totals SET n = n - 1
+          WHERE device_id = OLD.device_id AND type = OLD.type AND OLD.id <= (SELECT id FROM event_totals_through);
+        UPDATE event_totals_through SET id = (SELECT COALESCE(MAX(id), 0) FROM events) WHERE id > (SELECT COALESCE(MAX(id), 0) FROM events);
+      END;
+    `,
+  },
 ];

@@ -20,7 +20,7 @@ const DAEMON_PURGE_WAIT_MS = 30 * 60_000;
 const POLL_MS = 250;
 
 function purgeLine(p: PurgeReport): string {
-  return `${when(p.finishedAt)}: ${p.events} events (their daily counts stay), ${p.measurements} weigh-ins, ${p.ledger} ledger entries removed; ${p.pagesReleased} pages released; ${p.finishedAt - p.startedAt} ms, longest step ${Math.round(p.longestChunkMs)} ms`;
+  return `${when(p.finishedAt)}: ${p.events} events (their daily counts stay), ${p.measurements} weigh-ins, ${p.ledger} ledger entries removed; ${p.pagesReleased} pages released; ${p.finishedAt - p.startedAt} ms, longest step ${Math.round(p.longestChunkMs)} ms${p.busyMs === undefined ? '' : `, ${Math.round(p.busyMs)} ms on the event loop in all`}`;
 }
 
 function statsText(s: DbStats, lowDiskMb: number): string[] {

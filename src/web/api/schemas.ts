@@ -504,6 +504,8 @@ const PurgeReport = Type.Object({
   pagesReleased: Type.Integer(),
   chunks: Type.Integer(),
   longestChunkMs: Type.Number(),
+  /** Absent in reports of purges made before it was measured. */
+  busyMs: Type.Optional(Type.Number()),
 });
 
 /** What the database holds and how big it is (`hearth db stats`), with the retention settings. */
