@@ -60,8 +60,8 @@ function sortByName<T>(o: Record<string, T>): Record<string, T> {
 /**
  * Format 2 (local-DP answers) through the shared estimators: for the raw days of [from, to], the
  * running sums of the changing answers and each home's newest memoized answer (counted once)
- * pooled by StatisticsPool, and for days whose raw
- * reports are gone (past retention) their kept per-day estimates, joined by inverse variance.
+ * pooled by StatisticsPool, and for days whose raw reports are gone (past retention) their kept
+ * per-day estimates, joined by inverse variance.
  */
 export async function formatTwoEstimates(store: CollectorStore, from: string, to: string): Promise<Record<string, StatisticOut>> {
   const pool = new StatisticsPool();

@@ -74,10 +74,6 @@ export function indicatorNoiseVariance(epsilonOfBit: number): number {
   return (p * (1 - p)) / (2 * p - 1) ** 2;
 }
 
-/**
- * A weighted mean with a sandwich (heteroscedasticity-robust) variance; streaming. When every value
- * was added with its known variance, the variance of the mean is computed from those instead.
- */
 /** A MeanAccumulator's running sums: enough to go on adding to it, or to join it to another (e.g. kept in a database). */
 export interface AccumulatorSums {
   n: number;
@@ -91,8 +87,10 @@ export interface AccumulatorSums {
   sw2y2: number;
 }
 
-export const EMPTY_SUMS: Readonly<AccumulatorSums> = Object.freeze({ n: 0, known: 0, sw2v: 0, sw: 0, swy: 0, sw2: 0, sw2y: 0, sw2y2: 0 });
-
+/**
+ * A weighted mean with a sandwich (heteroscedasticity-robust) variance; streaming. When every value
+ * was added with its known variance, the variance of the mean is computed from those instead.
+ */
 export class MeanAccumulator {
   private n = 0;
   private known = 0;
@@ -261,11 +259,13 @@ function withKnown(c: Contribution, knownVariance: number | undefined): Contribu
 
 /** Adds contributions into accumulators by statistic (each `times` times over). */
 export function accumulate(accs: Map<string, MeanAccumulator>, cs: readonly Contribution[], times = 1): void {
-  for (const c of cs) {
-    let a = accs.get(c.statistic);
-    if (!a) accs.set(c.statistic, (a = new MeanAccumulator()));
-    a.add(c.y, c.weight, c.knownVariance, times);
-  }
+  for (const c of cs) accumulatorOf(accs, c.statistic).add(c.y, c.weight, c.knownVariance, times);
+}
+
+function accumulatorOf(accs: Map<string, MeanAccumulator>, statistic: string): MeanAccumulator {
+  let a = accs.get(statistic);
+  if (!a) accs.set(statistic, (a = new MeanAccumulator()));
+  return a;
 }
 
 /**
@@ -273,10 +273,10 @@ export function accumulate(accs: Map<string, MeanAccumulator>, cs: readonly Cont
  * answers count once each; a home's memoized answer to a question counts once, the latest wins.
  */
 export class StatisticsPool {
-  private readonly fresh = new Map<string, MeanAccumulator>();
-  private readonly memos = new Map<string, { at: number; answer: Answer }>();
-  /** Memoized answers counted once per home elsewhere (addHomesMemo). */
+  /** Answers that count as they come: changing ones, and memoized ones already one per home (addHomesMemo). */
   private readonly counted = new Map<string, MeanAccumulator>();
+  /** Memoized answers by home and question, the newest kept. */
+  private readonly memos = new Map<string, { at: number; answer: Answer }>();
   /** Answers that did not fit their question (wrong mechanism, bound or bucket count). */
   rejected = 0;
 
@@ -284,7 +284,7 @@ export class StatisticsPool {
   add(home: string, at: number, answers: Readonly<Record<string, Answer>>): void {
     const sorted = sortAnswers(answers);
     this.rejected += sorted.rejected;
-    accumulate(this.fresh, sorted.fresh);
+    accumulate(this.counted, sorted.fresh);
     for (const { question, answer } of sorted.memos) this.addMemo(home, at, question, answer);
   }
 
@@ -313,19 +313,13 @@ export class StatisticsPool {
 
   /** Changing answers already summed elsewhere (e.g. a day's running sums kept in a database). */
   addSums(statistic: string, sums: Readonly<AccumulatorSums>): void {
-    let a = this.fresh.get(statistic);
-    if (!a) this.fresh.set(statistic, (a = new MeanAccumulator()));
-    a.merge(sums);
+    accumulatorOf(this.counted, statistic).merge(sums);
   }
 
   estimates(): Record<string, Estimate> {
+    // Copies: the memos are added for this estimate only (more answers may come).
     const accs = new Map<string, MeanAccumulator>();
-    for (const [k, a] of this.fresh) accs.set(k, copy(a));
-    for (const [k, a] of this.counted) {
-      const held = accs.get(k);
-      if (held) held.merge(a.sums());
-      else accs.set(k, copy(a));
-    }
+    for (const [k, a] of this.counted) accumulatorOf(accs, k).merge(a.sums());
     for (const [key, { answer }] of this.memos) accumulate(accs, contributions(QUESTION_BY_NAME.get(key.slice(key.indexOf('\u0000') + 1))!, answer));
     const out: Record<string, Estimate> = {};
     for (const s of STATISTICS) {
@@ -334,10 +328,4 @@ export class StatisticsPool {
     }
     return out;
   }
-}
-
-function copy(a: MeanAccumulator): MeanAccumulator {
-  const c = new MeanAccumulator();
-  c.merge(a.sums());
-  return c;
 }
