@@ -12,6 +12,7 @@
  * that references `devices`, and the device itself go. secure_delete is on, as everywhere.
  */
 import type { Db } from './database.js';
+import { EVENT_ID_BOUNDS_SQL } from './event-log.js';
 import { BulkEventDelete } from './event-totals.js';
 
 export interface StepOptions {
@@ -43,7 +44,6 @@ export function referencesToDevices(db: Db): Reference[] {
   return out;
 }
 
-/** Deletes the device and every row that belongs to it, in steps; false when there was no such device. */
 /** How long a removal stays in device_removals (a daemon reads them within seconds). */
 const REMOVALS_KEPT_MS = 7 * 86_400_000;
 
@@ -57,6 +57,7 @@ export function lastRemovalSeq(db: Db): number {
   return db.prepare('SELECT COALESCE(MAX(seq), 0) FROM device_removals').pluck().get() as number;
 }
 
+/** Deletes the device and every row that belongs to it, in steps; false when there was no such device. */
 export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOptions = {}): Promise<boolean> {
   let step = opts.idsPerStep ?? 2_000;
   const stepMs = opts.stepMs ?? 8;
@@ -64,7 +65,7 @@ export async function removeDeviceInSteps(db: Db, deviceId: string, opts: StepOp
   const exists = db.prepare('SELECT 1 FROM devices WHERE id = ?').pluck();
   if (exists.get(deviceId) === undefined) return false;
 
-  const bounds = db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events').get() as { lo: number; hi: number };
+  const bounds = db.prepare(EVENT_ID_BOUNDS_SQL).get() as { lo: number; hi: number };
   const deleteRange = new BulkEventDelete(db, 'id > @after AND id <= @through AND device_id = @device');
   let through = bounds.lo - 1;
   while (through < bounds.hi) {

@@ -9,6 +9,13 @@
  */
 import type { Db } from './database.js';
 
+/**
+ * The lowest and highest event ids (0 and 0 when there are none). Two subqueries, because SQLite
+ * answers a lone MIN or MAX of the key from the b-tree's ends but scans the whole table for both
+ * in one SELECT (40–50 ms on a million events, on the event loop).
+ */
+export const EVENT_ID_BOUNDS_SQL = 'SELECT COALESCE((SELECT MIN(id) FROM events), 0) AS lo, COALESCE((SELECT MAX(id) FROM events), 0) AS hi';
+
 /** One stored event as the store has it; `detail` still sealed. */
 export interface StoredEvent {
   id: number;
@@ -58,7 +65,7 @@ export class EventLog {
       ),
       ofDevice: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE device_id = ? ORDER BY id'),
       ofDeviceInRange: db.prepare('SELECT id, type, ts, received_at, detail FROM events WHERE id > ? AND id <= ? AND device_id = ? ORDER BY id'),
-      idBounds: db.prepare('SELECT COALESCE(MIN(id), 0) AS lo, COALESCE(MAX(id), 0) AS hi FROM events'),
+      idBounds: db.prepare(EVENT_ID_BOUNDS_SQL),
     };
     this.uncounted = JSON.stringify(uncounted);
   }
