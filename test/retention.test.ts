@@ -95,6 +95,29 @@ describe('retention purge', () => {
     expect(db.prepare('SELECT device_id, day, type, n FROM event_days ORDER BY 1, 2, 3').all()).toEqual(expectedRollUp);
   });
 
+  it('purges exactly the old events when receive times are out of id order (a clock that jumped), in runs of ids and in lists', async () => {
+    const { vault, ids, write } = await cameraStoreRig(cleanups, 2);
+    const db = vault.db;
+    // In order first (runs of ids), then old and new receive times interleaved at random: a new
+    // event inside a run of old ones stays, an old one far from the others still goes.
+    write(history(ids, 120, 20));
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const mixed = history(ids, 120, 6).sort(() => random() - 0.5);
+    write(mixed);
+    const cutoff = NOW - 90 * DAY_MS;
+    const expectedRollUp = dayCounts(db, 'received_at >= ?', 0);
+    const kept = db.prepare('SELECT id FROM events WHERE received_at >= ? ORDER BY id').pluck().all(cutoff);
+    const purged = db.prepare('SELECT COUNT(*) FROM events WHERE received_at < ?').pluck().get(cutoff) as number;
+    const report = await new Retention(db).purge({ eventDays: 90, measurementDays: 0, ledgerDays: 0 }, { now: () => NOW, chunkMs: 0, rowsPerStep: 25, pause: async () => {} });
+    expect(report.events).toBe(purged);
+    expect(db.prepare('SELECT id FROM events ORDER BY id').pluck().all()).toEqual(kept);
+    expect(db.prepare('SELECT device_id, day, type, n FROM event_days ORDER BY 1, 2, 3').all()).toEqual(expectedRollUp);
+    const totals = db.prepare('SELECT SUM(n) FROM event_totals').pluck().get() as number;
+    const tail = db.prepare('SELECT COUNT(*) FROM events WHERE id > (SELECT id FROM event_totals_through)').pluck().get() as number;
+    expect(totals + tail).toBe(kept.length);
+  });
+
   it("keeps a day's count whole while its events are purged in parts, and counts the not yet folded tail before purging it", async () => {
     const { vault, ids, write } = await cameraStoreRig(cleanups, 1);
     const db = vault.db;
