@@ -375,6 +375,7 @@ function print(r) {
   console.log(`\nhearth history bench: ${r.events} events, hub started in ${f(r.startSeconds, 1)} s (build: ${r.root})`);
   console.log(`probe at rest: PUBACK p50 ${f(rest.p50_ms, 1)} ms, p99 ${f(rest.p99_ms, 1)} ms, max ${f(rest.max_ms, 1)} ms (${rest.count} publishes)\n`);
   console.log('action                                      time ms  each p50/max ms   PUBACK p50/p99/max ms   RSS MB before→max  target');
+  const allMisses = [];
   for (const a of r.actions.slice(1)) {
     if (a.action.startsWith('at rest')) {
       console.log(`${a.action.padEnd(42)} ${''.padStart(8)}  ${''.padStart(15)}   ${`${f(a.probe.p50_ms, 1)}/${f(a.probe.p99_ms, 1)}/${f(a.probe.max_ms, 1)}`.padStart(21)}   ${`${f(a.rssBeforeMB)}→${f(a.rssMaxMB)}`.padStart(17)}`);
@@ -387,10 +388,25 @@ function print(r) {
     console.log(
       `${a.action.padEnd(42)} ${f(a.ms).padStart(8)}  ${each.padStart(15)}   ${`${f(a.probe.p50_ms, 1)}/${f(a.probe.p99_ms, 1)}/${f(a.probe.max_ms, 1)}`.padStart(21)}   ${`${f(a.rssBeforeMB)}→${f(a.rssMaxMB)}`.padStart(17)}  ${target}${a.probe.failed ? ` (${a.probe.failed} publishes failed)` : ''}`,
     );
+    if (na) continue;
+    const misses = probeOk ? [] : [a.action];
+    if (a.times && /GET \/api|\?type=/.test(a.action)) {
+      const pageOk = a.eachMaxMs <= 200;
+      if (!pageOk) misses.push(`${a.action}: answers`);
+      console.log(`${''.padEnd(42)} slowest answer ${f(a.eachMaxMs)} ms: ${pageOk ? 'PASS' : 'MISS'} (page and API answers ≤ 200 ms)`);
+    }
+    if (a.action.startsWith('export')) {
+      const growth = a.rssMaxMB - a.rssBeforeMB;
+      if (growth > 20) misses.push(`${a.action}: RSS`);
+      console.log(`${''.padEnd(42)} the hub's RSS grew ${f(growth, 1)} MB: ${growth <= 20 ? 'PASS' : 'MISS'} (export RSS growth ≤ 20 MB)`);
+    }
     if (a.purgeBusyMs !== undefined) {
+      if (a.purgeBusyMs > 1000) misses.push(`${a.action}: stall total`);
       console.log(`${''.padEnd(42)} the hub's event loop held ${f(a.purgeBusyMs)} ms in all for ${a.purgedEvents} events: ${a.purgeBusyMs <= 1000 ? 'PASS' : 'MISS'} (≤ 1 s of stall for 90 days' worth)`);
     }
+    allMisses.push(...misses);
   }
+  console.log(allMisses.length === 0 ? '\nevery target met' : `\ntargets missed: ${allMisses.join('; ')}`);
   if (r.statsAfter) console.log(`\nafter: ${(r.statsAfter.databaseBytes / 1e6).toFixed(1)} MB, ${r.statsAfter.rows.events} events, ${r.statsAfter.rows.event_days ?? 0} roll-up rows`);
 }
 

@@ -15,7 +15,7 @@ import type { DomainEvent } from '../src/bus/events.js';
 import type { CameraRecord } from '../src/devices/camera/store.js';
 import { newDeviceId } from '../src/devices/registry.js';
 import { createLogger } from '../src/log/logger.js';
-import { DB_FILE_NAME, type Db } from '../src/store/database.js';
+import { DB_FILE_NAME, openDatabase, PAGE_CACHE_KIB, type Db } from '../src/store/database.js';
 import { databaseStats } from '../src/store/db-stats.js';
 import { EventTotals } from '../src/store/event-totals.js';
 import { DAY_MS, enableIncrementalVacuumOnce, Retention, rolledUpDays } from '../src/store/retention.js';
@@ -165,6 +165,17 @@ describe('retention purge', () => {
     expect(enableIncrementalVacuumOnce(db)).toBe(true);
     expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
     expect(enableIncrementalVacuumOnce(db)).toBe(false);
+  });
+});
+
+describe('page cache', () => {
+  it('every connection keeps at most PAGE_CACHE_KIB of pages in its own cache, not the 16 MB better-sqlite3 builds in', async () => {
+    const { vault } = await cameraStoreRig(cleanups, 1);
+    expect(PAGE_CACHE_KIB).toBeLessThanOrEqual(4096);
+    expect(vault.db.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
+    const cli = openDatabase(join(vault.dataDir, DB_FILE_NAME), { mustExist: true, readonly: true });
+    cleanups.push(() => cli.close());
+    expect(cli.pragma('cache_size', { simple: true })).toBe(-PAGE_CACHE_KIB);
   });
 });
 
