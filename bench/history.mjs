@@ -260,16 +260,21 @@ async function measure(name, hub, probe, fn) {
   return { action: name, ms: t1 - t0, ...result, probe: latency, rssBeforeMB: rss0 / 1e6, rssMaxMB: rssMax / 1e6 };
 }
 
-async function repeat(times, fn) {
+/**
+ * Runs fn at least `times` times and for at least `minMs` back to back: a quick answer repeated
+ * only ten times is over in a few publishes of the probe, too few to see a stall.
+ */
+async function repeat(times, fn, minMs = 0) {
   const each = [];
   let last;
-  for (let i = 0; i < times; i++) {
+  const t0 = performance.now();
+  while (each.length < times || performance.now() - t0 < minMs) {
     const t = performance.now();
     last = await fn();
     each.push(performance.now() - t);
   }
   each.sort((a, b) => a - b);
-  return { times, eachMedianMs: each[Math.floor(each.length / 2)], eachMaxMs: each.at(-1), ...last };
+  return { times: each.length, eachMedianMs: each[Math.floor(each.length / 2)], eachMaxMs: each.at(-1), ...last };
 }
 
 async function cli(args, env = {}) {
@@ -314,8 +319,8 @@ async function main() {
     report.actions.push(rest);
     const http = hub.http;
     const actions = [
-      ['device page (GET /api/devices/:busy) ×10', () => repeat(10, () => request(http, session, 'GET', `/api/devices/${busy}`))],
-      ['filtered timeline (?type=reboot) ×10', () => repeat(10, () => request(http, session, 'GET', `/api/devices/${busy}/events?type=reboot`))],
+      ['device page (GET /api/devices/:busy) for 3 s', () => repeat(10, () => request(http, session, 'GET', `/api/devices/${busy}`), 3000)],
+      ['filtered timeline (?type=reboot) for 3 s', () => repeat(10, () => request(http, session, 'GET', `/api/devices/${busy}/events?type=reboot`), 3000)],
       ['export of the busy device', () => request(http, session, 'GET', `/api/export/device/${busy}`)],
       ['hearth db stats ×3', () => repeat(3, () => cli(['db', 'stats', '--json', '--data-dir', dataDir]))],
       ['hearth backup', () => cli(['backup', join(dataDir, 'bench-backup.db'), '--data-dir', dataDir])],
@@ -383,8 +388,10 @@ function print(r) {
     }
     const na = a.na || a.error;
     const each = a.times ? `${f(a.eachMedianMs)}/${f(a.eachMaxMs)}` : '';
-    const probeOk = a.probe.max_ms <= 100 && a.probe.max_ms <= 5 * rest.p99_ms;
-    const target = na ? (a.error ? `ERROR ${a.error.slice(0, 60)}` : 'n/a') : `${probeOk ? 'PASS' : 'MISS'} (max ≤ 100 ms and ≤ 5× rest p99)`;
+    // Fewer than ten publishes during an action say nothing about its stalls.
+    const sampled = a.probe.count >= 10;
+    const probeOk = sampled && a.probe.max_ms <= 100 && a.probe.max_ms <= 5 * rest.p99_ms;
+    const target = na ? (a.error ? `ERROR ${a.error.slice(0, 60)}` : 'n/a') : `${probeOk ? 'PASS' : 'MISS'} (max ≤ 100 ms and ≤ 5× rest p99${sampled ? '' : `; only ${a.probe.count} publishes during it`})`;
     console.log(
       `${a.action.padEnd(42)} ${f(a.ms).padStart(8)}  ${each.padStart(15)}   ${`${f(a.probe.p50_ms, 1)}/${f(a.probe.p99_ms, 1)}/${f(a.probe.max_ms, 1)}`.padStart(21)}   ${`${f(a.rssBeforeMB)}→${f(a.rssMaxMB)}`.padStart(17)}  ${target}${a.probe.failed ? ` (${a.probe.failed} publishes failed)` : ''}`,
     );
