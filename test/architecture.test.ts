@@ -111,6 +111,23 @@ describe('the domain bus', () => {
     bus.emit('storage.changed', { healthy: true, problem: null });
     expect(calls).toEqual(['first', 'second', 'second']);
   });
+
+  it('delivers an event to the listeners there were when it was emitted, whoever subscribes meanwhile', () => {
+    const bus = new Bus();
+    const calls: string[] = [];
+    let added = false;
+    bus.on('storage.changed', 'x', () => {
+      calls.push('first');
+      if (added) return;
+      added = true;
+      bus.on('storage.changed', 'y', () => calls.push('late'));
+      bus.onAny('y', () => calls.push('late any'));
+    });
+    bus.emit('storage.changed', { healthy: false, problem: 'SQLITE_FULL' });
+    expect(calls).toEqual(['first']);
+    bus.emit('storage.changed', { healthy: true, problem: null });
+    expect(calls).toEqual(['first', 'first', 'late', 'late any']);
+  });
 });
 
 describe('device kinds as plugins', () => {

@@ -70,8 +70,15 @@ export class DomainBus {
 
   emit<T extends DomainEventType>(type: T, fields: EventFields<T>): void {
     const event = { ...fields, type, at: fields.at ?? this.now() } as unknown as DomainEvent;
-    // Copies: a listener may unsubscribe (or subscribe) while the event is delivered.
-    const targets = [...(this.byType.get(type) ?? []), ...(this.byType.get('*') ?? [])];
+    // No copies: the lists are replaced, never changed, when a listener comes or goes (add, off,
+    // removeOwner), so one that does so while the event is delivered does not disturb this loop.
+    const typed = this.byType.get(type);
+    const any = this.byType.get('*');
+    if (typed) this.deliver(typed, event);
+    if (any) this.deliver(any, event);
+  }
+
+  private deliver(targets: readonly Subscription[], event: DomainEvent): void {
     for (const s of targets) {
       try {
         s.listener(event);
@@ -82,9 +89,7 @@ export class DomainBus {
   }
 
   private add(sub: Subscription): () => void {
-    const subs = this.byType.get(sub.type) ?? [];
-    subs.push(sub);
-    this.byType.set(sub.type, subs);
+    this.byType.set(sub.type, [...(this.byType.get(sub.type) ?? []), sub]);
     return () => {
       const now = this.byType.get(sub.type);
       if (now) this.byType.set(sub.type, now.filter((s) => s !== sub));

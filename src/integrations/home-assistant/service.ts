@@ -112,16 +112,20 @@ export class HomeAssistantBridge {
       this.motion.delete(e.deviceId);
       if (this.active) this.run(() => this.clearDevice(e.deviceId, e.kind));
     });
+    // Per message: nothing is queued while the integration is off (announceAll publishes every
+    // device's state when it turns on), so a hub without Home Assistant pays no promise per message.
     bus.on('device.presence', OWNER, (e) => {
       if (!e.online) this.motion.delete(e.deviceId);
-      this.run(() => this.publishDeviceState(e.deviceId));
+      if (this.active) this.run(() => this.publishDeviceState(e.deviceId));
     });
-    bus.on('device.status', OWNER, (e) => this.run(() => this.publishDeviceState(e.deviceId)));
+    bus.on('device.status', OWNER, (e) => {
+      if (this.active) this.run(() => this.publishDeviceState(e.deviceId));
+    });
     bus.on('device.event', OWNER, (e) => {
       if (e.eventType === 'motion') this.motion.add(e.deviceId);
       else if (e.eventType === 'motion_end') this.motion.delete(e.deviceId);
       else return;
-      this.run(() => this.publishDeviceState(e.deviceId));
+      if (this.active) this.run(() => this.publishDeviceState(e.deviceId));
     });
     bus.on('report.sent', OWNER, (e) => {
       if (!e.ok) return;
