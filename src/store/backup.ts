@@ -6,9 +6,10 @@
  * and no starting over when the daemon commits between steps), in small steps whose pages are
  * flushed to disk as they go. A copy that wrote its hundreds of megabytes unsynced and flushed
  * them at the end had the daemon's next commit wait behind that flush (the commit's own fsync
- * queues behind it), which held the cameras' PUBACKs up to ~90 ms. The copy holds the database pages as they are
- * stored, so every personal field in it stays sealed; the master key is not in it. A restore only
- * replaces the database once the backup has been checked against the data dir's current key.
+ * queues behind it), which held the cameras' PUBACKs up to ~90 ms. The copy holds the database
+ * pages as they are stored, so every personal field in it stays sealed; the master key is not in
+ * it. A restore only replaces the database once the backup has been checked against the data dir's
+ * current key.
  */
 import Database from 'better-sqlite3';
 import { chmodSync, chownSync, closeSync, existsSync, fdatasyncSync, fsyncSync, linkSync, openSync, readFileSync, realpathSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
