@@ -21,6 +21,20 @@ describe('sealed value padding', async () => {
     expect([paddedLength(0), paddedLength(31), paddedLength(32), paddedLength(4095), paddedLength(4096), paddedLength(9000)]).toEqual([32, 32, 64, 4096, 8192, 12288]);
   });
 
+  it('pads in libsodium\'s memory exactly as specified: the value, 0x80, then zeros to the bucket, nothing left from an earlier value', () => {
+    const opened = (sealed: Buffer, aad: string) =>
+      Buffer.from(sodium.crypto_aead_xchacha20poly1305_ietf_decrypt(null, sealed.subarray(25), aad, sealed.subarray(1, 25), sealer.subkey('eventDetail')));
+    const expected = (bytes: Buffer) => Buffer.concat([bytes, Buffer.from([0x80]), Buffer.alloc(paddedLength(bytes.length) - bytes.length - 1)]);
+    const values: (string | Buffer)[] = [randomBytes(5000), 'ab', '', 'ü'.repeat(20), '€'.repeat(11), 'x'.repeat(31), 'x'.repeat(32), randomBytes(4095), Buffer.from([0x80, 0]), 'é'];
+    for (const v of values) {
+      const sealed = sealer.seal('eventDetail', 'event:1', v);
+      expect(sealed[0]).toBe(2);
+      const bytes = typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
+      expect(opened(sealed, 'event:1').equals(expected(bytes))).toBe(true);
+      expect(sealed.length).toBe(1 + 24 + paddedLength(bytes.length) + 16);
+    }
+  });
+
   it('round-trips values that end in 0x80 or zero bytes exactly', () => {
     for (const v of [Buffer.from([0x80]), Buffer.from([0, 0, 0]), Buffer.from([1, 0x80, 0]), Buffer.alloc(0), randomBytes(31), randomBytes(32)]) {
       expect(sealer.open('eventDetail', 'a', sealer.seal('eventDetail', 'a', v)).equals(v)).toBe(true);

@@ -111,16 +111,16 @@ export class Sealer {
 
   seal(purpose: Purpose, aad: string, plaintext: Uint8Array | string): Buffer {
     const nonce = this.nextNonce();
+    // The scratch area pads in place (no padded copy of the plaintext on the JS heap).
+    const fast = this.scratch?.seal(this.subkey(purpose), nonce, aad, plaintext);
+    if (fast) return fast;
     const message = pad(plaintext);
+    let ct: Uint8Array;
     try {
-      const fast = this.scratch?.seal(this.subkey(purpose), nonce, aad, message);
-      if (fast) return fast;
-    } catch (err) {
+      ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, this.subkey(purpose));
+    } finally {
       message.fill(0);
-      throw err;
     }
-    const ct = this.sodium.crypto_aead_xchacha20poly1305_ietf_encrypt(message, aad, null, nonce, this.subkey(purpose));
-    message.fill(0);
     const out = Buffer.allocUnsafe(1 + NONCE_BYTES + ct.length);
     out[0] = SEAL_VERSION;
     nonce.copy(out, 1);
@@ -235,11 +235,14 @@ class AeadScratch {
     return new AeadScratch(lib as SodiumModule);
   }
 
-  /** The sealed layout, or undefined if the area could not be allocated (the caller falls back). */
+  /**
+   * The sealed layout of the plaintext padded as pad() does, or undefined if the area could not be
+   * allocated (the caller falls back).
+   */
   seal(key: Uint8Array, nonce: Uint8Array, aad: string, plaintext: Uint8Array | string): Buffer | undefined {
-    // Upper bounds of the encoded sizes (UTF-8 is at most 3 bytes per UTF-16 unit).
+    // Upper bounds of the encoded sizes (UTF-8 is at most 3 bytes per UTF-16 unit), padding included.
     const aadMax = aad.length * 3;
-    const msgMax = typeof plaintext === 'string' ? plaintext.length * 3 : plaintext.length;
+    const msgMax = paddedLength(typeof plaintext === 'string' ? plaintext.length * 3 : plaintext.length);
     const keyAt = 0;
     const nonceAt = KEY_BYTES;
     const aadAt = nonceAt + NONCE_BYTES;
@@ -251,12 +254,15 @@ class AeadScratch {
     heap.set(key, base + keyAt);
     heap.set(nonce, base + nonceAt);
     const aadLen = utf8Encoder.encodeInto(aad, heap.subarray(base + aadAt, base + msgAt)).written;
-    let msgLen: number;
-    if (typeof plaintext === 'string') msgLen = utf8Encoder.encodeInto(plaintext, heap.subarray(base + msgAt, base + ctAt)).written;
+    let rawLen: number;
+    if (typeof plaintext === 'string') rawLen = utf8Encoder.encodeInto(plaintext, heap.subarray(base + msgAt, base + ctAt)).written;
     else {
       heap.set(plaintext, base + msgAt);
-      msgLen = plaintext.length;
+      rawLen = plaintext.length;
     }
+    const msgLen = paddedLength(rawLen);
+    heap[base + msgAt + rawLen] = 0x80;
+    heap.fill(0, base + msgAt + rawLen + 1, base + msgAt + msgLen);
     const rc = this.lib._crypto_aead_xchacha20poly1305_ietf_encrypt(base + ctAt, 0, base + msgAt, msgLen, 0, base + aadAt, aadLen, 0, 0, base + nonceAt, base + keyAt);
     heap = this.lib.HEAPU8; // the memory may have been replaced if it grew
     heap.fill(0, base + keyAt, base + nonceAt);
