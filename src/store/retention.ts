@@ -88,6 +88,11 @@ export class Retention {
     const pause = opts.pause ?? yieldToLoop;
     const startedAt = now();
     const report: PurgeReport = { startedAt, finishedAt: startedAt, events: 0, measurements: 0, ledger: 0, pagesReleased: 0, chunks: 0, longestChunkMs: 0, busyMs: 0 };
+    /** Counts a chunk or vacuum step: the time it held the event loop. */
+    const held = (ms: number) => {
+      report.longestChunkMs = Math.max(report.longestChunkMs, ms);
+      report.busyMs += ms;
+    };
     const cutoffs: [Table, number][] = [['events', startedAt - policy.eventDays * DAY_MS]];
     if (policy.measurementDays > 0) cutoffs.push(['measurements', startedAt - policy.measurementDays * DAY_MS]);
     if (policy.ledgerDays > 0) cutoffs.push(['ledger', startedAt - policy.ledgerDays * DAY_MS]);
@@ -111,19 +116,14 @@ export class Retention {
           .immediate();
         report[table] += deleted;
         report.chunks++;
-        const held = performance.now() - t0;
-        report.longestChunkMs = Math.max(report.longestChunkMs, held);
-        report.busyMs += held;
+        held(performance.now() - t0);
         if (!more) break;
         await pause();
       }
     }
 
     if (report.events + report.measurements + report.ledger > 0) {
-      report.pagesReleased = await this.releaseFreePages(opts.vacuumPagesPerStep ?? 256, pause, (ms) => {
-        report.longestChunkMs = Math.max(report.longestChunkMs, ms);
-        report.busyMs += ms;
-      });
+      report.pagesReleased = await this.releaseFreePages(opts.vacuumPagesPerStep ?? 256, pause, held);
       const t0 = performance.now();
       truncateWal(this.db); // the old copies of the zeroed pages leave the WAL; retried by the next purge when a reader holds it
       report.busyMs += performance.now() - t0;
